@@ -1,0 +1,48 @@
+"""The run spec: what the dispatcher hands the runner for one run, and how it travels.
+
+The spec never contains secret values, only the names of the secrets that the task
+definition injects as environment variables. It travels inline in an environment
+variable when it fits comfortably in the 8192-character overrides limit, else as an
+object in the run bucket whose `s3://` URI is passed instead.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from executor_common.contract import ExecutionTask
+
+#: Environment variable names shared by the dispatcher (writer) and the runner (reader).
+ENV_RUN_SPEC = "EXECUTOR_RUN_SPEC"
+ENV_RUN_SPEC_URI = "EXECUTOR_RUN_SPEC_URI"
+ENV_CHILD_ENV_NAMES = "EXECUTOR_CHILD_ENV_NAMES"
+
+#: Per-source settings a DataHub admin sets in the ingestion source's "extra env vars".
+ENV_TASK_CPU = "EXECUTOR_TASK_CPU"
+ENV_TASK_MEMORY = "EXECUTOR_TASK_MEMORY"
+ENV_TASK_EPHEMERAL_STORAGE = "EXECUTOR_TASK_EPHEMERAL_STORAGE_GIB"
+ENV_RUN_TIMEOUT = "EXECUTOR_RUN_TIMEOUT_SECONDS"
+EXECUTOR_SETTING_NAMES = frozenset({ENV_TASK_CPU, ENV_TASK_MEMORY, ENV_TASK_EPHEMERAL_STORAGE, ENV_RUN_TIMEOUT})
+
+DEFAULT_RUN_TIMEOUT_SECONDS = 24 * 3600
+
+
+class RunSpec(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    execution_request_urn: str
+    execution_id: str
+    task: ExecutionTask
+    recipe: str = Field(description="The recipe JSON exactly as DataHub sent it, `${NAME}` references unresolved.")
+    secret_names: list[str] = Field(default_factory=list)
+    version: str | None = None
+    debug_mode: bool = False
+    extra_pip_requirements: list[str] = Field(default_factory=list)
+    ingestion_source_urn: str | None = None
+    source_type: str | None = None
+    executor_id: str = "remote"
+    run_timeout_seconds: int = DEFAULT_RUN_TIMEOUT_SECONDS
+    task_cpu: str | None = None
+    task_memory: str | None = None
+    requested_at: int | None = None
+    actor_urn: str | None = None
