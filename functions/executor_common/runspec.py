@@ -46,3 +46,20 @@ class RunSpec(BaseModel):
     task_memory: str | None = None
     requested_at: int | None = None
     actor_urn: str | None = None
+
+#: Always in the runner container's overrides, so the reconciler can map a STOPPED task back
+#: to its run from the event alone (StopTask deletes tags; overrides survive).
+ENV_EXECUTION_REQUEST_URN = "EXECUTOR_EXECUTION_REQUEST_URN"
+
+#: The StopTask reason the dispatcher gives for a DataHub cancel; the reconciler keys CANCELLED on it.
+CANCEL_REASON_PREFIX = "Cancelled in DataHub"
+
+#: Tag keys on every run's task (findable in the console; values are URNs and ids).
+TAG_EXECUTION_REQUEST = "datahub:execution-request"
+TAG_INGESTION_SOURCE = "datahub:ingestion-source"
+TAG_EXECUTOR_ID = "datahub:executor-id"
+TAG_SOURCE_TYPE = "datahub:source-type"
+TAG_RUN_TIMEOUT = "datahub:run-timeout-seconds"
+
+#: The runner's container name in RunnerTaskDefinition.
+RUNNER_CONTAINER_NAME = "runner"

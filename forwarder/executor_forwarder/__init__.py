@@ -1,0 +1,1 @@
+"""datahub-actions plugin forwarding execution requests from open-source DataHub to the command queue."""

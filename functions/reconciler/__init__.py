@@ -1,0 +1,1 @@
+"""The reconciler Lambda: no run stays RUNNING after its ECS task is gone."""
