@@ -69,7 +69,11 @@ class GmsClient:
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._session.headers.update(
-            {"X-RestLi-Protocol-Version": "2.0.0", "Content-Type": "application/json", "User-Agent": "datahub-aws-executor"}
+            {
+                "X-RestLi-Protocol-Version": "2.0.0",
+                "Content-Type": "application/json",
+                "User-Agent": "datahub-aws-executor",
+            }
         )
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
@@ -114,18 +118,24 @@ class GmsClient:
                 if exc.status_code == 413 and candidate.structuredReport is not None:
                     candidate = candidate.model_copy(update={"structuredReport": None})
                     candidate = candidate.model_copy(
-                        update={"report": "[structured report dropped: GMS refused the size]\n" + (candidate.report or "")}
+                        update={
+                            "report": "[structured report dropped: GMS refused the size]\n" + (candidate.report or "")
+                        }
                     )
                     continue
                 if exc.status_code == 413 and len(candidate.report or "") > 2_000:
                     candidate = candidate.bounded(max_report_chars=max(2_000, len(candidate.report or "") // 4))
                     continue
                 if not exc.retryable:
-                    logger.error("GMS refused the %s result for %s (HTTP %s): %s", result.status, urn, exc.status_code, exc)
+                    logger.error(
+                        "GMS refused the %s result for %s (HTTP %s): %s", result.status, urn, exc.status_code, exc
+                    )
                     return False
                 delay = min(30.0, 0.5 * 2 ** min(attempt, 6)) * (0.5 + random.random() / 2)
                 if clock() + delay > give_up_at:
-                    logger.error("Giving up writing the %s result for %s after %d attempts: %s", result.status, urn, attempt, exc)
+                    logger.error(
+                        "Giving up writing the %s result for %s after %d attempts: %s", result.status, urn, attempt, exc
+                    )
                     return False
                 logger.warning("GMS write for %s failed (attempt %d, retrying in %.1fs): %s", urn, attempt, delay, exc)
                 sleep(delay)

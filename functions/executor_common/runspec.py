@@ -47,6 +47,7 @@ class RunSpec(BaseModel):
     requested_at: int | None = None
     actor_urn: str | None = None
 
+
 #: Always in the runner container's overrides, so the reconciler can map a STOPPED task back
 #: to its run from the event alone (StopTask deletes tags; overrides survive).
 ENV_EXECUTION_REQUEST_URN = "EXECUTOR_EXECUTION_REQUEST_URN"
