@@ -20,3 +20,15 @@ def load_event(name: str) -> dict[str, Any]:
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture
+def gms_standin():
+    """A started DataHub GMS stand-in (local_stack.gms_standin.GmsStandIn), stopped after the test."""
+    from local_stack.gms_standin import GmsStandIn
+
+    standin = GmsStandIn().start()
+    try:
+        yield standin
+    finally:
+        standin.stop()

@@ -21,6 +21,7 @@ MIN_SUBSTRING_LENGTH = 4
 def _forms(value: str) -> set[str]:
     forms = {value}
     forms.add(json.dumps(value)[1:-1])
+    forms.add(json.dumps(value, ensure_ascii=False)[1:-1])  # pydantic and orjson keep non-ASCII as is
     forms.add(repr(value)[1:-1])
     forms.add(quote(value, safe=""))
     forms.add(quote_plus(value, safe=""))

@@ -1,0 +1,144 @@
+"""Pure decision: which DataHub change events become command-queue messages, and with which body.
+
+No I/O here. Every `Skip.reason` is safe to log: it never quotes the aspect, because a
+recipe in `args.recipe` may hold credentials.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from datahub_actions.event.event_envelope import EventEnvelope
+from datahub_actions.event.event_registry import METADATA_CHANGE_LOG_EVENT_V1_TYPE
+from executor_common.contract import (
+    EXECUTION_REQUEST_ENTITY,
+    EXECUTION_REQUEST_URN_PREFIX,
+    INPUT_ASPECT,
+    SIGNAL_ASPECT,
+    RunCommand,
+    SignalCommand,
+    parse_command,
+)
+from pydantic import ValidationError
+
+FORWARDED_ASPECTS = frozenset({INPUT_ASPECT, SIGNAL_ASPECT})
+#: RESTATE (index restore) and DELETE must never re-run or cancel anything.
+FORWARDED_CHANGE_TYPES = frozenset({"UPSERT", "CREATE"})
+JSON_CONTENT_TYPE = "application/json"
+
+
+class SkipKind(StrEnum):
+    UNRELATED = "unrelated"  # not an execution-request input/signal change: the common case
+    OTHER_EXECUTOR = "other_executor"  # a request for an executor id this forwarder does not serve
+    INVALID = "invalid"  # meant for us (or undecidable) but malformed: worth a warning
+
+
+@dataclass(frozen=True)
+class Skip:
+    kind: SkipKind
+    reason: str
+    entity_urn: str | None = None
+
+
+@dataclass(frozen=True)
+class Forward:
+    """The message to send. Kept out of repr(): the body holds the recipe, which may hold credentials."""
+
+    command: RunCommand | SignalCommand = field(repr=False)
+    body: str = field(repr=False)
+
+    @property
+    def entity_urn(self) -> str:
+        return self.command.entityUrn
+
+    @property
+    def aspect_name(self) -> str:
+        return self.command.aspectName
+
+    @property
+    def executor_id(self) -> str:
+        return self.command.executor_id
+
+
+def decide(envelope: EventEnvelope, executor_ids: Collection[str]) -> Forward | Skip:
+    """Forward an execution-request input/signal change for one of `executor_ids`; skip anything else."""
+    if envelope.event_type != METADATA_CHANGE_LOG_EVENT_V1_TYPE:
+        return Skip(SkipKind.UNRELATED, f"event type {envelope.event_type!r} is not a MetadataChangeLog")
+    event = envelope.event
+    entity_type = _field(event, "entityType")
+    aspect_name = _field(event, "aspectName")
+    if entity_type != EXECUTION_REQUEST_ENTITY or aspect_name not in FORWARDED_ASPECTS:
+        return Skip(SkipKind.UNRELATED, f"{entity_type}/{aspect_name} is not an execution-request input or signal")
+    entity_urn = _entity_urn(event)
+    change_type = str(_field(event, "changeType") or "")
+    if change_type not in FORWARDED_CHANGE_TYPES:
+        return Skip(SkipKind.UNRELATED, f"change type {change_type!r} is not forwarded", entity_urn)
+    if entity_urn is None:
+        return Skip(SkipKind.INVALID, "the event has neither an entityUrn nor an entityKeyAspect id")
+
+    aspect, problem = _decode_aspect(_field(event, "aspect"))
+    if aspect is None:
+        return Skip(SkipKind.INVALID, problem, entity_urn)
+    executor_id = aspect.get("executorId")
+    if not isinstance(executor_id, str):
+        return Skip(SkipKind.INVALID, "the aspect has no executorId string", entity_urn)
+    if executor_id not in executor_ids:
+        return Skip(SkipKind.OTHER_EXECUTOR, f"executorId {_short(executor_id)!r} is not served here", entity_urn)
+
+    body = {"entityUrn": entity_urn, "aspectName": aspect_name, "aspect": aspect}
+    try:
+        command = parse_command(body)
+    except ValidationError as exc:
+        return Skip(SkipKind.INVALID, f"not a valid command: {safe_validation_summary(exc)}", entity_urn)
+    except ValueError:
+        return Skip(SkipKind.INVALID, "not a valid command", entity_urn)
+    return Forward(command=command, body=json.dumps(body, separators=(",", ":")))
+
+
+def safe_validation_summary(exc: ValidationError) -> str:
+    """Where and what kind of error, never the offending input (pydantic's str() quotes it)."""
+    return "; ".join(f"{'.'.join(str(part) for part in err['loc']) or '<root>'}: {err['type']}" for err in exc.errors())
+
+
+def _field(record: Any, name: str) -> Any:
+    try:
+        return getattr(record, name, None)
+    except Exception:  # avrogen wrappers raise on a malformed inner dict
+        return None
+
+
+def _entity_urn(event: Any) -> str | None:
+    urn = _field(event, "entityUrn")
+    if isinstance(urn, str) and urn:
+        return urn
+    key, _ = _decode_aspect(_field(event, "entityKeyAspect"))
+    key_id = key.get("id") if key else None
+    return f"{EXECUTION_REQUEST_URN_PREFIX}{key_id}" if isinstance(key_id, str) and key_id else None
+
+
+def _decode_aspect(generic_aspect: Any) -> tuple[dict[str, Any] | None, str]:
+    """A GenericAspect's JSON `value` (bytes from Kafka's Avro, str from JSON) as a dict."""
+    if generic_aspect is None:
+        return None, "the event carries no aspect"
+    content_type = _field(generic_aspect, "contentType")
+    if content_type != JSON_CONTENT_TYPE:
+        return None, f"aspect content type {_short(content_type)!r} is not {JSON_CONTENT_TYPE}"
+    value = _field(generic_aspect, "value")
+    try:
+        decoded = json.loads(value)
+    except json.JSONDecodeError as exc:
+        return None, f"aspect value is not JSON ({exc.msg} at char {exc.pos})"
+    except (TypeError, UnicodeDecodeError):
+        return None, "aspect value is not UTF-8 JSON text"
+    if not isinstance(decoded, dict):
+        return None, f"aspect value is a JSON {type(decoded).__name__}, not an object"
+    return decoded, ""
+
+
+def _short(value: Any, limit: int = 64) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "..."

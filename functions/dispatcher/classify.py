@@ -1,0 +1,146 @@
+"""Retryable or permanent: the one place the dispatcher decides what an AWS or GMS error means.
+
+Retryable errors become a batch item failure (the SQS message comes back, and after
+maxReceiveCount lands in the DLQ); permanent ones become a FAILURE result in DataHub
+and the message is consumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any, NoReturn
+
+from executor_common.errors import GmsError, PermanentError, RetryableError
+
+
+class Verdict(StrEnum):
+    RETRY = "RETRY"
+    FAIL = "FAIL"
+
+
+RETRYABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "SlowDown",
+        "ServerException",
+        "InternalFailure",
+        "InternalServiceError",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+PERMANENT_CODES = frozenset(
+    {
+        "ClusterNotFoundException",
+        "AccessDeniedException",
+        "AccessDenied",
+        "UnauthorizedOperation",
+        "InvalidParameterException",
+        "ClientException",
+        "UnsupportedFeatureException",
+        "PlatformUnknownException",
+        "PlatformTaskDefinitionIncompatibilityException",
+        "BlockedException",
+        "ResourceNotFoundException",
+        "NoSuchBucket",
+        "InvalidRequestException",
+        "DecryptionFailure",
+    }
+)
+#: Some services signal throttling inside an otherwise-permanent code (ECS does with InvalidParameterException).
+THROTTLING_HINTS = ("throttl", "rate exceeded", "too many concurrent attempts")
+#: RunTask `failures[].reason` values a later attempt can overcome.
+RETRYABLE_FAILURE_REASONS = ("AGENT", "Capacity is unavailable", "Capacity unavailable")
+#: botocore exceptions that mean "the network or endpoint is having a moment".
+RETRYABLE_BOTOCORE_ERRORS = frozenset(
+    {
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
+        "ConnectionError",
+        "ProxyConnectionError",
+        "HTTPClientError",
+    }
+)
+
+
+def classify_error_code(code: str, message: str = "", http_status: int | None = None) -> Verdict:
+    """A ClientError's code (and message) -> verdict. Unknown codes: 5xx retry, anything else fails."""
+    if code in RETRYABLE_CODES or any(hint in message.lower() for hint in THROTTLING_HINTS):
+        return Verdict.RETRY
+    if code in PERMANENT_CODES:
+        return Verdict.FAIL
+    return Verdict.RETRY if http_status is not None and http_status >= 500 else Verdict.FAIL
+
+
+def classify_failure(failure: dict[str, Any]) -> Verdict:
+    reason = str(failure.get("reason", ""))
+    if reason.startswith("RESOURCE:") or any(reason.startswith(r) for r in RETRYABLE_FAILURE_REASONS):
+        return Verdict.RETRY
+    return Verdict.FAIL
+
+
+def classify_failures(failures: Iterable[dict[str, Any]]) -> Verdict:
+    """RunTask `failures[]` -> retry only when every failure is one a later attempt can overcome."""
+    verdicts = [classify_failure(f) for f in failures]
+    return Verdict.RETRY if verdicts and all(v is Verdict.RETRY for v in verdicts) else Verdict.FAIL
+
+
+def describe_failures(failures: Iterable[dict[str, Any]]) -> str:
+    """Every failure's arn, reason and detail, one per line, for the FAILURE report."""
+    lines = []
+    for failure in failures:
+        parts = [f"reason={failure.get('reason', '?')}"]
+        if failure.get("detail"):
+            parts.append(f"detail={failure['detail']}")
+        if failure.get("arn"):
+            parts.append(f"arn={failure['arn']}")
+        lines.append("- " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+def classify_exception(exc: BaseException) -> Verdict:
+    """Any exception raised by an adapter or the GMS client -> verdict."""
+    if isinstance(exc, RetryableError):
+        return Verdict.RETRY
+    if isinstance(exc, PermanentError):
+        return Verdict.FAIL
+    if isinstance(exc, GmsError):
+        return Verdict.RETRY if exc.retryable else Verdict.FAIL
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        error = response.get("Error", {})
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return classify_error_code(str(error.get("Code", "")), str(error.get("Message", "")), status)
+    if any(cls.__name__ in RETRYABLE_BOTOCORE_ERRORS for cls in type(exc).__mro__):
+        return Verdict.RETRY
+    return Verdict.FAIL
+
+
+def error_summary(exc: BaseException) -> str:
+    """A one-line description safe to log and to show in DataHub (codes and AWS messages, no request data)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        error = response["Error"]
+        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
+    return f"{type(exc).__name__}: {exc}"
+
+
+def raise_classified(exc: BaseException, doing: str) -> NoReturn:
+    """Re-raise `exc` as the project's RetryableError or PermanentError, naming what we were doing."""
+    if isinstance(exc, RetryableError | PermanentError):
+        raise exc
+    summary = f"{doing} failed: {error_summary(exc)}"
+    if classify_exception(exc) is Verdict.RETRY:
+        raise RetryableError(summary) from exc
+    raise PermanentError(summary) from exc

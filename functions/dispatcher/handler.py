@@ -1,0 +1,75 @@
+"""Lambda entry point: SQS batch -> one `handle_message` call per record, partial batch response.
+
+Thin on purpose: decorators, the batch processor, and the container's adapters built once
+(lazily, so importing this module stays cheap and creates no boto3 client).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from executor_common.errors import RetryableError
+
+from dispatcher.logic import Dependencies, handle_message
+from dispatcher.observability import logger, metrics, tracer
+from dispatcher.secret_resolution import SecretResolver
+from dispatcher.settings import get_settings
+from dispatcher.task_definitions import TaskDefinitionResolver
+
+RETRIED_METRIC = "RunsRetried"
+
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@functools.cache
+def dependencies() -> Dependencies:
+    """The adapters of this container; their caches (secret ARNs, task definitions) live as long as it does."""
+    from executor_common.aws.ecs import EcsAdapter, make_ecs_client
+    from executor_common.aws.s3 import S3Adapter, make_s3_client
+    from executor_common.aws.secretsmanager import SecretsManagerAdapter, make_secretsmanager_client
+    from executor_common.gms_factory import make_gms_client
+
+    settings = get_settings()
+    ecs = EcsAdapter(make_ecs_client(settings.aws_region), settings.ecs_cluster)
+    return Dependencies(
+        settings=settings,
+        ecs=ecs,
+        s3=S3Adapter(make_s3_client(settings.aws_region)),
+        secrets=SecretResolver(
+            SecretsManagerAdapter(make_secretsmanager_client(settings.aws_region)),
+            settings.secret_arns,
+            settings.secret_name_prefix,
+        ),
+        task_definitions=TaskDefinitionResolver(ecs, settings.task_definition_arn, settings.runner_container_name),
+        gms_factory=lambda: make_gms_client(settings.datahub_gms_url, settings.datahub_gms_token_secret_arn),
+    )
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    try:
+        outcome = handle_message(record.body, dependencies())
+    except RetryableError as exc:
+        logger.warning("Will retry this message", extra={"reason": str(exc)[:1000], "message_id": record.message_id})
+        metrics.add_metric(name=RETRIED_METRIC, unit=MetricUnit.Count, value=1)
+        raise
+    metrics.add_metric(name=outcome.value, unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+# Validate the environment at cold start in Lambda: a misconfigured stack fails its init, not the tenth
+# message. Elsewhere (tests, the local stack) the first record validates it, after the caller set it up.
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    get_settings()

@@ -1,0 +1,121 @@
+"""The dispatcher's environment, as one typed model validated at cold start.
+
+A misconfigured deployment (bad default CPU/memory pair, missing cluster) fails on the
+first import-time validation, not on the tenth message.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Annotated, Any, Literal
+
+from executor_common.runspec import DEFAULT_RUN_TIMEOUT_SECONDS, RUNNER_CONTAINER_NAME
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from dispatcher.fargate_sizes import ephemeral_storage_problem, size_problem
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def _split_pairs(value: Any, what: str) -> Any:
+    """`A=x,B=y` -> {"A": "x", "B": "y"}; a name must be an environment-variable identifier."""
+    if not isinstance(value, str):
+        return value
+    pairs: dict[str, str] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        name, sep, rest = item.partition("=")
+        name = name.strip()
+        if not sep or not _NAME.match(name):
+            raise ValueError(f"{what} must be comma-separated NAME=value pairs; {name or item.strip()!r} is not")
+        pairs[name] = rest.strip()
+    return pairs
+
+
+CommaList = Annotated[list[str], NoDecode]
+PairMap = Annotated[dict[str, str], NoDecode]
+
+
+class DispatcherSettings(BaseSettings):
+    """Read from the Lambda environment that template.yaml sets (names are the upper-cased fields)."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    datahub_gms_url: str
+    datahub_gms_token_secret_arn: str | None = None
+    executor_id: str = "remote"
+
+    ecs_cluster: str
+    task_definition_arn: str
+    runner_container_name: str = RUNNER_CONTAINER_NAME
+    subnet_ids: CommaList
+    security_group_ids: CommaList
+    assign_public_ip: Literal["ENABLED", "DISABLED"] = "DISABLED"
+    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
+
+    default_task_cpu: str = "1024"
+    default_task_memory: str = "4096"
+    default_ephemeral_storage_gib: int = 21
+    default_run_timeout_seconds: int = Field(default=DEFAULT_RUN_TIMEOUT_SECONDS, gt=0)
+
+    secret_name_prefix: str = ""
+    secret_arns: PairMap = Field(default_factory=dict)
+    run_env_vars: PairMap = Field(default_factory=dict)
+
+    run_bucket: str
+    log_group_name: str
+    log_stream_prefix: str = "runs"
+    aws_region: str = "us-east-1"
+
+    @field_validator("subnet_ids", "security_group_ids", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("secret_arns", mode="before")
+    @classmethod
+    def _secret_pairs(cls, value: Any) -> Any:
+        return _split_pairs(value, "SECRET_ARNS")
+
+    @field_validator("run_env_vars", mode="before")
+    @classmethod
+    def _env_pairs(cls, value: Any) -> Any:
+        return _split_pairs(value, "RUN_ENV_VARS")
+
+    @field_validator("datahub_gms_url")
+    @classmethod
+    def _gms_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")) or not value.endswith("/gms"):
+            raise ValueError("DATAHUB_GMS_URL must be an http(s) URL ending in /gms")
+        return value
+
+    @field_validator("subnet_ids", "security_group_ids")
+    @classmethod
+    def _not_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one id is required (awsvpc networking)")
+        return value
+
+    @model_validator(mode="after")
+    def _defaults_are_valid_fargate_sizes(self) -> DispatcherSettings:
+        problem = size_problem(self.default_task_cpu, self.default_task_memory)
+        problem = problem or ephemeral_storage_problem(self.default_ephemeral_storage_gib)
+        if problem:
+            raise ValueError(f"the default task size is not valid on Fargate: {problem}")
+        return self
+
+
+@functools.cache
+def get_settings() -> DispatcherSettings:
+    """The settings of this container, read and validated once (tests call `get_settings.cache_clear()`)."""
+    return DispatcherSettings()  # type: ignore[call-arg]

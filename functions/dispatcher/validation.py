@@ -1,0 +1,182 @@
+"""Validate a run request before anything is launched; every problem is named in one FAILURE.
+
+Pure: no I/O. Secret *existence* is checked later by the secret resolver (it needs
+Secrets Manager); here we only check the names the recipe references.
+"""
+
+from __future__ import annotations
+
+import re
+
+from executor_common.contract import ExecutionTask, RunArgs, RunCommand
+from executor_common.errors import PermanentError
+from executor_common.recipe import parse_recipe, secret_references, source_type
+from executor_common.runspec import (
+    ENV_RUN_TIMEOUT,
+    ENV_TASK_CPU,
+    ENV_TASK_EPHEMERAL_STORAGE,
+    ENV_TASK_MEMORY,
+    EXECUTOR_SETTING_NAMES,
+)
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from dispatcher.fargate_sizes import (
+    ephemeral_storage_problem,
+    size_problem,
+    smallest_cpu_for,
+    smallest_memory_for,
+)
+from dispatcher.settings import DispatcherSettings
+
+MAX_RECIPE_BYTES = 1_000_000
+MAX_RUN_TIMEOUT_SECONDS = 14 * 24 * 3600
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: A DataHub CLI version: 1.7.0.17, 0.15.0.5, 1.2.0rc3, 1.0.0.dev1 ...
+VERSION = re.compile(r"^\d+(\.\d+){1,3}([.+-]?[A-Za-z0-9]+)*$")
+RESERVED_NAMES = frozenset({"DATAHUB_GMS_TOKEN", "DATAHUB_GMS_URL", "PATH", "HOME", "PYTHONPATH", "PYTHONHOME"})
+RESERVED_PREFIXES = ("AWS_", "ECS_", "EXECUTOR_", "LD_")
+
+
+class TaskSize(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    cpu: str
+    memory: str
+    ephemeral_storage_gib: int
+
+
+class ValidatedRun(BaseModel):
+    """What the planner needs, all checked. `child_env` is safe to put in overrides (no secret values)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    command: RunCommand
+    args: RunArgs
+    source_type: str
+    secret_names: list[str]
+    child_env: dict[str, str]
+    size: TaskSize
+    run_timeout_seconds: int
+
+    @property
+    def urn(self) -> str:
+        return self.command.entityUrn
+
+    @property
+    def execution_id(self) -> str:
+        return self.command.execution_id
+
+    @property
+    def task(self) -> ExecutionTask:
+        return self.command.aspect.task
+
+
+def is_reserved_name(name: str) -> bool:
+    """Names a request may not set: the runner's own wiring, the platform's, and the loader's."""
+    if name in EXECUTOR_SETTING_NAMES:
+        return False
+    return name.upper() in RESERVED_NAMES or name.upper().startswith(RESERVED_PREFIXES)
+
+
+def summarize_validation_error(exc: ValidationError) -> str:
+    """Field paths and messages only: pydantic's default text echoes inputs, which may hold credentials."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        loc = ".".join(str(p) for p in error.get("loc", ())) or "message"
+        parts.append(f"{loc}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def _size(env: dict[str, str], settings: DispatcherSettings, problems: list[str]) -> TaskSize:
+    """Per-source size from the request's extra env vars, else the stack's defaults.
+
+    When only one of CPU / memory is given, the other is filled with a compatible value
+    (the default when it fits, else the smallest valid one); an explicit pair must be valid.
+    """
+    cpu, memory = env.get(ENV_TASK_CPU, "").strip(), env.get(ENV_TASK_MEMORY, "").strip()
+    if cpu and not memory:
+        fits = size_problem(cpu, settings.default_task_memory) is None
+        memory = settings.default_task_memory if fits else str(smallest_memory_for(cpu) or "")
+    elif memory and not cpu:
+        fits = size_problem(settings.default_task_cpu, memory) is None
+        cpu = settings.default_task_cpu if fits else str(smallest_cpu_for(memory) or settings.default_task_cpu)
+    elif not cpu and not memory:
+        cpu, memory = settings.default_task_cpu, settings.default_task_memory
+    problem = size_problem(cpu, memory)
+    if problem:
+        problems.append(f"{ENV_TASK_CPU}/{ENV_TASK_MEMORY}: {problem}")
+    storage = env.get(ENV_TASK_EPHEMERAL_STORAGE, "").strip() or str(settings.default_ephemeral_storage_gib)
+    storage_problem = ephemeral_storage_problem(storage)
+    if storage_problem:
+        problems.append(f"{ENV_TASK_EPHEMERAL_STORAGE}: {storage_problem}")
+    return TaskSize(
+        cpu=cpu,
+        memory=memory,
+        ephemeral_storage_gib=int(storage) if not storage_problem else settings.default_ephemeral_storage_gib,
+    )
+
+
+def _timeout(env: dict[str, str], settings: DispatcherSettings, problems: list[str]) -> int:
+    raw = env.get(ENV_RUN_TIMEOUT, "").strip()
+    if not raw:
+        return settings.default_run_timeout_seconds
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_RUN_TIMEOUT_SECONDS:
+        problems.append(
+            f"{ENV_RUN_TIMEOUT}: {raw!r} must be a whole number of seconds from 1 to {MAX_RUN_TIMEOUT_SECONDS}"
+        )
+        return settings.default_run_timeout_seconds
+    return int(raw)
+
+
+def validate_run(command: RunCommand, settings: DispatcherSettings) -> ValidatedRun:
+    """A `ValidatedRun`, or PermanentError naming every problem found (one per line)."""
+    try:
+        args = RunArgs.from_input(command.aspect)
+    except ValidationError as exc:
+        raise PermanentError(f"The request's args are invalid: {summarize_validation_error(exc)}") from None
+    except ValueError as exc:
+        raise PermanentError(f"The request's args are invalid: {exc}") from None
+
+    problems: list[str] = []
+    recipe_bytes = len(args.recipe.encode("utf-8"))
+    recipe_source_type = ""
+    secret_names: list[str] = []
+    if recipe_bytes > MAX_RECIPE_BYTES:
+        problems.append(f"recipe: {recipe_bytes} bytes is larger than the {MAX_RECIPE_BYTES}-byte limit")
+    else:
+        try:
+            recipe_source_type = source_type(parse_recipe(args.recipe))
+        except ValueError as exc:
+            problems.append(f"recipe: {exc}")
+        secret_names = secret_references(args.recipe)
+
+    if args.version is not None and (len(args.version) > 64 or not VERSION.match(args.version)):
+        problems.append(f"version: {args.version[:64]!r} is not a DataHub CLI version such as 1.7.0.17")
+
+    env = args.extra_env_vars
+    for name in sorted(env):
+        if not ENV_NAME.match(name):
+            problems.append(f"extra env var {name[:64]!r}: not a valid environment variable name")
+        elif is_reserved_name(name):
+            problems.append(f"extra env var {name}: reserved by the executor and cannot be overridden")
+        elif name in secret_names:
+            problems.append(f"extra env var {name}: collides with the secret ${{{name}}} that the recipe references")
+    for name in secret_names:
+        if is_reserved_name(name) or name in EXECUTOR_SETTING_NAMES:
+            problems.append(f"recipe secret ${{{name}}}: the name is reserved by the executor; rename the secret")
+
+    size = _size(env, settings, problems)
+    timeout = _timeout(env, settings, problems)
+    if problems:
+        raise PermanentError("The request is invalid:\n" + "\n".join(f"- {p}" for p in problems))
+
+    child_env = {**settings.run_env_vars, **{k: v for k, v in env.items() if k not in EXECUTOR_SETTING_NAMES}}
+    return ValidatedRun(
+        command=command,
+        args=args,
+        source_type=recipe_source_type,
+        secret_names=secret_names,
+        child_env=child_env,
+        size=size,
+        run_timeout_seconds=timeout,
+    )

@@ -1,0 +1,53 @@
+"""The CloudWatch Logs adapter: the last lines of one run's log stream.
+
+A stream that does not exist (the container never started, so awslogs never created it) is
+simply "no lines"; any other failure is a `RetryableError` that the caller may note and ignore,
+because log lines are a courtesy in a report and must never block a terminal status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from executor_common.errors import RetryableError
+
+#: GetLogEvents returns at most 10,000 events per call.
+MAX_EVENTS_PER_CALL = 10_000
+
+
+def make_logs_client(region_name: str | None = None) -> Any:
+    """A boto3 CloudWatch Logs client with standard retries and short timeouts (boto3 imported lazily)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
+    return boto3.client("logs", region_name=region_name, config=config)
+
+
+class LogsAdapter:
+    """Reads log streams. Create once per container; pass a botocore client (real, moto, or stubbed)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def tail(self, log_group: str, log_stream: str, lines: int) -> list[str]:
+        """The last `lines` messages of the stream, oldest first; [] when the group or stream is missing."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if lines <= 0:
+            return []
+        try:
+            response = self.client.get_log_events(
+                logGroupName=log_group,
+                logStreamName=log_stream,
+                startFromHead=False,
+                limit=min(lines, MAX_EVENTS_PER_CALL),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return []
+            raise RetryableError(f"CloudWatch Logs GetLogEvents failed: {exc.response.get('Error', {}).get('Code')}")
+        except BotoCoreError as exc:
+            raise RetryableError(f"CloudWatch Logs unreachable: {type(exc).__name__}") from None
+        events = response.get("events", [])
+        return [str(event.get("message", "")) for event in events][-lines:]

@@ -1,0 +1,35 @@
+"""Backstop entry point (EventBridge schedule, every 10 minutes): stop over-time runs' tasks."""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from executor_common.aws.ecs import EcsAdapter, make_ecs_client
+from reconciler.observability import count, logger
+from reconciler.settings import get_settings
+from reconciler.sweeper import sweep
+
+
+@functools.cache
+def get_ecs() -> EcsAdapter:
+    """The ECS adapter, created once per container (tests call `get_ecs.cache_clear()`)."""
+    settings = get_settings()
+    return EcsAdapter(make_ecs_client(settings.aws_region), settings.ecs_cluster)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = get_settings()
+    stopped = sweep(
+        get_ecs(),
+        now=datetime.now(UTC),
+        default_timeout=settings.default_run_timeout_seconds,
+        grace=settings.backstop_grace_seconds,
+    )
+    for _ in stopped:
+        count("BackstopStops", settings.powertools_metrics_namespace)
+    return {"stopped": [plan.task_arn for plan in stopped]}

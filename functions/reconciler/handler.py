@@ -1,0 +1,60 @@
+"""Reconciler entry point: ECS "Task State Change" events, through the SQS buffer or directly.
+
+The EventBridge rule targets an SQS queue (durable buffer with its own DLQ), so the usual
+input is an SQS batch whose record bodies are the EventBridge events; a failed record is
+reported as a batch item failure and comes back. A raw EventBridge event (direct invocation,
+`sam local invoke -e events/ecs_task_stopped_oom.json`) is told apart by its shape and handled
+the same way; an error then propagates so that Lambda's async retry brings it back.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from executor_common.aws.logs import LogsAdapter, make_logs_client
+from executor_common.gms_factory import make_gms_client
+from reconciler.logic import Outcome, ReconcilerPorts, reconcile_stopped_task
+from reconciler.observability import count, logger
+from reconciler.settings import get_settings
+from reconciler.task_event import TaskStateChangeEvent, is_task_state_change
+
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@functools.cache
+def get_ports() -> ReconcilerPorts:
+    """Clients created once per container (tests call `get_ports.cache_clear()`)."""
+    settings = get_settings()
+    settings.require_reconciler_settings()
+    assert settings.datahub_gms_url is not None
+    gms = make_gms_client(settings.datahub_gms_url, settings.datahub_gms_token_secret_arn)
+    logs = LogsAdapter(make_logs_client(settings.aws_region)) if settings.log_group_name else None
+    return ReconcilerPorts(settings=settings, gms=gms, logs=logs)
+
+
+def handle_event(event: dict[str, Any]) -> Outcome:
+    """One EventBridge event (already unwrapped from SQS): validate, reconcile, count."""
+    parsed = TaskStateChangeEvent.model_validate(event)
+    ports = get_ports()
+    outcome = reconcile_stopped_task(parsed.detail, ports)
+    if outcome.action == "written":
+        count("RunsReconciled", ports.settings.powertools_metrics_namespace, Reason=outcome.reason or "Unknown")
+    return outcome
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    outcome = handle_event(record.json_body)
+    return {"action": outcome.action, "why": outcome.why}
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if is_task_state_change(event):
+        outcome = handle_event(event)
+        return {"action": outcome.action, "why": outcome.why, "status": outcome.status}
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

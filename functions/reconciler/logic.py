@@ -1,0 +1,126 @@
+"""One STOPPED task -> at most one terminal status in DataHub, explained.
+
+Map the task to its run, read DataHub, decide (see `ordering` for why no state is needed),
+diagnose, fetch the log's last lines, re-read DataHub right before writing, write. GMS errors
+propagate so that the event comes back (SQS batch item failure, or EventBridge's async retry);
+a log-reading problem only adds a note, because it must never block the terminal status.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from executor_common.aws.logs import LogsAdapter
+from executor_common.errors import RetryableError
+from executor_common.gms import GmsClient
+from executor_common.results import ExecutionRequestResult
+from executor_common.status import ExecutionStatus
+from reconciler.diagnosis import Diagnosis, diagnose
+from reconciler.mapping import map_task_to_run
+from reconciler.observability import logger
+from reconciler.ordering import STOPPED, decide
+from reconciler.report import build_report
+from reconciler.settings import ReconcilerSettings
+from reconciler.task_event import TaskDetail, epoch_ms
+
+#: The diagnosis for which the runner may just have been slow to land its final write.
+EXITED_WITHOUT_REPORT = "ExitedWithoutReport"
+
+
+@dataclass
+class ReconcilerPorts:
+    """What the logic talks to; built once per container by the handler, fakes or moto in tests."""
+
+    settings: ReconcilerSettings
+    gms: GmsClient
+    logs: LogsAdapter | None
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one event: `written`, `skipped` (DataHub already final) or `ignored` (not ours)."""
+
+    action: str
+    why: str
+    urn: str | None = None
+    status: ExecutionStatus | None = None
+    reason: str | None = None
+
+
+def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts) -> Outcome:
+    settings = ports.settings
+    if detail.lastStatus != STOPPED:
+        return Outcome("ignored", f"lastStatus is {detail.lastStatus}, not STOPPED")
+    if detail.cluster_name and detail.cluster_name != settings.cluster_name:
+        return Outcome("ignored", f"task of cluster {detail.cluster_name}, not {settings.cluster_name}")
+    mapping = map_task_to_run(detail, settings.runner_container_name)
+    if mapping.urn is None:
+        why = "an ingestion task without a run id" if mapping.ours else "not launched by this executor"
+        logger.info("Ignoring stopped task", extra={"task_arn": detail.taskArn, "why": why})
+        return Outcome("ignored", why)
+    urn = mapping.urn
+    logger.set_correlation_id(urn)
+    logger.append_keys(task_arn=detail.taskArn, event_version=detail.version, mapped_from=mapping.source)
+
+    decision = decide(ports.gms.read_result(urn), detail.task_id, detail.version)
+    if not decision.write:
+        logger.info("Nothing to reconcile", extra={"why": decision.why})
+        return Outcome("skipped", decision.why, urn=urn)
+
+    diagnosis = diagnose(detail, settings.runner_container_name)
+    if diagnosis.reason == EXITED_WITHOUT_REPORT and settings.report_grace_seconds > 0:
+        # The runner exited 0: its final write may still be landing in GMS (async ingestion).
+        ports.sleep(settings.report_grace_seconds)
+    report = _report(detail, diagnosis, ports)
+
+    current = ports.gms.read_result(urn)
+    decision = decide(current, detail.task_id, detail.version)
+    if not decision.write:
+        logger.info("The run reported while we were diagnosing it", extra={"why": decision.why})
+        return Outcome("skipped", decision.why, urn=urn)
+
+    result = _result(detail, diagnosis, report, current)
+    ports.gms.write_result(urn, result)
+    logger.info(
+        "Reconciled a stopped run",
+        extra={"status": str(result.status), "reason": diagnosis.reason, "headline": diagnosis.headline},
+    )
+    return Outcome("written", decision.why, urn=urn, status=diagnosis.status, reason=diagnosis.reason)
+
+
+def _report(detail: TaskDetail, diagnosis: Diagnosis, ports: ReconcilerPorts) -> str:
+    settings = ports.settings
+    log_location = None
+    lines: list[str] | None = None
+    problem = None
+    if settings.log_group_name and ports.logs is not None:
+        stream = settings.log_stream_for(detail.task_id)
+        log_location = f"CloudWatch log group {settings.log_group_name}, stream {stream}"
+        try:
+            lines = ports.logs.tail(settings.log_group_name, stream, settings.log_tail_lines)
+        except RetryableError as exc:
+            problem = str(exc)
+            logger.warning("Could not read the run's log lines", extra={"problem": problem})
+    return build_report(
+        diagnosis,
+        task_id=detail.task_id,
+        version=detail.version,
+        log_location=log_location,
+        log_lines=lines,
+        log_problem=problem,
+    )
+
+
+def _result(
+    detail: TaskDetail, diagnosis: Diagnosis, report: str, current: ExecutionRequestResult | None
+) -> ExecutionRequestResult:
+    """Keep the start DataHub already shows; the duration is the task's own run time when ECS knows it."""
+    started = epoch_ms(detail.startedAt)
+    stopped = epoch_ms(detail.stoppedAt)
+    start_ms = (current.startTimeMs if current else None) or started or epoch_ms(detail.createdAt)
+    begin = started or start_ms
+    duration = max(0, stopped - begin) if stopped is not None and begin is not None else None
+    return ExecutionRequestResult(status=diagnosis.status, report=report, startTimeMs=start_ms, durationMs=duration)

@@ -1,0 +1,86 @@
+"""The backstop's sweep: stop this executor's tasks that ran far past their run timeout.
+
+The runner's own timeout is the primary guard; this catches a hung runner (or one whose
+timeout logic never fired). `plan_stops` is pure and table-tested; `sweep` only does the I/O.
+Only tasks that carry a run marker (the execution-request tag or override) are considered,
+so nothing else on the cluster is ever stopped. The reconciler then sees the STOPPED event and
+writes FAILURE with a "timed out" explanation (it recognises the reason's prefix).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from executor_common.aws.ecs import EcsAdapter
+from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, ENV_RUN_TIMEOUT, TAG_EXECUTION_REQUEST, TAG_RUN_TIMEOUT
+from reconciler.observability import logger
+from reconciler.stop_reasons import backstop_reason
+from reconciler.task_event import TaskDetail
+
+
+@dataclass(frozen=True)
+class StopPlan:
+    task_arn: str
+    urn: str | None
+    running_seconds: float
+    timeout_seconds: int
+    reason: str
+
+
+def _tags(task: dict[str, Any]) -> dict[str, str]:
+    return {t.get("key", ""): t.get("value", "") for t in task.get("tags", []) if isinstance(t, dict)}
+
+
+def _positive_int(value: str | None) -> int | None:
+    try:
+        number = int(str(value).strip()) if value not in (None, "") else None
+    except ValueError:
+        return None
+    return number if number and number > 0 else None
+
+
+def run_timeout_seconds(task: dict[str, Any], default_seconds: int) -> int:
+    """The run's own timeout: the tag, else the runner override, else the stack's default."""
+    detail = TaskDetail.model_validate(task)
+    return (
+        _positive_int(_tags(task).get(TAG_RUN_TIMEOUT))
+        or _positive_int(detail.override_env(ENV_RUN_TIMEOUT))
+        or default_seconds
+    )
+
+
+def plan_stops(tasks: list[dict[str, Any]], now: datetime, default_timeout: int, grace: int) -> list[StopPlan]:
+    """Which of these described tasks to stop, and with what reason."""
+    plans: list[StopPlan] = []
+    for task in tasks:
+        detail = TaskDetail.model_validate(task)
+        urn = _tags(task).get(TAG_EXECUTION_REQUEST) or detail.override_env(ENV_EXECUTION_REQUEST_URN)
+        if not urn or detail.desiredStatus == "STOPPED":
+            continue
+        began = detail.startedAt or detail.createdAt
+        if began is None:
+            continue
+        running = (now - began).total_seconds()
+        timeout = run_timeout_seconds(task, default_timeout)
+        if running > timeout + grace:
+            plans.append(StopPlan(detail.taskArn, urn, running, timeout, backstop_reason(running, timeout, grace)))
+    return plans
+
+
+def sweep(ecs: EcsAdapter, now: datetime, default_timeout: int, grace: int) -> list[StopPlan]:
+    """List the cluster's running tasks, stop the over-time ones; a failed stop is logged, the rest go on."""
+    tasks = ecs.describe_tasks_with_tags(ecs.list_running_task_arns())
+    plans = plan_stops(tasks, now, default_timeout, grace)
+    stopped: list[StopPlan] = []
+    for plan in plans:
+        try:
+            ecs.stop_task(plan.task_arn, plan.reason)
+        except Exception:
+            logger.exception("Backstop could not stop a task", extra={"task_arn": plan.task_arn, "urn": plan.urn})
+            continue
+        logger.warning("Backstop stopped an over-time task", extra={"task_arn": plan.task_arn, "urn": plan.urn})
+        stopped.append(plan)
+    logger.info("Backstop sweep done", extra={"running": len(tasks), "stopped": len(stopped)})
+    return stopped

@@ -1,0 +1,207 @@
+"""Create the stack from template.yaml through moto's CloudFormation, so local resources are never a second copy.
+
+The SAM template is translated in-process with aws-sam-translator (what `sam deploy`'s
+transform does server-side), with local `CodeUri`s pointed at a placeholder object in moto's
+S3: moto never runs the functions (no Docker), the local stack drives the handlers itself.
+
+What moto 5.2.5's CloudFormation does not do, and how it is bridged:
+- `AWS::SecretsManager::Secret` and `AWS::CloudWatch::Alarm` are skipped silently: the GMS
+  token secret is created first and passed as a parameter (the template's "existing secret"
+  path); the DLQ alarm simply does not exist locally.
+- A `CommaDelimitedList` parameter left at its default is not split: every list parameter is passed.
+- Task definitions lose Cpu, NetworkMode, RequiresCompatibilities and the role ARNs: the agent
+  only needs the container definitions, which survive.
+- Functions are created but never invoked, and EventBridge targets are not delivered to
+  Lambda: `stack.py` reads each function's handler and environment back from moto and calls it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+CODE_BUCKET = "local-stack-code"
+CODE_KEY = "placeholder.zip"
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+
+
+class StackCreationError(RuntimeError):
+    """moto's CloudFormation did not reach CREATE_COMPLETE; the message says why."""
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that reads CloudFormation short-form intrinsics (`!Ref`, `!Sub`, ...), without touching SafeLoader."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    from samtranslator.yaml_helper import intrinsics_multi_constructor
+
+    return intrinsics_multi_constructor(loader, tag_suffix, node)  # type: ignore[no-any-return]
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    """The template as a dict with intrinsics in their long form (`{"Ref": ...}`, `{"Fn::Sub": ...}`)."""
+    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+class _NoManagedPolicies:
+    """Stands in for samtranslator's IAM-backed loader: AWS managed policy names resolve to their well-known ARNs."""
+
+    def load(self) -> dict[str, str]:
+        return _KnownPolicies()
+
+
+class _KnownPolicies(dict):  # type: ignore[type-arg]
+    def __missing__(self, name: str) -> str:
+        return f"arn:aws:iam::aws:policy/{name}"
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str)
+
+    def get(self, name: str, default: Any = None) -> str:  # type: ignore[override]
+        return self[name]
+
+
+def _point_code_at(template: dict[str, Any], bucket: str, key: str) -> dict[str, Any]:
+    """Replace local CodeUri/ContentUri paths (what `sam package` would upload) with the placeholder object."""
+    location = f"s3://{bucket}/{key}"
+    globals_function = template.get("Globals", {}).get("Function", {})
+    if isinstance(globals_function.get("CodeUri"), str):
+        globals_function["CodeUri"] = location
+    for resource in template.get("Resources", {}).values():
+        props = resource.get("Properties") or {}
+        if resource.get("Type") == "AWS::Serverless::Function":
+            code = props.get("CodeUri", globals_function.get("CodeUri"))
+            if code is None or isinstance(code, str):
+                props["CodeUri"] = location
+            resource["Properties"] = props
+        elif resource.get("Type") == "AWS::Serverless::LayerVersion" and isinstance(props.get("ContentUri"), str):
+            props["ContentUri"] = location
+    return template
+
+
+def translate(template: dict[str, Any], parameters: dict[str, str], region: str) -> dict[str, Any]:
+    """SAM -> plain CloudFormation, in-process, as `samtranslator.translator.transform.transform` does.
+
+    Spelled out to hand the translator a region-bound boto3 session: the stock entry point
+    insists on a region from the environment.
+    """
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
+
+    values: dict[str, Any] = dict(parameters)
+    to_py27_compatible_template(template, values)
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
+    translated = translator.translate(
+        template, parameter_values=values, get_managed_policy_map=_NoManagedPolicies().load
+    )
+    return undo_mark_unicode_str_in_template(translated)  # type: ignore[no-any-return]
+
+
+def _placeholder_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "Placeholder: the local stack runs the handlers in-process.\n")
+    return buffer.getvalue()
+
+
+def _quiet_moto_cfn_warnings() -> None:
+    """moto warns for every resource type it skips (QueuePolicy, BucketPolicy, Alarm): known, see the module doc."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Tried to parse .* but it's not supported", category=UserWarning)
+    logging.getLogger("moto").setLevel(logging.ERROR)
+
+
+@dataclass
+class DeployedStack:
+    """What moto's CloudFormation created: outputs, physical ids by logical id, and the translated template."""
+
+    name: str
+    outputs: dict[str, str]
+    resources: dict[str, dict[str, str]]
+    template: dict[str, Any] = field(repr=False)
+
+    def physical_id(self, logical_id: str) -> str:
+        return self.resources[logical_id]["PhysicalResourceId"]
+
+    def logical_ids_of_type(self, resource_type: str) -> list[str]:
+        return sorted(k for k, v in self.resources.items() if v["ResourceType"] == resource_type)
+
+    def event_source_queues(self) -> dict[str, str]:
+        """Function logical id -> logical id of the SQS queue its event-source mapping reads (from the template)."""
+        mapping: dict[str, str] = {}
+        for resource in self.template.get("Resources", {}).values():
+            if resource.get("Type") != "AWS::Lambda::EventSourceMapping":
+                continue
+            props = resource.get("Properties", {})
+            function_ref = props.get("FunctionName", {})
+            source = props.get("EventSourceArn", {})
+            if isinstance(function_ref, dict) and isinstance(source, dict) and "Fn::GetAtt" in source:
+                mapping[str(function_ref.get("Ref"))] = str(source["Fn::GetAtt"][0])
+        return mapping
+
+    def event_source_mapping_properties(self, function_logical_id: str) -> dict[str, Any]:
+        for resource in self.template.get("Resources", {}).values():
+            props = resource.get("Properties", {})
+            if resource.get("Type") == "AWS::Lambda::EventSourceMapping" and props.get("FunctionName") == {
+                "Ref": function_logical_id
+            }:
+                return dict(props)
+        return {}
+
+
+def deploy(
+    aws: Any,
+    template_path: Path,
+    parameters: dict[str, str],
+    stack_name: str = "datahub-executor-local",
+) -> DeployedStack:
+    """Translate template.yaml and create it in moto; returns what was created. `aws` is a `LocalAws`."""
+    template = load_template(template_path)
+    declared = template.get("Parameters", {})
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        logger.warning("Ignoring parameters the template does not declare: %s", ", ".join(unknown))
+    values = {k: v for k, v in parameters.items() if k in declared}
+
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=CODE_BUCKET)
+    s3.put_object(Bucket=CODE_BUCKET, Key=CODE_KEY, Body=_placeholder_zip())
+    translated = translate(_point_code_at(template, CODE_BUCKET, CODE_KEY), values, aws.region)
+
+    cloudformation = aws.client("cloudformation")
+    _quiet_moto_cfn_warnings()
+    cloudformation.create_stack(
+        StackName=stack_name,
+        TemplateBody=json.dumps(translated),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()],
+        Capabilities=CAPABILITIES,
+    )
+    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        raise StackCreationError(f"{stack_name}: {stack['StackStatus']} {stack.get('StackStatusReason', '')}")
+    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
+    resources: dict[str, dict[str, str]] = {}
+    paginator = cloudformation.get_paginator("list_stack_resources")
+    for page in paginator.paginate(StackName=stack_name):
+        for summary in page["StackResourceSummaries"]:
+            resources[summary["LogicalResourceId"]] = {
+                "PhysicalResourceId": summary.get("PhysicalResourceId", ""),
+                "ResourceType": summary["ResourceType"],
+            }
+    return DeployedStack(name=stack_name, outputs=outputs, resources=resources, template=translated)

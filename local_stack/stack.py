@@ -1,0 +1,319 @@
+"""The whole local stack, wired: moto + the stack from template.yaml + GMS stand-in + pollers + ECS agent.
+
+`LocalStack().start()` gives a running stack; `.send(command)` puts a command on the queue the
+way DataHub (or the forwarder) would; `.stop()` tears it all down. What it serves is written to
+`stack.json` (moto endpoint, GMS URL and token, queue URL, cluster, log group, bucket, and each
+function's handler and environment) for `make invoke` and other tools.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local_stack.agent import LocalEcsAgent
+from local_stack.cfn import DeployedStack, deploy
+from local_stack.gms_standin import GmsStandIn
+from local_stack.lambdas import LocalFunction, apply_environment, read_functions
+from local_stack.moto_server import FAKE_CREDENTIALS, LocalAws, MotoServer, aws_environment
+from local_stack.poller import MappingConfig, SqsPoller
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = REPO_ROOT / "template.yaml"
+DEFAULT_STATE_FILE = REPO_ROOT / ".local" / "stack.json"
+STACK_NAME = "datahub-executor-local"
+TOKEN_SECRET_NAME = "datahub-executor-local/gms-token"  # noqa: S105 - a secret's name, not a value
+DEFAULT_GMS_TOKEN = "local-gms-token"  # noqa: S105 - the stand-in's local token
+#: Sent to every run's `datahub ingest` (RUN_ENV_VARS): the local stack is offline.
+RUN_ENV_VARS = "DATAHUB_TELEMETRY_ENABLED=false"
+#: Runner tuning for the local machine (what `docker run -e` would add): no pip installs offline.
+RUNNER_ENV = {"RUNNER_ALLOW_RUNTIME_INSTALLS": "false", "RUNNER_PROGRESS_INTERVAL_SECONDS": "2"}
+
+
+@dataclass
+class StackInfo:
+    """What the stack serves; the content of `.local/stack.json`."""
+
+    endpoint_url: str
+    region: str
+    gms_url: str
+    gms_token: str
+    gms_page: str
+    queue_url: str
+    dead_letter_queue_url: str
+    cluster: str
+    task_definition_arn: str
+    log_group: str
+    run_bucket: str
+    state_dir: str
+    pid: int
+    functions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def read(cls, path: Path) -> StackInfo:
+        return cls(**json.loads(path.read_text()))
+
+
+def handler_environment(endpoint_url: str, region: str, log_level: str) -> dict[str, str]:
+    """What Lambda's runtime would add to a function's environment, plus the local AWS endpoint."""
+    return {
+        **aws_environment(endpoint_url, region),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": log_level,
+        "POWERTOOLS_DEV": "false",
+    }
+
+
+class LocalStack:
+    """Start, use and stop the local stack. Everything runs in this process except the runners."""
+
+    def __init__(
+        self,
+        state_dir: Path | None = None,
+        *,
+        template: Path = TEMPLATE,
+        gms_token: str = DEFAULT_GMS_TOKEN,
+        state_file: Path | None = None,
+        log_level: str = "WARNING",
+        visibility_timeout_seconds: int = 5,
+        with_workers: bool = True,
+        extra_parameters: dict[str, str] | None = None,
+        runner_env: dict[str, str] | None = None,
+    ) -> None:
+        self._own_state_dir = state_dir is None
+        self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="datahub-executor-local-"))
+        self._template = template
+        self._gms_token = gms_token
+        self._state_file = state_file
+        self._log_level = log_level
+        self._visibility_timeout = visibility_timeout_seconds
+        self._with_workers = with_workers
+        self._extra_parameters = dict(extra_parameters or {})
+        self._runner_env = {**RUNNER_ENV, **(runner_env or {})}
+        self.moto: MotoServer | None = None
+        self.aws: LocalAws | None = None
+        self.gms: GmsStandIn | None = None
+        self.deployed: DeployedStack | None = None
+        self.functions: dict[str, LocalFunction] = {}
+        self.pollers: list[SqsPoller] = []
+        self.agent: LocalEcsAgent | None = None
+        self.info: StackInfo | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        started = time.monotonic()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.moto = MotoServer().start()
+        self.aws = aws = self.moto.aws()
+        self.gms = GmsStandIn(token=self._gms_token, state_file=str(self.state_dir / "gms-state.json")).start()
+        token_secret_arn = aws.client("secretsmanager").create_secret(
+            Name=TOKEN_SECRET_NAME, SecretString=self._gms_token
+        )["ARN"]
+        subnet, security_group = self._network()
+        parameters = {
+            "DataHubBaseUrl": self.gms.url,
+            "ExistingDataHubAccessTokenSecretArn": token_secret_arn,
+            "DataHubAccessToken": "",
+            "SubnetIds": subnet,
+            "SecurityGroupIds": security_group,
+            "RunnerImage": "local/datahub-executor-runner:latest",
+            "SecretArns": "",
+            "RunEnvVars": RUN_ENV_VARS,
+            **self._extra_parameters,
+        }
+        self.deployed = deploy(aws, self._template, parameters, STACK_NAME)
+        self._disable_moto_event_source_mappings()
+        lambda_ids = {
+            logical: self.deployed.physical_id(logical)
+            for logical in self.deployed.logical_ids_of_type("AWS::Lambda::Function")
+        }
+        self.functions = read_functions(aws, lambda_ids)
+        apply_environment(
+            list(self.functions.values()), handler_environment(aws.endpoint_url, aws.region, self._log_level)
+        )
+        self.info = self._info()
+        if self._with_workers:
+            self._start_workers()
+        if self._state_file is not None:
+            self.info.write(self._state_file)
+        logger.info("local stack up in %.1fs", time.monotonic() - started)
+        return self
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers = []
+        if self.agent is not None:
+            self.agent.stop()
+            self.agent = None
+        if self.gms is not None:
+            self.gms.stop()
+        if self.moto is not None:
+            self.moto.stop()
+        if self._state_file is not None and self._state_file.exists():
+            self._state_file.unlink()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- use -------------------------------------------------------------------------------
+    def send(self, command: dict[str, Any]) -> str:
+        """Put one command (an execution-request aspect envelope) on the command queue; returns the message id."""
+        assert self.aws is not None and self.info is not None
+        response = self.aws.client("sqs").send_message(QueueUrl=self.info.queue_url, MessageBody=json.dumps(command))
+        return str(response["MessageId"])
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Invoke one function's handler in this process, as `make invoke` does."""
+        return self.functions[logical_id].invoke(event)
+
+    def tasks(self, desired_status: str = "RUNNING") -> list[str]:
+        assert self.aws is not None and self.info is not None
+        arns: list[str] = []
+        pages = self.aws.client("ecs").get_paginator("list_tasks")
+        for page in pages.paginate(cluster=self.info.cluster, desiredStatus=desired_status):
+            arns.extend(page["taskArns"])
+        return arns
+
+    def describe_tasks(self, arns: list[str]) -> list[dict[str, Any]]:
+        assert self.aws is not None and self.info is not None
+        described: list[dict[str, Any]] = []
+        for start in range(0, len(arns), 100):
+            described += self.aws.client("ecs").describe_tasks(
+                cluster=self.info.cluster, tasks=arns[start : start + 100], include=["TAGS"]
+            )["tasks"]
+        return described
+
+    # -- wiring ----------------------------------------------------------------------------
+    def _network(self) -> tuple[str, str]:
+        """A VPC (DNS hostnames on: moto's RunTask needs them), a subnet and a security group for awsvpc tasks."""
+        assert self.aws is not None
+        ec2 = self.aws.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24", AvailabilityZone=f"{self.aws.region}a")
+        group = ec2.create_security_group(GroupName="datahub-executor-local", Description="local runs", VpcId=vpc)
+        return subnet["Subnet"]["SubnetId"], group["GroupId"]
+
+    def _disable_moto_event_source_mappings(self) -> None:
+        """moto's own SQS mappings would consume the messages without running the handler: the pollers take over."""
+        assert self.aws is not None
+        client = self.aws.client("lambda")
+        for mapping in client.list_event_source_mappings()["EventSourceMappings"]:
+            client.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+
+    def _start_workers(self) -> None:
+        assert self.aws is not None and self.deployed is not None and self.info is not None
+        aws = self.aws
+        sqs = aws.client("sqs")
+        by_arn = {f.arn: f for f in self.functions.values()}
+        for mapping in aws.client("lambda").list_event_source_mappings()["EventSourceMappings"]:
+            function = by_arn.get(mapping["FunctionArn"]) or next(
+                (f for f in self.functions.values() if mapping["FunctionArn"].endswith(f":{f.name}")), None
+            )
+            if function is None or ":sqs:" not in mapping["EventSourceArn"]:
+                continue
+            queue_name = mapping["EventSourceArn"].rsplit(":", 1)[-1]
+            config = MappingConfig(
+                queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
+                queue_arn=mapping["EventSourceArn"],
+                region=aws.region,
+                batch_size=int(mapping.get("BatchSize") or 10),
+                visibility_timeout_seconds=self._visibility_timeout,
+            )
+            self.pollers.append(SqsPoller(sqs, config, function.invoke, name=function.logical_id).start())
+        events = aws.client("events")
+
+        def publish(event: dict[str, Any]) -> None:
+            # EventBridge matches the template's rule and delivers to its SQS target (moto does this for SQS).
+            events.put_events(
+                Entries=[
+                    {
+                        "Source": event["source"],
+                        "DetailType": event["detail-type"],
+                        "Detail": json.dumps(event["detail"]),
+                        "Resources": event["resources"],
+                    }
+                ]
+            )
+
+        self.agent = LocalEcsAgent(
+            aws, self.info.cluster, log_dir=self.state_dir / "tasks", publish=publish, extra_env=self._runner_env_for()
+        ).start()
+
+    def _runner_env_for(self) -> dict[str, str]:
+        work_dir = self.state_dir / "work"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        return {"RUNNER_WORK_DIR": str(work_dir), **self._runner_env}
+
+    def _info(self) -> StackInfo:
+        assert self.aws is not None and self.gms is not None and self.deployed is not None
+        dispatcher = self._function_with_handler("dispatcher.")
+        env = dispatcher.environment if dispatcher else {}
+        queue_url = self._queue_url_of(dispatcher)
+        dlq_url = self._dead_letter_queue_url(queue_url)
+        return StackInfo(
+            endpoint_url=self.aws.endpoint_url,
+            region=self.aws.region,
+            gms_url=self.gms.url,
+            gms_token=self._gms_token,
+            gms_page=self.gms.page_url,
+            queue_url=queue_url,
+            dead_letter_queue_url=dlq_url,
+            cluster=env.get("ECS_CLUSTER", ""),
+            task_definition_arn=env.get("TASK_DEFINITION_ARN", ""),
+            log_group=env.get("LOG_GROUP_NAME", ""),
+            run_bucket=env.get("RUN_BUCKET", ""),
+            state_dir=str(self.state_dir),
+            pid=os.getpid(),
+            functions={
+                f.logical_id: {"name": f.name, "handler": f.handler, "environment": f.environment}
+                for f in self.functions.values()
+            },
+        )
+
+    def _function_with_handler(self, prefix: str) -> LocalFunction | None:
+        return next((f for f in self.functions.values() if f.handler.startswith(prefix)), None)
+
+    def _queue_url_of(self, function: LocalFunction | None) -> str:
+        """The queue the function's event-source mapping reads (the command queue for the dispatcher)."""
+        assert self.aws is not None
+        if function is None:
+            return ""
+        for mapping in self.aws.client("lambda").list_event_source_mappings(FunctionName=function.name)[
+            "EventSourceMappings"
+        ]:
+            name = mapping["EventSourceArn"].rsplit(":", 1)[-1]
+            return str(self.aws.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
+        return ""
+
+    def _dead_letter_queue_url(self, queue_url: str) -> str:
+        assert self.aws is not None
+        if not queue_url:
+            return ""
+        sqs = self.aws.client("sqs")
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])["Attributes"]
+        policy = json.loads(attributes.get("RedrivePolicy") or "{}")
+        target = policy.get("deadLetterTargetArn")
+        return str(sqs.get_queue_url(QueueName=target.rsplit(":", 1)[-1])["QueueUrl"]) if target else ""
+
+
+__all__ = ["FAKE_CREDENTIALS", "LocalStack", "StackInfo"]

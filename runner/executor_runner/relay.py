@@ -1,0 +1,100 @@
+"""Where every output line goes: masked, to stdout (CloudWatch), the bounded tail and the full log file.
+
+`pump()` drains one pipe on its own thread as fast as the child writes, so the child
+never blocks on a full pipe, whatever GMS is doing. Chunks are masked as whole
+blocks of complete lines: a secret without a newline cannot straddle two blocks, and a
+multi-line secret is masked line by line (the masker registers each of its lines).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import BinaryIO
+
+from executor_common.masking import SecretMasker
+
+from executor_runner.tail import LogTail
+
+READ_CHUNK_BYTES = 64 * 1024
+#: A "line" longer than this without a newline is relayed in pieces.
+MAX_PENDING_BYTES = 256 * 1024
+LOG_FILE_CAP_NOTE = "[full log capped here: the rest is only in CloudWatch]\n"
+
+
+class LogRelay:
+    """Masks text once and fans it out; safe to call from several threads."""
+
+    def __init__(
+        self,
+        masker: SecretMasker,
+        tail: LogTail,
+        out: BinaryIO,
+        log_file: BinaryIO | None = None,
+        max_file_bytes: int = 512 * 1024 * 1024,
+    ) -> None:
+        self.masker = masker
+        self.tail = tail
+        self._out = out
+        self._log_file = log_file
+        self._max_file_bytes = max_file_bytes
+        self._file_bytes = 0
+        self._lock = threading.Lock()
+
+    def write_lines(self, text: str) -> None:
+        """`text` is one or more complete lines (a final newline is optional)."""
+        if not text:
+            return
+        masked = self.masker.mask(text)
+        if not masked.endswith("\n"):
+            masked += "\n"
+        data = masked.encode("utf-8", "replace")
+        with self._lock:
+            self._out.write(data)
+            self._out.flush()
+            self._write_file(data)
+        self.tail.extend(masked[:-1].split("\n"))
+
+    def note(self, message: str) -> None:
+        """A line of the runner's own (install steps, stop requests) in the run's log."""
+        self.write_lines(f"[executor] {message}")
+
+    def _write_file(self, data: bytes) -> None:
+        if self._log_file is None or self._file_bytes >= self._max_file_bytes:
+            return
+        room = self._max_file_bytes - self._file_bytes
+        self._file_bytes += min(room, len(data))
+        self._log_file.write(data[:room])
+        if self._file_bytes >= self._max_file_bytes:
+            self._log_file.write(LOG_FILE_CAP_NOTE.encode())
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._log_file is not None:
+                self._log_file.flush()
+
+
+def pump(stream: BinaryIO, relay: LogRelay) -> None:
+    """Read `stream` until EOF, relaying complete lines; decoding errors never stop it."""
+    fd = stream.fileno()
+    pending = b""
+    while True:
+        chunk = os.read(fd, READ_CHUNK_BYTES)
+        if not chunk:
+            break
+        pending += chunk
+        cut = pending.rfind(b"\n")
+        if cut < 0:
+            if len(pending) < MAX_PENDING_BYTES:
+                continue
+            cut = len(pending) - 1
+        block, pending = pending[: cut + 1], pending[cut + 1 :]
+        relay.write_lines(block.decode("utf-8", "replace"))
+    if pending:
+        relay.write_lines(pending.decode("utf-8", "replace"))
+
+
+def start_pump(stream: BinaryIO, relay: LogRelay, name: str) -> threading.Thread:
+    thread = threading.Thread(target=pump, args=(stream, relay), name=name, daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,60 @@
+"""Reading the run spec the dispatcher handed over: inline JSON, or an object in the run bucket."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from urllib.parse import urlparse
+
+from executor_common.errors import PermanentError
+from executor_common.runspec import ENV_RUN_SPEC, ENV_RUN_SPEC_URI, ENV_RUN_TIMEOUT, RunSpec
+from pydantic import ValidationError
+
+#: (bucket, key) -> the object's text.
+S3TextReader = Callable[[str, str], str]
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
+        raise PermanentError(f"{ENV_RUN_SPEC_URI} must look like s3://bucket/key, got {uri!r}")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def load_run_spec(env: Mapping[str, str], read_s3_text: S3TextReader | None = None) -> RunSpec:
+    """The RunSpec; PermanentError naming the problem when it is absent or invalid."""
+    inline = env.get(ENV_RUN_SPEC)
+    uri = env.get(ENV_RUN_SPEC_URI)
+    if inline:
+        raw = inline
+    elif uri:
+        bucket, key = parse_s3_uri(uri)
+        reader = read_s3_text or default_s3_reader()
+        raw = reader(bucket, key)
+    else:
+        raise PermanentError(f"neither {ENV_RUN_SPEC} nor {ENV_RUN_SPEC_URI} is set: the runner has nothing to run")
+    try:
+        spec = RunSpec.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False)[0]
+        where = ".".join(map(str, first["loc"]))
+        raise PermanentError(
+            f"the run spec is invalid ({exc.error_count()} error(s)); {where}: {first['msg']}"
+        ) from None
+    override = env.get(ENV_RUN_TIMEOUT, "").strip()
+    if override:
+        try:
+            seconds = int(float(override))
+        except ValueError:
+            raise PermanentError(f"{ENV_RUN_TIMEOUT} must be a number of seconds, got {override!r}") from None
+        if seconds <= 0:
+            raise PermanentError(f"{ENV_RUN_TIMEOUT} must be positive, got {override!r}")
+        spec = spec.model_copy(update={"run_timeout_seconds": seconds})
+    return spec
+
+
+def default_s3_reader() -> S3TextReader:
+    """The project's S3 adapter (boto3 honours AWS_ENDPOINT_URL, so this reaches moto locally)."""
+    from executor_common.aws.s3 import S3Adapter, make_s3_client
+
+    adapter = S3Adapter(make_s3_client())
+    return adapter.get_text

@@ -1,0 +1,71 @@
+"""Building dispatcher test events from the samples in events/ (one source of truth for the shapes)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.conftest import load_event
+
+SQLITE_RECIPE = {
+    "source": {"type": "sqlalchemy", "config": {"platform": "sqlite", "connect_uri": "sqlite:////tmp/x.db"}}
+}
+PG_RECIPE = {
+    "source": {
+        "type": "postgres",
+        "config": {"host_port": "db:5432", "database": "analytics", "username": "u", "password": "${PG_PASSWORD}"},
+    }
+}
+
+
+def urn_of(execution_id: str) -> str:
+    return f"urn:li:dataHubExecutionRequest:{execution_id}"
+
+
+def run_body(
+    execution_id: str,
+    recipe: dict[str, Any] | str = SQLITE_RECIPE,
+    *,
+    env: dict[str, str] | None = None,
+    executor_id: str = "remote",
+    task: str = "RUN_INGEST",
+    version: str = "1.7.0.17",
+) -> str:
+    """A RUN_INGEST body shaped like the one in events/run_ingest.json, with the given parts replaced."""
+    body = json.loads(load_event("run_ingest.json")["Records"][0]["body"])
+    body["entityUrn"] = urn_of(execution_id)
+    aspect = body["aspect"]
+    aspect["task"] = task
+    aspect["executorId"] = executor_id
+    aspect["args"]["recipe"] = recipe if isinstance(recipe, str) else json.dumps(recipe)
+    aspect["args"]["extra_env_vars"] = json.dumps(env or {})
+    aspect["args"]["version"] = version
+    return json.dumps(body)
+
+
+def kill_body(execution_id: str, actor: str = "urn:li:corpuser:jdoe") -> str:
+    body = json.loads(load_event("cancel.json")["Records"][0]["body"])
+    body["entityUrn"] = urn_of(execution_id)
+    body["aspect"]["createdAt"]["actor"] = actor
+    return json.dumps(body)
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    """An SQS event (the envelope of events/run_ingest.json) carrying `bodies`, one record each."""
+    template = load_event("run_ingest.json")["Records"][0]
+    records = []
+    for index, body in enumerate(bodies):
+        record = dict(template)
+        record["messageId"] = f"00000000-0000-4000-8000-{index:012d}"
+        record["body"] = body
+        records.append(record)
+    return {"Records": records}
+
+
+def failed_ids(response: dict[str, Any]) -> list[str]:
+    return [item["itemIdentifier"] for item in response.get("batchItemFailures", [])]
+
+
+def env_of(task: dict[str, Any]) -> dict[str, str]:
+    container = task["overrides"]["containerOverrides"][0]
+    return {item["name"]: item["value"] for item in container.get("environment", [])}

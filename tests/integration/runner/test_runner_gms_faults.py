@@ -1,0 +1,34 @@
+"""GMS trouble never changes what the ingestion does: progress is dropped, the terminal write retried."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import child, make_spec
+
+
+def test_runner_gms_500_for_a_while_terminal_status_still_lands(runner, gms_standin):
+    # GIVEN GMS answers 500 to the next 12 requests (kickoff and progress included)
+    spec = make_spec("gms-500-1")
+    gms_standin.fail_next(12, status=500)
+
+    result = runner.run(spec, {"RUNNER_CHILD_COMMAND": json.dumps(child("exit_code.py", "0"))}, timeout=60)
+
+    # THEN the run still succeeds and DataHub ends with SUCCESS
+    assert result.returncode == 0, result.stderr
+    assert gms_standin.result(spec.execution_request_urn)["status"] == "SUCCESS"
+
+
+def test_runner_gms_401_logged_loudly_and_exit_code_reflects_ingestion(runner, gms_standin):
+    # GIVEN a token GMS refuses
+    spec = make_spec("gms-401-1")
+    extra = {"DATAHUB_GMS_TOKEN": "not-the-token", "RUNNER_CHILD_COMMAND": json.dumps(child("exit_code.py", "0"))}
+
+    result = runner.run(spec, extra, timeout=60)
+
+    # THEN nothing is written, the refusal is in the log, and the exit code is the ingestion's (0)
+    assert result.returncode == 0
+    assert gms_standin.result(spec.execution_request_urn) is None
+    assert "HTTP 401" in result.stderr
+    assert "COULD NOT REPORT SUCCESS" in result.stderr
+    assert "not-the-token" not in result.stderr + result.stdout

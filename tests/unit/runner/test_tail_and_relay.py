@@ -1,0 +1,106 @@
+"""The bounded tail and the masking relay."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+
+from executor_common.masking import SecretMasker
+from executor_runner.relay import LogRelay, pump
+from executor_runner.tail import EARLIER_LOGS_NOTE, MAX_LINE_CHARS, LogTail
+
+
+def test_tail_more_lines_than_capacity_keeps_last_and_marks_cut():
+    tail = LogTail(max_lines=3)
+    tail.extend(f"line {i}" for i in range(10))
+
+    assert tail.render() == f"{EARLIER_LOGS_NOTE}\nline 7\nline 8\nline 9"
+    assert tail.total_lines == 10
+
+
+def test_tail_render_byte_bound_keeps_whole_last_lines():
+    tail = LogTail(max_lines=100)
+    tail.extend(["a" * 10, "b" * 10, "c" * 10])
+
+    assert tail.render(max_bytes=25) == f"{EARLIER_LOGS_NOTE}\n{'b' * 10}\n{'c' * 10}"
+
+
+def test_tail_very_long_line_is_cut():
+    tail = LogTail(max_lines=2)
+    tail.extend(["x" * (MAX_LINE_CHARS * 3)])
+
+    assert len(tail.render()) < MAX_LINE_CHARS + 100
+
+
+def test_tail_version_and_silence_follow_output():
+    now = [100.0]
+    tail = LogTail(max_lines=5, clock=lambda: now[0])
+    assert tail.seconds_since_output() is None
+    tail.extend(["hello"])
+    now[0] = 130.0
+
+    assert tail.version == 1
+    assert tail.seconds_since_output() == 30.0
+
+
+def _relay(secret: str = "hunter2-secret") -> tuple[LogRelay, io.BytesIO, io.BytesIO, LogTail]:
+    out, log = io.BytesIO(), io.BytesIO()
+    tail = LogTail(max_lines=100)
+    return LogRelay(SecretMasker([secret]), tail, out, log), out, log, tail
+
+
+def test_relay_masks_stdout_tail_and_file():
+    relay, out, log, tail = _relay()
+
+    relay.write_lines("connecting with hunter2-secret\nok\n")
+
+    for text in (out.getvalue().decode(), log.getvalue().decode(), tail.render()):
+        assert "hunter2-secret" not in text
+        assert "connecting with ********" in text
+
+
+def test_relay_log_file_is_capped_but_stdout_is_not():
+    out, log = io.BytesIO(), io.BytesIO()
+    relay = LogRelay(SecretMasker(), LogTail(10), out, log, max_file_bytes=20)
+
+    relay.write_lines("0123456789\n" * 5)
+    relay.write_lines("more\n")
+
+    assert out.getvalue().count(b"0123456789") == 5
+    assert b"full log capped" in log.getvalue()
+    assert log.getvalue().startswith(b"0123456789\n012345678[full log capped")
+
+
+def test_pump_secret_split_across_pipe_writes_is_still_masked():
+    # GIVEN a writer that splits a line (and the secret in it) across two writes
+    relay, out, _log, _tail = _relay()
+    read_fd, write_fd = os.pipe()
+
+    def writer() -> None:
+        os.write(write_fd, b"token=hunt")
+        os.write(write_fd, b"er2-secret done\nlast line without newline")
+        os.close(write_fd)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    with os.fdopen(read_fd, "rb", buffering=0) as stream:
+        pump(stream, relay)
+    thread.join()
+
+    text = out.getvalue().decode()
+    assert "hunter2-secret" not in text
+    assert "token=******** done\n" in text
+    assert text.endswith("last line without newline\n")
+
+
+def test_pump_invalid_utf8_does_not_stop_the_relay():
+    relay, out, _log, _tail = _relay()
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, b"bad \xff\xfe bytes\nnext\n")
+    os.close(write_fd)
+
+    with os.fdopen(read_fd, "rb", buffering=0) as stream:
+        pump(stream, relay)
+
+    assert out.getvalue().decode().endswith("next\n")
