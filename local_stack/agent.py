@@ -18,6 +18,7 @@ objects (`moto.ecs.models.ecs_backends`), which requires moto to run in this pro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -58,7 +59,7 @@ def container_definition(task_definition: dict[str, Any], name: str | None = Non
     """The named container (or the first essential one) of a described task definition."""
     containers = task_definition.get("containerDefinitions", [])
     for container in containers:
-        if name is None and container.get("essential", True) or container.get("name") == name:
+        if (name is None and container.get("essential", True)) or container.get("name") == name:
             return dict(container)
     raise ValueError(f"task definition {task_definition.get('taskDefinitionArn')} has no container {name!r}")
 
@@ -218,7 +219,13 @@ class LocalEcsAgent:
             try:
                 for task_arn in self._unseen_tasks():
                     self._seen.add(task_arn)
-                    threading.Thread(target=self._launch, args=(task_arn,), name=f"task-{task_arn[-8:]}", daemon=True).start()
+                    threading.Thread(
+                        target=self._launch, args=(task_arn,), name=f"task-{task_arn[-8:]}", daemon=True
+                    ).start()
+                for task_arn in self._unseen_tasks("STOPPED"):
+                    # Stopped before it was ever started (StopTask while PROVISIONING): ECS still reports STOPPED.
+                    self._seen.add(task_arn)
+                    self._mark_stopped(task_arn, None, stop_code="UserInitiated")
                 self._watch_stop_requests()
                 if time.monotonic() - last_flush >= self._log_flush_interval:
                     self._flush_logs()
@@ -228,9 +235,10 @@ class LocalEcsAgent:
             self._stop.wait(self._poll_interval)
         self._flush_logs()
 
-    def _unseen_tasks(self) -> list[str]:
+    def _unseen_tasks(self, desired_status: str = "RUNNING") -> list[str]:
         arns: list[str] = []
-        for page in self._ecs.get_paginator("list_tasks").paginate(cluster=self._cluster, desiredStatus="RUNNING"):
+        pages = self._ecs.get_paginator("list_tasks").paginate(cluster=self._cluster, desiredStatus=desired_status)
+        for page in pages:
             arns.extend(a for a in page.get("taskArns", []) if a not in self._seen)
         return arns
 
@@ -345,10 +353,8 @@ class LocalEcsAgent:
 
     def _signal_runner(self, run: ContainerRun, sig: int) -> None:
         if run.process is not None and run.process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 run.process.send_signal(sig)
-            except ProcessLookupError:
-                pass
 
     def _kill_container(self, run: ContainerRun, sig: int) -> None:
         """Every process of the container: the runner's group and its descendants (the child has its own session)."""
@@ -356,10 +362,8 @@ class LocalEcsAgent:
             return
         run.killed = True
         for pid in [*_descendants(run.process.pid), run.process.pid]:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
 
     # -- moto state ----------------------------------------------------------------------------
     def _moto_task(self, task_arn: str) -> Any:
@@ -420,10 +424,8 @@ class LocalEcsAgent:
             return
         key = (run.log_group, run.log_stream)
         if key not in self._log_streams:
-            try:
+            with contextlib.suppress(self._logs.exceptions.ResourceAlreadyExistsException):
                 self._logs.create_log_stream(logGroupName=run.log_group, logStreamName=run.log_stream)
-            except self._logs.exceptions.ResourceAlreadyExistsException:
-                pass
             self._log_streams.add(key)
         for start in range(0, len(events), 5000):
             self._logs.put_log_events(

@@ -23,53 +23,16 @@ import time
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from local_stack.gms_page import RunRow, render_page
-from local_stack.gms_store import (
-    EXECUTION_REQUEST_ENTITY,
-    JSON_CONTENT_TYPE,
-    PATCH_CONTENT_TYPE,
-    RESULT_ASPECT,
-    AspectStore,
-    Proposal,
-    ProposalError,
-    is_timeseries,
-    parse_proposal,
-    record_name,
-    validate_aspect,
-)
+from local_stack.gms_routes import GmsAnswer, GmsRoutes, error_body
+from local_stack.gms_store import EXECUTION_REQUEST_ENTITY, RESULT_ASPECT, AspectStore, Proposal, validate_aspect
 
 logger = logging.getLogger(__name__)
 
 GMS_PREFIX = "/gms"
-#: What GMS answers on /config, trimmed to what DataHub's clients read. `noCode` proves this is GMS
-#: (not the frontend); telemetry is off so the CLI never phones home from tests.
-SERVER_CONFIG: dict[str, Any] = {
-    "models": {},
-    "patchCapable": True,
-    "versions": {"acryldata/datahub": {"version": "v1.3.0", "commit": "gms-standin"}},
-    "managedIngestion": {"defaultCliVersion": "1.7.0.17", "enabled": True},
-    "statefulIngestionCapable": True,
-    "supportsImpactAnalysis": False,
-    "timeZone": "GMT",
-    "telemetry": {"enabledCli": False, "enabledIngestion": False},
-    "datasetUrnNameCasing": False,
-    "retention": "true",
-    "datahub": {"serverType": "dev", "serverEnv": "core"},
-    "noCode": "true",
-}
-RESTLI_EXCEPTION = "com.linkedin.restli.server.RestLiServiceException"
-OPENAPI_ENTITY = "/openapi/v3/entity/"
-
-
-class _Answer(Exception):
-    """Raised inside a route to answer with an HTTP error in rest.li's error shape."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+PAGE_MAX_RUNS = 200
 
 
 class GmsStandIn:
@@ -86,6 +49,7 @@ class GmsStandIn:
         self.host = host
         self.port = port
         self.store = AspectStore(state_file)
+        self.routes = GmsRoutes(self.store)
         self.requests: list[dict[str, Any]] = []
         self.delay_seconds: float = 0.0
         self.max_body_bytes: int | None = None
@@ -124,6 +88,7 @@ class GmsStandIn:
                 conn.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.store.close()
 
     def __enter__(self) -> GmsStandIn:
         return self.start()
@@ -218,226 +183,15 @@ class GmsStandIn:
         ]
 
     def render_page(self) -> str:
-        rows = [RunRow.from_aspects(urn, self.aspects(urn)) for urn in self.urns(EXECUTION_REQUEST_ENTITY)]
+        newest = self.urns(EXECUTION_REQUEST_ENTITY)[:PAGE_MAX_RUNS]
+        rows = [RunRow.from_aspects(urn, self.aspects(urn)) for urn in newest]
         return render_page(rows)
-
-    # -- routes ---------------------------------------------------------------------
-    def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
-        if method == "GET" and path == "/config":
-            return 200, SERVER_CONFIG
-        if path == "/aspects" and method == "POST":
-            return self._aspects_action(query.get("action"), body)
-        if path.startswith("/aspects/") and method == "GET":
-            return self._get_aspect(unquote(path[len("/aspects/") :]), query)
-        if path.startswith("/entitiesV2/") and method == "GET":
-            return self._get_entity_v2(unquote(path[len("/entitiesV2/") :]), query)
-        if path == "/entities" and method == "POST":
-            return self._entities_action(query.get("action"), body)
-        if path.startswith(OPENAPI_ENTITY):
-            return self._openapi_entity(method, path[len(OPENAPI_ENTITY) :].split("/", 2), query, body)
-        raise _Answer(404, f"No resource for {method} {path}")
-
-    def _openapi_entity(self, method: str, parts: list[str], query: dict[str, str], body: Any) -> tuple[int, Any]:
-        """OpenAPI v3 `/openapi/v3/entity/{entityName}[/{urn}[/{aspectName}]]`: what the SDK mode of
-        DataHub's emitter writes through, and the lookups some ingestion plugins make."""
-        entity_name = parts[0]
-        urn = unquote(parts[1]) if len(parts) > 1 else None
-        if urn is None and method in ("POST", "PATCH"):
-            proposals = self._openapi_proposals(entity_name, body, "PATCH" if method == "PATCH" else "UPSERT")
-            self.store.apply(proposals)
-            items = [{"urn": p.entity_urn, p.aspect_name: {"value": p.aspect}} for p in proposals]
-            return (202 if query.get("async") == "true" else 200), items
-        if urn is None and method == "GET":
-            # Scroll: a filtered search is out of scope, so only an unfiltered one lists anything.
-            listed = [] if query.get("query", "*") != "*" else self.urns(entity_name)
-            return 200, {"entities": [self._openapi_view(u, None) for u in listed], "scrollId": None}
-        if urn is not None and method == "DELETE":
-            self.store.delete_entity(urn)
-            return 200, {}
-        if urn is not None and method == "GET":
-            if len(parts) == 3:
-                value = self.store.aspect(urn, parts[2])
-                if value is None:
-                    raise _Answer(404, f"Aspect {parts[2]} of {urn} not found")
-                return 200, {"value": value, "systemMetadata": {}}
-            if not self.store.aspects(urn):
-                raise _Answer(404, f"Entity {urn} not found")
-            wanted = [a for a in query.get("aspects", "").split(",") if a] or None
-            return 200, self._openapi_view(urn, wanted)
-        raise _Answer(405, f"{method} is not supported on /openapi/v3/entity/{'/'.join(parts)}")
-
-    def _openapi_view(self, urn: str, aspect_names: list[str] | None) -> dict[str, Any]:
-        stored = self.store.aspects(urn)
-        names = aspect_names if aspect_names is not None else list(stored)
-        return {"urn": urn, **{n: {"value": stored[n], "systemMetadata": {}} for n in names if n in stored}}
-
-    def _openapi_proposals(self, entity_name: str, body: Any, change_type: str) -> list[Proposal]:
-        if not isinstance(body, list):
-            raise _Answer(400, "The body must be a list of {urn, <aspectName>: {value, systemMetadata}}")
-        proposals = []
-        for index, item in enumerate(body):
-            if not isinstance(item, dict) or not isinstance(item.get("urn"), str):
-                raise _Answer(422, f"[{index}]: each item needs a urn")
-            for aspect_name, wrapper in item.items():
-                if aspect_name == "urn":
-                    continue
-                if not isinstance(wrapper, dict) or "value" not in wrapper:
-                    raise _Answer(422, f"[{index}].{aspect_name}: must be {{value, systemMetadata}}")
-                patch = change_type == "PATCH"
-                raw = {
-                    "entityType": entity_name,
-                    "entityUrn": item["urn"],
-                    "changeType": change_type,
-                    "aspectName": aspect_name,
-                    "aspect": {
-                        "value": json.dumps(wrapper["value"]),
-                        "contentType": PATCH_CONTENT_TYPE if patch else JSON_CONTENT_TYPE,
-                    },
-                }
-                proposals.append(self._parse(raw, index))
-        return proposals
-
-    def _aspects_action(self, action: str | None, body: Any) -> tuple[int, Any]:
-        if not isinstance(body, dict):
-            raise _Answer(400, "Request body must be a JSON object")
-        if action == "ingestProposal":
-            proposal = self._parse(body.get("proposal"))
-            self.store.apply([proposal])
-            return 200, {"value": proposal.entity_urn}
-        if action == "ingestProposalBatch":
-            raw = body.get("proposals")
-            if not isinstance(raw, list):
-                raise _Answer(400, "proposals must be a list")
-            proposals = [self._parse(p, index) for index, p in enumerate(raw)]
-            self.store.apply(proposals)
-            return 200, {"value": [p.entity_urn for p in proposals]}
-        if action == "getTimeseriesAspectValues":
-            return 200, self._timeseries_values(body)
-        raise _Answer(400, f"Unknown action {action!r} on /aspects")
-
-    @staticmethod
-    def _parse(raw: Any, index: int | None = None) -> Proposal:
-        try:
-            return parse_proposal(raw)
-        except ProposalError as exc:
-            where = "" if index is None else f"proposals[{index}]: "
-            raise _Answer(422, f"{where}{exc}") from None
-
-    def _get_aspect(self, urn: str, query: dict[str, str]) -> tuple[int, Any]:
-        aspect_name = query.get("aspect")
-        if not aspect_name:
-            raise _Answer(400, "Query parameter 'aspect' is required")
-        try:
-            name = record_name(aspect_name)
-            version = int(query.get("version", "0"))
-        except (KeyError, ValueError):
-            raise _Answer(400, f"Unknown aspect {aspect_name!r} or bad version") from None
-        value = self.store.aspect(urn, aspect_name, version)
-        if value is None:
-            raise _Answer(404, f"Aspect {aspect_name} of {urn} not found")
-        return 200, {"aspect": {name: value}, "version": version}
-
-    def _get_entity_v2(self, urn: str, query: dict[str, str]) -> tuple[int, Any]:
-        stored = self.store.aspects(urn)
-        if not stored:
-            raise _Answer(404, f"Entity {urn} not found")
-        wanted = query.get("aspects", "")
-        names = [n for n in wanted.removeprefix("List(").removesuffix(")").split(",") if n] or list(stored)
-        aspects = {
-            name: {"name": name, "type": "VERSIONED", "version": 0, "value": stored[name]}
-            for name in names
-            if name in stored
-        }
-        return 200, {"urn": urn, "entityName": urn.split(":")[2], "aspects": aspects}
-
-    def _entities_action(self, action: str | None, body: Any) -> tuple[int, Any]:
-        if not isinstance(body, dict):
-            raise _Answer(400, "Request body must be a JSON object")
-        if action == "delete":
-            urn = body.get("urn")
-            if not isinstance(urn, str):
-                raise _Answer(400, "urn is required")
-            return 200, {"value": {"urn": urn, "rows": 1 if self.store.delete_entity(urn) else 0}}
-        if action == "ingest":
-            self.store.apply(self._snapshot_proposals(body.get("entity")))
-            return 200, {}
-        raise _Answer(400, f"Unknown action {action!r} on /entities")
-
-    def _snapshot_proposals(self, entity: Any) -> list[Proposal]:
-        """A MetadataChangeEvent snapshot (`/entities?action=ingest`) as the proposals it stands for."""
-        snapshot = entity.get("value") if isinstance(entity, dict) else None
-        if not isinstance(snapshot, dict) or len(snapshot) != 1:
-            raise _Answer(422, "entity.value must hold exactly one snapshot")
-        (body,) = snapshot.values()
-        urn = body.get("urn") if isinstance(body, dict) else None
-        if not isinstance(urn, str):
-            raise _Answer(422, "the snapshot has no urn")
-        names = _aspect_names_by_record()
-        proposals = []
-        for union in body.get("aspects") or []:
-            if not isinstance(union, dict) or len(union) != 1:
-                raise _Answer(422, "each snapshot aspect must be a one-key union")
-            ((record, value),) = union.items()
-            if record not in names:
-                raise _Answer(422, f"Unknown aspect record {record!r}")
-            raw = {
-                "entityType": urn.split(":")[2] if urn.count(":") >= 3 else "",
-                "entityUrn": urn,
-                "changeType": "UPSERT",
-                "aspectName": names[record],
-                "aspect": {"value": json.dumps(value), "contentType": "application/json"},
-            }
-            proposals.append(self._parse(raw))
-        return proposals
-
-    def _timeseries_values(self, body: dict[str, Any]) -> dict[str, Any]:
-        urn, aspect_name = body.get("urn"), body.get("aspect")
-        if not isinstance(urn, str) or not isinstance(aspect_name, str):
-            raise _Answer(400, "urn and aspect are required")
-        if not is_timeseries(aspect_name):
-            raise _Answer(400, f"{aspect_name} is not a timeseries aspect")
-        limit = int(body.get("limit") or 10_000)
-        equal = _equal_criteria(body.get("filter"))
-        matching = [v for v in self.store.history(urn, aspect_name) if all(v.get(k) == x for k, x in equal.items())]
-        matching.reverse()  # newest first, as GMS sorts by timestampMillis descending
-        matching.sort(key=lambda v: v.get("timestampMillis") or 0, reverse=True)
-        values = matching[:limit]
-        return {
-            "value": {
-                "entityName": urn.split(":")[2],
-                "aspectName": aspect_name,
-                "limit": limit,
-                "values": [
-                    {"aspect": {"value": json.dumps(v), "contentType": "application/json"}, "systemMetadata": {}}
-                    for v in values
-                ],
-            }
-        }
-
-
-def _equal_criteria(search_filter: Any) -> dict[str, Any]:
-    """The EQUAL criteria of a rest.li search filter (`{"or": [{"and": [...]}]}`); others are not applied."""
-    criteria: dict[str, Any] = {}
-    for conjunction in (search_filter or {}).get("or") or []:
-        for criterion in conjunction.get("and") or []:
-            if criterion.get("condition", "EQUAL") == "EQUAL" and criterion.get("values"):
-                criteria[criterion["field"]] = criterion["values"][0]
-    return criteria
-
-
-def _aspect_names_by_record() -> dict[str, str]:
-    from datahub.metadata.schema_classes import ASPECT_CLASSES
-
-    return {cls.RECORD_SCHEMA.fullname.replace(".pegasus2avro", ""): cls.ASPECT_NAME for cls in ASPECT_CLASSES}
-
-
-def _error_body(status: int, message: str) -> dict[str, Any]:
-    return {"exceptionClass": RESTLI_EXCEPTION, "stackTrace": "", "message": message, "status": status}
 
 
 def _make_handler(standin: GmsStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are separate writes: avoid a 40 ms delayed-ACK stall
         server_version = "GmsStandIn/1.0"
         timeout = 60
 
@@ -477,12 +231,14 @@ def _make_handler(standin: GmsStandIn) -> type[BaseHTTPRequestHandler]:
             path = path or "/"
             query = dict(parse_qsl(split.query, keep_blank_values=True))
             raw = self._read_body()
+            authenticated = self.headers.get("Authorization") == f"Bearer {standin.token}"
             record: dict[str, Any] = {
                 "method": method,
                 "path": path,
                 "raw_path": split.path,
                 "query": query,
-                "headers": dict(self.headers.items()),
+                "headers": _redacted(self.headers.items()),
+                "authenticated": authenticated,
                 "body": _decode(raw),
                 "time": time.time(),
             }
@@ -490,7 +246,7 @@ def _make_handler(standin: GmsStandIn) -> type[BaseHTTPRequestHandler]:
                 standin.requests.append(record)
                 if len(standin.requests) > standin.max_recorded_requests:
                     del standin.requests[: len(standin.requests) - standin.max_recorded_requests]
-            status, payload = self._serve(method, path, split.query, query, raw, record["body"])
+            status, payload = self._serve(method, path, split.query, query, raw, record["body"], authenticated)
             record["status"] = status
             if isinstance(payload, str):
                 self._send(status, payload.encode(), "text/html; charset=utf-8")
@@ -511,28 +267,35 @@ def _make_handler(standin: GmsStandIn) -> type[BaseHTTPRequestHandler]:
                 self.rfile.readline()
 
         def _serve(
-            self, method: str, path: str, raw_query: str, query: dict[str, str], raw: bytes, body: Any
+            self,
+            method: str,
+            path: str,
+            raw_query: str,
+            query: dict[str, str],
+            raw: bytes,
+            body: Any,
+            authenticated: bool,
         ) -> tuple[int, Any]:
             if method == "GET" and path == "/health":
                 return 200, {"status": "ok"}
             if method == "GET" and path == "/":
                 return 200, standin.render_page()
-            if self.headers.get("Authorization") != f"Bearer {standin.token}":
-                return 401, _error_body(401, "Unauthorized: a valid 'Authorization: Bearer <token>' is required")
+            if not authenticated:
+                return 401, error_body(401, "Unauthorized: a valid 'Authorization: Bearer <token>' is required")
             if standin.delay_seconds > 0:
                 time.sleep(standin.delay_seconds)
             if standin.max_body_bytes is not None and len(raw) > standin.max_body_bytes:
-                return 413, _error_body(413, f"Request body of {len(raw)} bytes exceeds {standin.max_body_bytes}")
+                return 413, error_body(413, f"Request body of {len(raw)} bytes exceeds {standin.max_body_bytes}")
             failure = standin._take_failure(f"{path}?{raw_query}")
             if failure is not None:
-                return failure, _error_body(failure, f"Injected failure (HTTP {failure})")
+                return failure, error_body(failure, f"Injected failure (HTTP {failure})")
             try:
-                return standin._route(method, path, query, body)
-            except _Answer as answer:
-                return answer.status, _error_body(answer.status, answer.message)
+                return standin.routes.handle(method, path, query, body)
+            except GmsAnswer as answer:
+                return answer.status, error_body(answer.status, answer.message)
             except Exception as exc:
                 logger.exception("gms-standin: %s %s failed", method, path)
-                return 500, _error_body(500, f"{type(exc).__name__}: {exc}")
+                return 500, error_body(500, f"{type(exc).__name__}: {exc}")
 
         def _send(self, status: int, data: bytes, content_type: str) -> None:
             self.send_response(status)
@@ -543,6 +306,11 @@ def _make_handler(standin: GmsStandIn) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
     return Handler
+
+
+def _redacted(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Headers as recorded: the credential is never kept (`authenticated` says whether it was right)."""
+    return {k: ("Bearer ********" if k.lower() == "authorization" else v) for k, v in headers}
 
 
 def _decode(raw: bytes) -> Any:

@@ -149,15 +149,25 @@ class _Entity:
 
 
 class AspectStore:
-    """Thread-safe entities and aspect histories, optionally persisted as one JSON file (atomic writes)."""
+    """Thread-safe entities and aspect histories, optionally persisted as one JSON file.
 
-    def __init__(self, state_file: str | os.PathLike[str] | None = None) -> None:
+    Saving rewrites the whole file (atomically), so it is debounced: a background saver writes
+    at most every `save_interval` seconds after a change, and `close()` writes what is left.
+    """
+
+    def __init__(self, state_file: str | os.PathLike[str] | None = None, save_interval: float = 0.2) -> None:
         self.state_file = Path(state_file) if state_file else None
+        self.save_interval = save_interval
         self._lock = threading.RLock()
         self.changed = threading.Condition(self._lock)
         self._entities: dict[str, _Entity] = {}
         self._seq = 0
         self.proposals = 0
+        self._dirty = False
+        self._write_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closing = False
+        self._saver: threading.Thread | None = None
 
     # -- writes ---------------------------------------------------------------------
     def apply(self, proposals: list[Proposal]) -> None:
@@ -165,7 +175,7 @@ class AspectStore:
         with self._lock:
             for proposal in proposals:
                 self._apply_one(proposal)
-            self._save()
+            self._mark_dirty()
             self.changed.notify_all()
 
     def _apply_one(self, proposal: Proposal) -> None:
@@ -191,7 +201,7 @@ class AspectStore:
     def delete_entity(self, urn: str) -> bool:
         with self._lock:
             existed = self._entities.pop(urn, None) is not None
-            self._save()
+            self._mark_dirty()
             self.changed.notify_all()
             return existed
 
@@ -248,10 +258,46 @@ class AspectStore:
                 for urn, e in state.get("entities", {}).items()
             }
 
-    def _save(self) -> None:
+    def _mark_dirty(self) -> None:
         if self.state_file is None:
             return
-        state = {
+        self._dirty = True
+        if self._saver is None:
+            self._saver = threading.Thread(target=self._save_loop, name="gms-standin-saver", daemon=True)
+            self._saver.start()
+        self._wake.set()
+
+    def _save_loop(self) -> None:
+        while not self._closing:
+            self._wake.wait()
+            self._wake.clear()
+            time.sleep(self.save_interval)
+            self.flush()
+
+    def close(self) -> None:
+        """Stop the background saver and write any change it has not written yet."""
+        self._closing = True
+        self._wake.set()
+        if self._saver is not None:
+            self._saver.join(timeout=10)
+            self._saver = None
+        self._closing = False
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the state file now if anything changed since the last write."""
+        if self.state_file is None:
+            return
+        with self._write_lock:
+            with self._lock:
+                if not self._dirty:
+                    return
+                self._dirty = False
+                text = json.dumps(self._state(), separators=(",", ":"))
+            _atomic_write(self.state_file, text)
+
+    def _state(self) -> dict[str, Any]:
+        return {
             "format": STATE_FORMAT,
             "seq": self._seq,
             "proposals": self.proposals,
@@ -267,17 +313,19 @@ class AspectStore:
                 for urn, e in self._entities.items()
             },
         }
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.state_file.name}.", dir=self.state_file.parent)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(state, handle, separators=(",", ":"))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.state_file)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _copy(value: Any) -> Any:

@@ -114,6 +114,22 @@ def apply_environment(functions: list[LocalFunction], overrides: dict[str, str])
     return merged
 
 
+def reset_handler_state(functions: list[LocalFunction]) -> None:
+    """Forget what the handlers' modules cached (settings, clients) so that nothing points at a stopped stack.
+
+    Clears every `functools.cache`/`lru_cache` of the handlers' packages and of `executor_common`.
+    """
+    import sys
+
+    packages = {f.handler.split(".", 1)[0] for f in functions} | {"executor_common"}
+    for name, module in list(sys.modules.items()):
+        if module is None or name.split(".", 1)[0] not in packages:
+            continue
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
+                value.cache_clear()
+
+
 def read_functions(aws: Any, physical_ids: dict[str, str]) -> dict[str, LocalFunction]:
     """Logical id -> LocalFunction, from moto's Lambda `GetFunctionConfiguration`."""
     client = aws.client("lambda")

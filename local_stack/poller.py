@@ -95,5 +95,10 @@ class SqsPoller:
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
         if len(done) < len(messages):
-            logger.info("%s: %d of %d record(s) failed; they come back later", self.name, len(messages) - len(done), len(messages))
+            logger.info(
+                "%s: %d of %d record(s) failed; they come back later",
+                self.name,
+                len(messages) - len(done),
+                len(messages),
+            )
         return len(messages)

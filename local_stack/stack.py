@@ -20,9 +20,10 @@ from typing import Any
 from local_stack.agent import LocalEcsAgent
 from local_stack.cfn import DeployedStack, deploy
 from local_stack.gms_standin import GmsStandIn
-from local_stack.lambdas import LocalFunction, apply_environment, read_functions
-from local_stack.moto_server import FAKE_CREDENTIALS, LocalAws, MotoServer, aws_environment
+from local_stack.lambdas import LocalFunction, apply_environment, read_functions, reset_handler_state
+from local_stack.moto_server import ACCOUNT_ID, FAKE_CREDENTIALS, LocalAws, MotoServer, aws_environment
 from local_stack.poller import MappingConfig, SqsPoller
+from local_stack.scheduler import Schedule, ScheduleRunner, scheduled_event, take_over_schedules
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +31,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO_ROOT / "template.yaml"
 DEFAULT_STATE_FILE = REPO_ROOT / ".local" / "stack.json"
 STACK_NAME = "datahub-executor-local"
-TOKEN_SECRET_NAME = "datahub-executor-local/gms-token"  # noqa: S105 - a secret's name, not a value
-DEFAULT_GMS_TOKEN = "local-gms-token"  # noqa: S105 - the stand-in's local token
+TOKEN_SECRET_NAME = "datahub-executor-local/gms-token"
+DEFAULT_GMS_TOKEN = "local-gms-token"
 #: Sent to every run's `datahub ingest` (RUN_ENV_VARS): the local stack is offline.
 RUN_ENV_VARS = "DATAHUB_TELEMETRY_ENABLED=false"
 #: Runner tuning for the local machine (what `docker run -e` would add): no pip installs offline.
@@ -77,6 +78,23 @@ def handler_environment(endpoint_url: str, region: str, log_level: str) -> dict[
     }
 
 
+#: Container-definition fields that ECS types as integers.
+_INTEGER_CONTAINER_FIELDS = ("cpu", "memory", "memoryReservation", "stopTimeout", "startTimeout")
+
+
+def fix_moto_task_definition_numbers(region: str) -> None:
+    """moto's CloudFormation keeps a `!Ref`'d number (e.g. `Memory: !Ref TaskMemory`) as a string, and its
+    RunTask then fails adding it up (`int += str`); ECS stores integers. Convert them in moto's backend."""
+    from moto.ecs.models import ecs_backends
+
+    for revisions in ecs_backends[ACCOUNT_ID][region].task_definitions.values():
+        for definition in revisions.values():
+            for container in definition.container_definitions:
+                for name in _INTEGER_CONTAINER_FIELDS:
+                    if isinstance(container.get(name), str) and container[name].isdigit():
+                        container[name] = int(container[name])
+
+
 class LocalStack:
     """Start, use and stop the local stack. Everything runs in this process except the runners."""
 
@@ -110,11 +128,15 @@ class LocalStack:
         self.functions: dict[str, LocalFunction] = {}
         self.pollers: list[SqsPoller] = []
         self.agent: LocalEcsAgent | None = None
+        self.scheduler: ScheduleRunner | None = None
+        self._schedules: list[Schedule] = []
         self.info: StackInfo | None = None
+        self._saved_environment: dict[str, str] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> LocalStack:
         started = time.monotonic()
+        self._saved_environment = dict(os.environ)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.moto = MotoServer().start()
@@ -137,6 +159,8 @@ class LocalStack:
         }
         self.deployed = deploy(aws, self._template, parameters, STACK_NAME)
         self._disable_moto_event_source_mappings()
+        fix_moto_task_definition_numbers(aws.region)
+        self._schedules = take_over_schedules(aws.client("events"))
         lambda_ids = {
             logical: self.deployed.physical_id(logical)
             for logical in self.deployed.logical_ids_of_type("AWS::Lambda::Function")
@@ -145,6 +169,8 @@ class LocalStack:
         apply_environment(
             list(self.functions.values()), handler_environment(aws.endpoint_url, aws.region, self._log_level)
         )
+        for function in self.functions.values():
+            function.load()  # Lambda's init phase: imports and module-level setup before the first event
         self.info = self._info()
         if self._with_workers:
             self._start_workers()
@@ -154,6 +180,9 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
         for poller in self.pollers:
             poller.stop()
         self.pollers = []
@@ -164,6 +193,13 @@ class LocalStack:
             self.gms.stop()
         if self.moto is not None:
             self.moto.stop()
+            self.moto = None
+        if self._saved_environment is not None:
+            # The handlers ran in this process: give it back its environment and drop their cached clients.
+            os.environ.clear()
+            os.environ.update(self._saved_environment)
+            self._saved_environment = None
+            reset_handler_state(list(self.functions.values()))
         if self._state_file is not None and self._state_file.exists():
             self._state_file.unlink()
 
@@ -258,6 +294,13 @@ class LocalStack:
         self.agent = LocalEcsAgent(
             aws, self.info.cluster, log_dir=self.state_dir / "tasks", publish=publish, extra_env=self._runner_env_for()
         ).start()
+        self.scheduler = ScheduleRunner(self._schedules, self._fire_schedule).start()
+
+    def _fire_schedule(self, schedule: Schedule) -> None:
+        assert self.aws is not None
+        for function in self.functions.values():
+            if function.arn == schedule.function_arn or schedule.function_arn.endswith(f":{function.name}"):
+                function.invoke(scheduled_event(schedule.rule_arn, ACCOUNT_ID, self.aws.region))
 
     def _runner_env_for(self) -> dict[str, str]:
         work_dir = self.state_dir / "work"

@@ -23,7 +23,8 @@ from executor_forwarder.translate import Forward, Skip, SkipKind, decide
 
 logger = logging.getLogger(__name__)
 
-_QUEUE_URL_REGION = re.compile(r"^https://sqs[.-]([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/")
+#: `https://sqs.<region>.amazonaws.com/...` and the legacy `https://<region>.queue.amazonaws.com/...`.
+_QUEUE_URL_REGION = re.compile(r"^https://(?:sqs[.-]([a-z0-9-]+)|([a-z0-9-]+)\.queue)\.amazonaws\.com(?:\.cn)?/")
 _SKIP_LOG_LEVEL = {SkipKind.UNRELATED: logging.DEBUG, SkipKind.OTHER_EXECUTOR: logging.INFO}
 
 
@@ -43,7 +44,7 @@ def build_sender(config: ForwarderConfig) -> SqsSender:
 
 def _region_from_queue_url(queue_url: str | None) -> str | None:
     match = _QUEUE_URL_REGION.match(queue_url or "")
-    return match.group(1) if match else None
+    return (match.group(1) or match.group(2)) if match else None
 
 
 class SqsExecutorForwarderAction(Action):

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from executor_common.aws.ecs import EcsAdapter
 from executor_common.aws.s3 import S3Adapter
@@ -23,6 +24,7 @@ from executor_common.status import is_terminal
 from pydantic import ValidationError
 
 from dispatcher.classify import Verdict, classify_failures, describe_failures, error_summary, raise_classified
+from dispatcher.gms_guard import GuardedGms
 from dispatcher.observability import logger
 from dispatcher.planner import (
     cancelled_result,
@@ -39,6 +41,8 @@ from dispatcher.validation import summarize_validation_error, validate_run
 #: A GMS client lives this long, so a rotated token (cached as long by powertools) is picked up.
 GMS_CLIENT_MAX_AGE_SECONDS = 300.0
 KILL_SIGNAL = "KILL"
+#: GMS answers that mean the payload itself is wrong: retrying the same message cannot help.
+PAYLOAD_REFUSED = frozenset({400, 422})
 
 
 class Outcome(StrEnum):
@@ -64,14 +68,14 @@ class Dependencies:
     task_definitions: TaskDefinitionResolver
     gms_factory: Callable[[], GmsClient]
     clock_ms: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
-    _gms: GmsClient | None = field(default=None, init=False, repr=False)
+    _gms: GuardedGms | None = field(default=None, init=False, repr=False)
     _gms_made_at: float = field(default=0.0, init=False, repr=False)
 
     @property
-    def gms(self) -> GmsClient:
+    def gms(self) -> GuardedGms:
         now = time.monotonic()
         if self._gms is None or now - self._gms_made_at > GMS_CLIENT_MAX_AGE_SECONDS:
-            self._gms = self.gms_factory()
+            self._gms = GuardedGms(self.gms_factory())
             self._gms_made_at = now
         return self._gms
 
@@ -115,7 +119,8 @@ def _write_failure(urn: str, reason: str, deps: Dependencies) -> None:
     try:
         deps.gms.write_result(urn, result)
     except GmsError as exc:
-        if exc.retryable:
+        if exc.status_code not in PAYLOAD_REFUSED:
+            # Down, throttled, or our token refused: keep the message (DLQ + alarm if it persists).
             raise RetryableError(f"Could not report FAILURE to DataHub: {exc}") from None
         logger.error("DataHub refused the FAILURE result", extra={"error": str(exc)[:500]})
 
@@ -123,6 +128,7 @@ def _write_failure(urn: str, reason: str, deps: Dependencies) -> None:
 # -- runs -------------------------------------------------------------------------------------
 def _handle_run(command: RunCommand, deps: Dependencies) -> Outcome:
     settings = deps.settings
+    task_definition_arn = ""
     try:
         run = validate_run(command, settings)
         if _already_finished(command.entityUrn, deps):
@@ -144,6 +150,9 @@ def _handle_run(command: RunCommand, deps: Dependencies) -> Outcome:
                 raise_classified(exc, "Writing the run spec to the run bucket")
         task_arn = _run_task(plan.request, deps)
     except PermanentError as exc:
+        if "inactive" in exc.reason.lower() and deps.task_definitions.forget(task_definition_arn):
+            # A derived revision was deregistered behind our cache: the next attempt registers a fresh one.
+            raise RetryableError(f"The cached task definition is no longer active: {exc.reason}") from None
         logger.warning("Run rejected", extra={"reason": exc.reason})
         _write_failure(command.entityUrn, exc.reason, deps)
         return Outcome.REJECTED
@@ -176,7 +185,8 @@ def _already_finished(urn: str, deps: Dependencies) -> bool:
     try:
         current = deps.gms.read_result(urn)
     except GmsError as exc:
-        raise_classified(exc, "Reading the run's status from DataHub")
+        # Whatever the cause (down, or a token refused after a rotation), launching blind is worse than waiting.
+        raise RetryableError(f"Reading the run's status from DataHub failed: {exc}") from None
     if current is not None and is_terminal(current.status):
         logger.info("Run already finished in DataHub; launching nothing", extra={"status": str(current.status)})
         return True
@@ -190,7 +200,7 @@ def _active_tasks(started_by: str, deps: Dependencies) -> list[str]:
         raise_classified(exc, "Listing the run's tasks (ListTasks)")
 
 
-def _run_task(request: dict, deps: Dependencies) -> str:
+def _run_task(request: dict[str, Any], deps: Dependencies) -> str:
     """One RunTask call; the task ARN, or the classified error."""
     try:
         response = deps.ecs.run_task(request)

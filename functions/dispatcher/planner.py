@@ -3,6 +3,9 @@
 No I/O here: the logic module uploads the spec when the plan says so and makes the call.
 The run spec travels inline when the whole `overrides` JSON stays within a safe budget,
 else through `s3://RUN_BUCKET/runs/<execution-id>/spec.json` (never truncated).
+Task-level cpu/memory/ephemeralStorage overrides are always set (not only when they differ
+from the defaults): the task then runs at exactly the size the RUNNING report names, even
+when the base task definition's own size drifted from DEFAULT_TASK_*.
 """
 
 from __future__ import annotations

@@ -89,6 +89,13 @@ class TaskDefinitionResolver:
         self._by_family[family] = arn
         return arn
 
+    def forget(self, task_definition_arn: str) -> bool:
+        """Drop a cached derived revision (someone deregistered it); True when there was one to drop."""
+        stale = [family for family, arn in self._by_family.items() if arn == task_definition_arn]
+        for family in stale:
+            del self._by_family[family]
+        return bool(stale)
+
     def _describe_base(self) -> dict[str, Any]:
         if self._base is None:
             self._base = self._ecs.describe_task_definition(self._base_arn)["taskDefinition"]

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from executor_common.aws.ecs import EcsAdapter, make_ecs_client
-from reconciler.observability import count, logger
+
+from reconciler.observability import count, logger, tracer
 from reconciler.settings import get_settings
 from reconciler.sweeper import sweep
 
@@ -22,6 +22,7 @@ def get_ecs() -> EcsAdapter:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()
     stopped = sweep(

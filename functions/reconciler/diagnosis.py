@@ -3,16 +3,19 @@
 The rules are checked in order; the first that matches wins. Infrastructure interruptions come
 first (nothing the user did), then an explicit out-of-memory kill (the most common failure and
 the clearest signal), then deliberate stops (cancel, backstop, someone else's StopTask), then
-start-up failures (image, secrets, capacity), then exit codes. A StopTask sends SIGTERM and,
-30 s later, SIGKILL, so exit 137 is only read as out-of-memory when nobody asked the task to stop.
+start-up failures (image, secrets, capacity), then exit codes. A StopTask sends SIGTERM and, after
+the container's stop timeout, SIGKILL, so exit 137 is only read as out-of-memory when nobody
+asked the task to stop.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from executor_common.runspec import CANCEL_REASON_PREFIX, ENV_TASK_CPU, ENV_TASK_MEMORY
+from executor_common.runspec import CANCEL_REASON_PREFIX, ENV_TASK_CPU, ENV_TASK_MEMORY, RUNNER_CONTAINER_NAME
 from executor_common.status import ExecutionStatus
+
 from reconciler.stop_reasons import BACKSTOP_REASON_PREFIX
 from reconciler.task_event import ContainerState, TaskDetail
 
@@ -78,7 +81,9 @@ def _out_of_memory(detail: TaskDetail, certain: bool) -> tuple[str, str, str]:
     memory = _memory_mib(detail)
     size = f"{memory} MiB" if memory else "its memory limit"
     suggestion = f" (for example {min(memory * 2, MAX_FARGATE_MEMORY_MIB)})" if memory else ""
-    headline = "The run ran out of memory" if certain else "The run was killed (exit code 137), most likely out of memory"
+    headline = (
+        "The run ran out of memory" if certain else "The run was killed (exit code 137), most likely out of memory"
+    )
     explanation = (
         f"The ingestion used more memory than the task's {size}, so the container was killed before the "
         "runner could report. Large sources, big profiling jobs or many parallel workers commonly cause this."
@@ -103,6 +108,7 @@ def _image_pull(detail: TaskDetail) -> tuple[str, str, str]:
     )
 
 
+_SECRET_ARN = re.compile(r"arn:aws[\w-]*:secretsmanager:[\w-]+:\d+:secret:[^\s,;]+")
 SECRET_MARKERS = ("asm", "secrets manager", "secretsmanager", "ssm", "fetch secret", "retrieve secret")
 
 
@@ -110,7 +116,12 @@ def _resource_init(detail: TaskDetail) -> tuple[str, str, str]:
     # ECS words every such failure "unable to pull secrets or registry auth", so look for the specific part.
     text = _all_reasons(detail).lower()
     if any(marker in text for marker in SECRET_MARKERS):
-        what = "a secret the run needs"
+        secret = _SECRET_ARN.search(_all_reasons(detail))
+        what = f"the secret {secret.group(0)}" if secret else "a secret the run needs"
+        if "accessdenied" in text:
+            what += " (the execution role is not allowed to read it)"
+        elif "resourcenotfound" in text:
+            what += " (it does not exist)"
         specific = (
             "Check that every secret the recipe references exists under the configured name or ARN, that the "
             "task execution role may call secretsmanager:GetSecretValue on it (and kms:Decrypt for a customer "
@@ -184,7 +195,7 @@ def _first_failed_container(detail: TaskDetail, runner_container_name: str) -> C
     return next((c for c in ordered if c.exitCode not in (None, 0)), None)
 
 
-def diagnose(detail: TaskDetail, runner_container_name: str = "runner") -> Diagnosis:
+def diagnose(detail: TaskDetail, runner_container_name: str = RUNNER_CONTAINER_NAME) -> Diagnosis:
     """The status and plain-words explanation for a STOPPED task whose runner did not report."""
     facts = _facts(detail)
     reasons = _all_reasons(detail)

@@ -15,11 +15,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from executor_common.aws.logs import LogsAdapter, make_logs_client
 from executor_common.gms_factory import make_gms_client
+
 from reconciler.logic import Outcome, ReconcilerPorts, reconcile_stopped_task
-from reconciler.observability import count, logger
+from reconciler.observability import count, logger, tracer
 from reconciler.settings import get_settings
 from reconciler.task_event import TaskStateChangeEvent, is_task_state_change
 
@@ -39,6 +39,8 @@ def get_ports() -> ReconcilerPorts:
 
 def handle_event(event: dict[str, Any]) -> Outcome:
     """One EventBridge event (already unwrapped from SQS): validate, reconcile, count."""
+    logger.set_correlation_id(None)  # per record: a batch must not carry the previous run's keys
+    logger.remove_keys(["task_arn", "event_version", "mapped_from"])
     parsed = TaskStateChangeEvent.model_validate(event)
     ports = get_ports()
     outcome = reconcile_stopped_task(parsed.detail, ports)
@@ -53,6 +55,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if is_task_state_change(event):
         outcome = handle_event(event)

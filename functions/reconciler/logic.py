@@ -17,6 +17,7 @@ from executor_common.errors import RetryableError
 from executor_common.gms import GmsClient
 from executor_common.results import ExecutionRequestResult
 from executor_common.status import ExecutionStatus
+
 from reconciler.diagnosis import Diagnosis, diagnose
 from reconciler.mapping import map_task_to_run
 from reconciler.observability import logger
@@ -65,7 +66,12 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts) -> Outcom
     logger.set_correlation_id(urn)
     logger.append_keys(task_arn=detail.taskArn, event_version=detail.version, mapped_from=mapping.source)
 
-    decision = decide(ports.gms.read_result(urn), detail.task_id, detail.version)
+    current = ports.gms.read_result(urn)
+    if current is None and mapping.source == "startedBy":
+        # startedBy may be a sanitized (hashed) id: only trust it for a run DataHub knows.
+        logger.warning("startedBy names no run DataHub knows; not writing", extra={"started_by": detail.startedBy})
+        return Outcome("ignored", "startedBy names no run DataHub knows", urn=urn)
+    decision = decide(current, detail.task_id, detail.version)
     if not decision.write:
         logger.info("Nothing to reconcile", extra={"why": decision.why})
         return Outcome("skipped", decision.why, urn=urn)

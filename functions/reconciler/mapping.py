@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from executor_common.contract import EXECUTION_REQUEST_URN_PREFIX, execution_id_from_urn
 from executor_common.runspec import ENV_EXECUTION_REQUEST_URN
+
 from reconciler.task_event import TaskDetail
 
 GROUP_PREFIX = "ingestion:"

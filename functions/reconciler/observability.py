@@ -6,10 +6,12 @@ Metrics are single EMF metrics with their own dimension (one per reason), so no
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, single_metric
+from aws_lambda_powertools import Logger, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
+#: Disables itself outside Lambda and with POWERTOOLS_TRACE_DISABLED=true (tests).
+tracer = Tracer()
 
 
 def count(name: str, namespace: str, **dimensions: str) -> None:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import functools
 
+from executor_common.runspec import DEFAULT_RUN_TIMEOUT_SECONDS, RUNNER_CONTAINER_NAME
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from executor_common.runspec import DEFAULT_RUN_TIMEOUT_SECONDS, RUNNER_CONTAINER_NAME
 
 #: How long past its run timeout a task may keep running before the backstop stops it:
 #: the runner's own timeout is the primary guard and must get the chance to report first.

@@ -15,6 +15,7 @@ from typing import Any
 
 from executor_common.aws.ecs import EcsAdapter
 from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, ENV_RUN_TIMEOUT, TAG_EXECUTION_REQUEST, TAG_RUN_TIMEOUT
+
 from reconciler.observability import logger
 from reconciler.stop_reasons import backstop_reason
 from reconciler.task_event import TaskDetail

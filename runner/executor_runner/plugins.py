@@ -10,6 +10,7 @@ The install output goes to the run's log like the child's.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import shutil
 import sys
@@ -18,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from executor_common.errors import PermanentError
-from packaging.requirements import InvalidRequirement, Requirement
 
 from executor_runner.relay import LogRelay
 from executor_runner.supervisor import StopSwitch, Supervisor
@@ -44,10 +44,12 @@ class InstallPlan:
         return bool(self.requirements)
 
 
+@functools.cache
 def bundled_version() -> str:
     return importlib.metadata.version(DATAHUB_DIST)
 
 
+@functools.cache
 def datahub_extras() -> frozenset[str]:
     return frozenset(importlib.metadata.metadata(DATAHUB_DIST).get_all("Provides-Extra") or ())
 
@@ -60,17 +62,18 @@ def plugin_available(plugin: str) -> bool:
     """
     if plugin not in datahub_extras():
         return True
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    marker = f'extra == "{plugin}"'
     for raw in importlib.metadata.requires(DATAHUB_DIST) or ():
+        if marker not in raw:  # cheap filter: parse only this extra's requirements
+            continue
         try:
-            requirement = Requirement(raw)
+            name = Requirement(raw).name
         except InvalidRequirement:
             continue
-        if requirement.marker is None or not requirement.marker.evaluate({"extra": plugin}):
-            continue
-        if requirement.marker.evaluate({"extra": "__none__"}):
-            continue  # a base requirement, not this extra's
         try:
-            importlib.metadata.version(requirement.name)
+            importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             return False
     return True

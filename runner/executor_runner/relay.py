@@ -8,15 +8,22 @@ multi-line secret is masked line by line (the masker registers each of its lines
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import threading
+import time
 from typing import BinaryIO
 
 from executor_common.masking import SecretMasker
 
 from executor_runner.tail import LogTail
 
-READ_CHUNK_BYTES = 64 * 1024
+READ_CHUNK_BYTES = 256 * 1024
+#: A larger pipe lets a chatty child run ahead while the relay catches up (Linux caps it at pipe-max-size).
+PIPE_BYTES = 1024 * 1024
+COALESCE_BELOW_BYTES = 32 * 1024
+COALESCE_SECONDS = 0.005
 #: A "line" longer than this without a newline is relayed in pieces.
 MAX_PENDING_BYTES = 256 * 1024
 LOG_FILE_CAP_NOTE = "[full log capped here: the rest is only in CloudWatch]\n"
@@ -77,11 +84,17 @@ class LogRelay:
 def pump(stream: BinaryIO, relay: LogRelay) -> None:
     """Read `stream` until EOF, relaying complete lines; decoding errors never stop it."""
     fd = stream.fileno()
+    with contextlib.suppress(AttributeError, OSError):
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
     pending = b""
     while True:
         chunk = os.read(fd, READ_CHUNK_BYTES)
         if not chunk:
             break
+        if len(chunk) < COALESCE_BELOW_BYTES:
+            # Let a chatty child fill the (large) pipe a little: far fewer wake-ups and smaller CPU
+            # share for the relay, at the cost of a few milliseconds of latency.
+            time.sleep(COALESCE_SECONDS)
         pending += chunk
         cut = pending.rfind(b"\n")
         if cut < 0:

@@ -4,7 +4,8 @@ Progress runs on its own thread with short timeouts and no retries, so a slow or
 failing GMS never delays the child or the relay; a failed progress write is simply
 dropped (the next one carries the newer tail). Errors no retry can fix (401/403/404/422)
 are logged loudly once. `stop()` is always called before the terminal write, so a late
-progress RUNNING can never overwrite the final status.
+progress RUNNING can never overwrite the final status. The client is built on the progress
+thread (a factory is passed in): importing the HTTP stack then overlaps with the child's start.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from executor_common.errors import GmsError
-from executor_common.gms import NOT_RETRYABLE, GmsClient
 from executor_common.results import ExecutionRequestResult
 from executor_common.status import ExecutionStatus
+
+if TYPE_CHECKING:
+    from executor_common.gms import GmsClient
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +28,14 @@ logger = logging.getLogger(__name__)
 class ProgressReporter:
     def __init__(
         self,
-        client: GmsClient,
+        client_factory: Callable[[], GmsClient],
         urn: str,
         start_time_ms: int,
         render: Callable[[], str],
         interval_seconds: float,
     ) -> None:
-        self._client = client
+        self._client_factory = client_factory
+        self._client: GmsClient | None = None
         self._urn = urn
         self._start_time_ms = start_time_ms
         self._render = render
@@ -57,6 +62,7 @@ class ProgressReporter:
             self._closed = True
 
     def _loop(self, kickoff_report: str) -> None:
+        self._client = self._client_factory()
         self._write(kickoff_report)
         while not self._stopped.wait(self._interval):
             try:
@@ -69,7 +75,7 @@ class ProgressReporter:
 
     def _write(self, report: str) -> None:
         with self._lock:
-            if self._closed:
+            if self._closed or self._client is None:
                 return
             result = ExecutionRequestResult(
                 status=ExecutionStatus.RUNNING, report=report, startTimeMs=self._start_time_ms
@@ -83,6 +89,8 @@ class ProgressReporter:
             self._last_sent = report
 
     def _on_error(self, exc: GmsError) -> None:
+        from executor_common.gms import NOT_RETRYABLE
+
         if exc.status_code in NOT_RETRYABLE:
             if exc.status_code not in self._complained:
                 self._complained.add(exc.status_code)

@@ -18,11 +18,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlparse
 
 from executor_common.errors import PermanentError
-from executor_common.gms import GmsClient
 from executor_common.masking import SecretMasker
 from executor_common.results import ExecutionRequestResult, StructuredExecutionReport
 from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, RunSpec
@@ -39,10 +38,15 @@ from executor_runner.supervisor import ChildExit, StopReason, StopSwitch, Superv
 from executor_runner.tail import LogTail
 from executor_runner.task_metadata import TaskMetadata, fetch_task_metadata
 
+if TYPE_CHECKING:
+    from executor_common.gms import GmsClient
+
 logger = logging.getLogger(__name__)
 
 EXIT_CODES = {ExecutionStatus.SUCCESS: 0, ExecutionStatus.FAILURE: 1, ExecutionStatus.CANCELLED: 2}
 EXIT_CANNOT_START = 3
+#: After SIGTERM the task has stopTimeout (120 s) minus the kill grace left; the reconciler covers the rest.
+STOPPING_WRITE_DEADLINE_SECONDS = 60.0
 CANCELLED_HEADLINE = (
     "The run was cancelled: its ECS task was stopped (a cancel from DataHub, a StopTask, or a Spot capacity reclaim)."
 )
@@ -70,14 +74,12 @@ def execute(
     read_s3_text: S3TextReader | None = None,
     cgroup_root: Path = CGROUP_ROOT,
 ) -> int:
-    started = time.time()
-    start_ms = int(started * 1000)
+    start_ms = int(time.time() * 1000)
     masker.add(settings.token, *_url_passwords(settings.pip_index_url, settings.pip_extra_index_url))
-    final_client = GmsClient(settings.gms_url, settings.token, timeout=max(settings.gms_timeout_seconds, 10.0))
     try:
         spec = load_run_spec(env, read_s3_text)
     except Exception as exc:
-        return _report_unreadable_spec(settings, env, final_client, exc, start_ms)
+        return _report_unreadable_spec(settings, env, _gms_client(settings), exc, start_ms)
     # Every attached secret is maskable before anything can print it, even if the run fails early.
     masker.add(*(env.get(name) for name in spec.secret_names))
 
@@ -87,9 +89,6 @@ def execute(
     log_path = run_dir / "full.log"
     tail = LogTail(settings.tail_max_lines)
     metadata = fetch_task_metadata(settings.metadata_uri)
-    progress_client = GmsClient(
-        settings.gms_url, settings.token, timeout=settings.gms_timeout_seconds, session_retries=0
-    )
 
     def progress_text() -> str:
         silent = tail.seconds_since_output()
@@ -106,7 +105,11 @@ def execute(
         f" in ECS task {metadata.task_arn}" if metadata.task_arn else ""
     )
     progress = ProgressReporter(
-        progress_client, spec.execution_request_urn, start_ms, progress_text, settings.progress_interval_seconds
+        lambda: _gms_client(settings, progress=True),
+        spec.execution_request_urn,
+        start_ms,
+        progress_text,
+        settings.progress_interval_seconds,
     )
     with log_path.open("wb") as log_file:
         relay = LogRelay(masker, tail, out, log_file, settings.max_log_file_bytes)
@@ -127,21 +130,43 @@ def execute(
         relay.flush()
     progress.stop()
 
-    log_tail = tail.render(None, settings.tail_max_bytes)
-    report = masker.mask(render_report(spec.task, spec.execution_id, outcome, log_tail))
+    try:
+        _finish(settings, spec, outcome, tail, out, masker, _gms_client(settings), log_path, start_ms, stop)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return EXIT_CODES.get(outcome.status, 1)
+
+
+def _finish(
+    settings: RunnerSettings,
+    spec: RunSpec,
+    outcome: RunOutcome,
+    tail: LogTail,
+    out: BinaryIO,
+    masker: SecretMasker,
+    client: GmsClient,
+    log_path: Path,
+    start_ms: int,
+    stop: StopSwitch,
+) -> None:
+    """Render, keep (stdout, run folder) and deliver the terminal result."""
+    report = masker.mask(
+        render_report(spec.task, spec.execution_id, outcome, tail.render(None, settings.tail_max_bytes))
+    )
     structured = masker.mask(outcome.structured_report) if outcome.structured_report else None
     result = ExecutionRequestResult(
         status=outcome.status,
         report=report,
         structuredReport=StructuredExecutionReport(type=spec.task, serializedValue=structured) if structured else None,
         startTimeMs=start_ms,
-        durationMs=int((time.time() - started) * 1000),
+        durationMs=int(time.time() * 1000) - start_ms,
     )
     _print_final(out, report, structured)
     _upload_run_folder(settings, spec, log_path, report, structured)
-    shutil.rmtree(run_dir, ignore_errors=True)
-    write_terminal(final_client, spec.execution_request_urn, result, settings.terminal_write_deadline_seconds)
-    return EXIT_CODES.get(outcome.status, 1)
+    deadline = settings.terminal_write_deadline_seconds
+    if stop.tripped:  # ECS SIGKILLs the task stopTimeout after SIGTERM: retry only while we still can
+        deadline = min(deadline, STOPPING_WRITE_DEADLINE_SECONDS)
+    write_terminal(client, spec.execution_request_urn, result, deadline)
 
 
 def _run(ctx: RunContext) -> RunOutcome:
@@ -291,6 +316,15 @@ def _upload_run_folder(
             s3.put_text(bucket, run_object_key(spec.execution_id, "report.json"), structured)
     except Exception as exc:
         logger.warning("Could not write the run folder to s3://%s: %s", settings.run_bucket, type(exc).__name__)
+
+
+def _gms_client(settings: RunnerSettings, *, progress: bool = False) -> GmsClient:
+    """Progress: one short attempt (dropped on failure). Terminal: the session's own retries, then ours."""
+    from executor_common.gms import GmsClient
+
+    if progress:
+        return GmsClient(settings.gms_url, settings.token, timeout=settings.gms_timeout_seconds, session_retries=0)
+    return GmsClient(settings.gms_url, settings.token, timeout=max(settings.gms_timeout_seconds, 10.0))
 
 
 def _safe(execution_id: str) -> str:

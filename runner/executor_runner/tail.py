@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 #: Longer lines are cut in the tail (stdout and the full log keep them whole).
 MAX_LINE_CHARS = 4096
@@ -29,13 +29,14 @@ class LogTail:
         self.last_output_at: float | None = None
         self.last_output_wall: float | None = None
 
-    def extend(self, lines: Iterable[str]) -> None:
-        cut = [line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + TRUNCATED_MARK for line in lines]
-        if not cut:
+    def extend(self, lines: list[str]) -> None:
+        if not lines:
             return
+        kept = lines[-self._lines.maxlen :] if self._lines.maxlen else lines  # only these can stay
+        cut = [line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + TRUNCATED_MARK for line in kept]
         with self._lock:
             self._lines.extend(cut)
-            self.total_lines += len(cut)
+            self.total_lines += len(lines)
             self.version += 1
             self.last_output_at = self._clock()
             self.last_output_wall = time.time()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import requests
-
 logger = logging.getLogger(__name__)
 
 
@@ -21,6 +19,8 @@ def fetch_task_metadata(metadata_uri: str | None, timeout: float = 2.0) -> TaskM
     """`GET ${ECS_CONTAINER_METADATA_URI_V4}/task`; an empty TaskMetadata outside ECS or on any error."""
     if not metadata_uri:
         return TaskMetadata()
+    import requests  # only inside ECS: keeps the runner's start-up short elsewhere
+
     try:
         response = requests.get(f"{metadata_uri.rstrip('/')}/task", timeout=timeout)
         response.raise_for_status()

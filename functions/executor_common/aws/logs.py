@@ -46,7 +46,8 @@ class LogsAdapter:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
                 return []
-            raise RetryableError(f"CloudWatch Logs GetLogEvents failed: {exc.response.get('Error', {}).get('Code')}")
+            code = exc.response.get("Error", {}).get("Code")
+            raise RetryableError(f"CloudWatch Logs GetLogEvents failed: {code}") from None
         except BotoCoreError as exc:
             raise RetryableError(f"CloudWatch Logs unreachable: {type(exc).__name__}") from None
         events = response.get("events", [])

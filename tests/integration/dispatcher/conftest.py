@@ -16,17 +16,18 @@ from typing import Any
 
 import boto3
 import pytest
+from dispatcher_helpers import (
+    ACCOUNT_ID,
+    BUCKET,
+    CLUSTER,
+    FAMILY,
+    GMS_TOKEN_VALUE,
+    LOG_GROUP,
+    PG_PASSWORD_VALUE,
+    PREFIX,
+    REGION,
+)
 from moto import mock_aws
-
-REGION = "us-east-1"
-CLUSTER = "datahub-executor-RunnerCluster"
-FAMILY = "datahub-executor-runner"
-LOG_GROUP = "/datahub-executor/runner"
-BUCKET = "datahub-executor-runs-123456789012"
-PREFIX = "datahub-executor/"
-#: Canary secret values: they must never appear in overrides, logs or anything sent to DataHub.
-PG_PASSWORD_VALUE = "canary-PG-p@ss-7f3a9c"
-GMS_TOKEN_VALUE = "canary-gms-token-b41d2e"
 
 
 @dataclass
@@ -109,31 +110,53 @@ def runner_task_definition() -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "DataHubRemoteExecutor",
-        "POWERTOOLS_SERVICE_NAME": "dispatcher",
-    }.items():
+AWS_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "DataHubRemoteExecutor",
+    "POWERTOOLS_SERVICE_NAME": "dispatcher",
+}
+
+
+def _set_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in AWS_TEST_ENV.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "DATAHUB_GMS_TOKEN_SECRET_ARN"):
+        monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture
-def dispatcher_stack(aws_env: None, gms_standin: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[DispatcherStack]:
-    """GIVEN a deployed stack (moto) and DataHub (the stand-in), the handler configured like template.yaml does."""
-    from dispatcher.handler import dependencies
-    from dispatcher.observability import logger
-    from dispatcher.settings import get_settings
+@dataclass
+class MotoAccount:
+    ecs: Any
+    s3: Any
+    secretsmanager: Any
+    subnet_id: str
+    security_group_id: str
+    base_task_definition_arn: str
+    secret_arns: dict[str, str]
 
-    with mock_aws():
+    def reset(self) -> None:
+        """Back to the freshly deployed stack: no tasks, only the base task definition, an empty bucket."""
+        from moto.ecs.models import ecs_backends
+
+        backend = ecs_backends[ACCOUNT_ID][REGION]
+        backend.tasks.clear()
+        for family in [f for f in backend.task_definitions if f != FAMILY]:
+            del backend.task_definitions[family]
+        listed = self.s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+        if listed:
+            self.s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": o["Key"]} for o in listed]})
+
+
+@pytest.fixture(scope="module")
+def moto_account() -> Iterator[MotoAccount]:
+    """GIVEN a deployed stack in moto, built once per test module (EC2 set-up is slow) and reset per test."""
+    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
+        _set_aws_env(monkeypatch)
         ec2 = boto3.client("ec2", region_name=REGION)
         vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
@@ -151,51 +174,71 @@ def dispatcher_stack(aws_env: None, gms_standin: Any, monkeypatch: pytest.Monkey
         definition = runner_task_definition()
         definition["containerDefinitions"][0]["secrets"][0]["valueFrom"] = token_arn
         base_arn = ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
+        yield MotoAccount(
+            ecs=ecs,
+            s3=s3,
+            secretsmanager=sm,
+            subnet_id=subnet_id,
+            security_group_id=sg_id,
+            base_task_definition_arn=base_arn,
+            secret_arns={"PG_PASSWORD": pg_arn, "DATAHUB_GMS_TOKEN": token_arn},
+        )
 
-        env = {
-            "DATAHUB_GMS_URL": gms_standin.url,
-            "DATAHUB_GMS_TOKEN": gms_standin.token,
-            "EXECUTOR_ID": "remote",
-            "ECS_CLUSTER": CLUSTER,
-            "TASK_DEFINITION_ARN": base_arn,
-            "RUNNER_CONTAINER_NAME": "runner",
-            "SUBNET_IDS": subnet_id,
-            "SECURITY_GROUP_IDS": sg_id,
-            "ASSIGN_PUBLIC_IP": "DISABLED",
-            "CAPACITY_PROVIDER": "FARGATE",
-            "DEFAULT_TASK_CPU": "1024",
-            "DEFAULT_TASK_MEMORY": "4096",
-            "DEFAULT_EPHEMERAL_STORAGE_GIB": "21",
-            "DEFAULT_RUN_TIMEOUT_SECONDS": "86400",
-            "SECRET_NAME_PREFIX": PREFIX,
-            "SECRET_ARNS": "",
-            "RUN_ENV_VARS": "DATAHUB_TELEMETRY_ENABLED=false",
-            "RUN_BUCKET": BUCKET,
-            "LOG_GROUP_NAME": LOG_GROUP,
-            "LOG_STREAM_PREFIX": "runs",
-        }
-        monkeypatch.delenv("DATAHUB_GMS_TOKEN_SECRET_ARN", raising=False)
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
+
+@pytest.fixture
+def dispatcher_stack(
+    moto_account: MotoAccount, gms_standin: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DispatcherStack]:
+    """GIVEN the stack and DataHub (the stand-in), the handler configured the way template.yaml configures it."""
+    from dispatcher.handler import dependencies
+    from dispatcher.observability import logger
+    from dispatcher.settings import get_settings
+
+    moto_account.reset()
+    _set_aws_env(monkeypatch)
+    env = {
+        "DATAHUB_GMS_URL": gms_standin.url,
+        "DATAHUB_GMS_TOKEN": gms_standin.token,
+        "EXECUTOR_ID": "remote",
+        "ECS_CLUSTER": CLUSTER,
+        "TASK_DEFINITION_ARN": moto_account.base_task_definition_arn,
+        "RUNNER_CONTAINER_NAME": "runner",
+        "SUBNET_IDS": moto_account.subnet_id,
+        "SECURITY_GROUP_IDS": moto_account.security_group_id,
+        "ASSIGN_PUBLIC_IP": "DISABLED",
+        "CAPACITY_PROVIDER": "FARGATE",
+        "DEFAULT_TASK_CPU": "1024",
+        "DEFAULT_TASK_MEMORY": "4096",
+        "DEFAULT_EPHEMERAL_STORAGE_GIB": "21",
+        "DEFAULT_RUN_TIMEOUT_SECONDS": "86400",
+        "SECRET_NAME_PREFIX": PREFIX,
+        "SECRET_ARNS": "",
+        "RUN_ENV_VARS": "DATAHUB_TELEMETRY_ENABLED=false",
+        "RUN_BUCKET": BUCKET,
+        "LOG_GROUP_NAME": LOG_GROUP,
+        "LOG_STREAM_PREFIX": "runs",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    dependencies.cache_clear()
+
+    buffer = io.StringIO()
+    capture = logging.StreamHandler(buffer)
+    capture.setFormatter(logger.registered_formatter)
+    logger.addHandler(capture)
+    try:
+        yield DispatcherStack(
+            ecs=moto_account.ecs,
+            s3=moto_account.s3,
+            secretsmanager=moto_account.secretsmanager,
+            gms=gms_standin,
+            base_task_definition_arn=moto_account.base_task_definition_arn,
+            secret_arns=dict(moto_account.secret_arns),
+            log_buffer=buffer,
+            env=env,
+        )
+    finally:
+        logger.removeHandler(capture)
         get_settings.cache_clear()
         dependencies.cache_clear()
-
-        buffer = io.StringIO()
-        capture = logging.StreamHandler(buffer)
-        capture.setFormatter(logger.registered_formatter)
-        logger.addHandler(capture)
-        try:
-            yield DispatcherStack(
-                ecs=ecs,
-                s3=s3,
-                secretsmanager=sm,
-                gms=gms_standin,
-                base_task_definition_arn=base_arn,
-                secret_arns={"PG_PASSWORD": pg_arn, "DATAHUB_GMS_TOKEN": token_arn},
-                log_buffer=buffer,
-                env=env,
-            )
-        finally:
-            logger.removeHandler(capture)
-            get_settings.cache_clear()
-            dependencies.cache_clear()

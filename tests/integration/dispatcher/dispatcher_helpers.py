@@ -7,6 +7,17 @@ from typing import Any
 
 from tests.conftest import load_event
 
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+CLUSTER = "datahub-executor-RunnerCluster"
+FAMILY = "datahub-executor-runner"
+LOG_GROUP = "/datahub-executor/runner"
+BUCKET = "datahub-executor-runs-123456789012"
+PREFIX = "datahub-executor/"
+#: Canary secret values: they must never appear in overrides, logs or anything sent to DataHub.
+PG_PASSWORD_VALUE = "canary-PG-p@ss-7f3a9c"
+GMS_TOKEN_VALUE = "canary-gms-token-b41d2e"
+
 SQLITE_RECIPE = {
     "source": {"type": "sqlalchemy", "config": {"platform": "sqlite", "connect_uri": "sqlite:////tmp/x.db"}}
 }

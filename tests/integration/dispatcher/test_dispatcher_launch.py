@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import json
 
-from conftest import BUCKET, CLUSTER, FAMILY, LOG_GROUP
-from dispatcher_helpers import PG_RECIPE, SQLITE_RECIPE, env_of, failed_ids, run_body, sqs_event, urn_of
+from dispatcher_helpers import (
+    BUCKET,
+    CLUSTER,
+    FAMILY,
+    LOG_GROUP,
+    PG_RECIPE,
+    SQLITE_RECIPE,
+    env_of,
+    failed_ids,
+    run_body,
+    sqs_event,
+    urn_of,
+)
 
 from tests.conftest import load_event
 
@@ -50,7 +61,9 @@ def test_handler_secret_recipe_runs_on_a_derived_revision_holding_only_reference
     dispatcher_stack.invoke(load_event("run_ingest.json"))
 
     (task,) = dispatcher_stack.tasks()
-    described = dispatcher_stack.ecs.describe_task_definition(taskDefinition=task["taskDefinitionArn"], include=["TAGS"])
+    described = dispatcher_stack.ecs.describe_task_definition(
+        taskDefinition=task["taskDefinitionArn"], include=["TAGS"]
+    )
     definition = described["taskDefinition"]
     assert definition["family"].startswith(f"{FAMILY}-s") and len(definition["family"]) == len(FAMILY) + 14
     runner = definition["containerDefinitions"][0]

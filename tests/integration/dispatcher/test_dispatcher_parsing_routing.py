@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from dispatcher_helpers import SQLITE_RECIPE, failed_ids, run_body, sqs_event, urn_of
 
 from tests.conftest import load_event

@@ -24,7 +24,9 @@ def test_handler_unknown_secret_fails_naming_the_secret_and_where_it_looked(disp
 
     dispatcher_stack.invoke(event)
 
-    report = dispatcher_stack.gms.result("urn:li:dataHubExecutionRequest:4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f6a7b8")["report"]
+    report = dispatcher_stack.gms.result("urn:li:dataHubExecutionRequest:4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f6a7b8")[
+        "report"
+    ]
     assert "FAILURE" not in report  # the status carries that; the report explains
     assert "${SNOWFLAKE_PASSWORD}" in report
     assert "'datahub-executor/SNOWFLAKE_PASSWORD'" in report

@@ -17,14 +17,18 @@ import pytest
 from datahub.configuration.config_loader import load_config_file
 from datahub_actions.event.event_envelope import EventEnvelope
 from datahub_actions.pipeline.pipeline import Pipeline, PipelineException
+from datahub_actions.pipeline.pipeline_config import FailureMode
 from datahub_actions.pipeline.pipeline_context import PipelineContext
 from datahub_actions.pipeline.pipeline_manager import run_pipeline
 from datahub_actions.source.event_source import EventSource
 from datahub_actions.source.event_source_registry import event_source_registry
 from executor_forwarder.action import SqsExecutorForwarderAction
 
-from tests.integration.forwarder.conftest import FAST_RETRY, REGION, queued_messages
+from tests.integration.forwarder.forwarder_aws import FAST_RETRY, REGION, queued_messages
 from tests.unit.forwarder.mcl_events import input_envelope, mcl_envelope, signal_envelope
+
+#: The fixtures (moto account, command queue, action factory) live beside this file.
+pytest_plugins = ["tests.integration.forwarder.forwarder_aws_fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SOURCE_TYPE = "forwarder_test_in_memory"
@@ -73,7 +77,7 @@ def make_pipeline(
     )
 
 
-def test_pipeline_acknowledges_forwarded_and_skipped_events(tmp_path: Path, command_queue: str) -> None:
+def test_pipeline_acknowledges_forwarded_and_skipped_events(tmp_path: Path, fwd_queue: str) -> None:
     # GIVEN a run, a request for another executor, an unparsable event and a cancel
     envelopes = [
         input_envelope("run-1"),
@@ -81,7 +85,7 @@ def test_pipeline_acknowledges_forwarded_and_skipped_events(tmp_path: Path, comm
         mcl_envelope("urn:li:dataHubExecutionRequest:garbage", "dataHubExecutionRequestInput", b"\x00\x01"),
         signal_envelope("run-1"),
     ]
-    pipeline = make_pipeline(tmp_path, envelopes, {"queue_url": command_queue, "aws_region": REGION})
+    pipeline = make_pipeline(tmp_path, envelopes, {"queue_url": fwd_queue, "aws_region": REGION})
 
     # WHEN the pipeline drains its source
     pipeline.run()
@@ -89,7 +93,7 @@ def test_pipeline_acknowledges_forwarded_and_skipped_events(tmp_path: Path, comm
     # THEN every event is acknowledged, and only the run and the cancel are on the queue, in order
     assert isinstance(pipeline.action, SqsExecutorForwarderAction)
     assert pipeline.source.acks == [("run-1", True), ("other", True), ("garbage", True), ("run-1", True)]
-    bodies = [json.loads(m["Body"]) for m in queued_messages(command_queue)]
+    bodies = [json.loads(m["Body"]) for m in queued_messages(fwd_queue)]
     assert [(b["entityUrn"], b["aspectName"]) for b in bodies] == [
         ("urn:li:dataHubExecutionRequest:run-1", "dataHubExecutionRequestInput"),
         ("urn:li:dataHubExecutionRequest:run-1", "dataHubExecutionRequestSignal"),
@@ -98,7 +102,7 @@ def test_pipeline_acknowledges_forwarded_and_skipped_events(tmp_path: Path, comm
 
 
 def test_pipeline_throw_mode_never_acknowledges_an_event_that_was_not_queued(
-    tmp_path: Path, aws_env: None, closed_port: int
+    tmp_path: Path, fwd_aws_env: None, fwd_unreachable_port: int
 ) -> None:
     # GIVEN SQS is unreachable and the pipeline runs with failure_mode THROW (as the example config says)
     envelopes = [
@@ -107,9 +111,9 @@ def test_pipeline_throw_mode_never_acknowledges_an_event_that_was_not_queued(
         input_envelope("run-2"),
     ]
     action_config = {
-        "queue_url": f"http://127.0.0.1:{closed_port}/123456789012/commands",
+        "queue_url": f"http://127.0.0.1:{fwd_unreachable_port}/123456789012/commands",
         "aws_region": REGION,
-        "aws_endpoint_url": f"http://127.0.0.1:{closed_port}",
+        "aws_endpoint_url": f"http://127.0.0.1:{fwd_unreachable_port}",
         "retry": FAST_RETRY,
     }
     pipeline = make_pipeline(tmp_path, envelopes, action_config, failure_mode="THROW", retry_count=1)
@@ -125,11 +129,11 @@ def test_pipeline_throw_mode_never_acknowledges_an_event_that_was_not_queued(
 
 
 def test_pipeline_manager_reports_the_failed_pipeline_so_the_process_exits_non_zero(
-    tmp_path: Path, aws_env: None, closed_port: int
+    tmp_path: Path, fwd_aws_env: None, fwd_unreachable_port: int
 ) -> None:
     action_config = {
-        "queue_url": f"http://127.0.0.1:{closed_port}/123456789012/commands",
-        "aws_endpoint_url": f"http://127.0.0.1:{closed_port}",
+        "queue_url": f"http://127.0.0.1:{fwd_unreachable_port}/123456789012/commands",
+        "aws_endpoint_url": f"http://127.0.0.1:{fwd_unreachable_port}",
         "aws_region": REGION,
         "retry": FAST_RETRY,
     }
@@ -139,12 +143,12 @@ def test_pipeline_manager_reports_the_failed_pipeline_so_the_process_exits_non_z
 
 
 def test_pipeline_default_continue_mode_would_acknowledge_a_lost_event(
-    tmp_path: Path, aws_env: None, closed_port: int
+    tmp_path: Path, fwd_aws_env: None, fwd_unreachable_port: int
 ) -> None:
     # GIVEN the datahub-actions default failure_mode CONTINUE (why the example config sets THROW)
     action_config = {
-        "queue_url": f"http://127.0.0.1:{closed_port}/123456789012/commands",
-        "aws_endpoint_url": f"http://127.0.0.1:{closed_port}",
+        "queue_url": f"http://127.0.0.1:{fwd_unreachable_port}/123456789012/commands",
+        "aws_endpoint_url": f"http://127.0.0.1:{fwd_unreachable_port}",
         "aws_region": REGION,
         "retry": FAST_RETRY,
     }
@@ -159,11 +163,11 @@ def test_pipeline_default_continue_mode_would_acknowledge_a_lost_event(
 
 
 def test_example_config_is_a_valid_throw_mode_pipeline(
-    tmp_path: Path, command_queue: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fwd_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN forwarder/actions-config.example.yml, loaded as `datahub actions -c` loads it (env vars expanded),
     # with its Kafka source swapped for the in-memory one
-    monkeypatch.setenv("COMMAND_QUEUE_URL", command_queue)
+    monkeypatch.setenv("COMMAND_QUEUE_URL", fwd_queue)
     monkeypatch.delenv("EXECUTOR_ID", raising=False)
     example = load_config_file(REPO_ROOT / "forwarder" / "actions-config.example.yml")
     assert example["action"]["type"] == "aws_sqs_executor_forwarder"
@@ -181,7 +185,35 @@ def test_example_config_is_a_valid_throw_mode_pipeline(
     pipeline.run()
 
     # THEN its filter drops the dataset change before the action, and the run for "remote" is queued
-    [message] = queued_messages(command_queue)
+    [message] = queued_messages(fwd_queue)
     assert json.loads(message["Body"])["entityUrn"] == "urn:li:dataHubExecutionRequest:run-1"
     assert [urn for urn, _ in pipeline.source.acks] == ["run-1", "hive,t,PROD)", "run-x"]
     assert pipeline.action.counts == {"forwarded": 1, "skipped_other_executor": 1}
+
+
+def test_example_config_builds_the_kafka_pipeline_with_early_filtering(
+    tmp_path: Path, fwd_aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the example config as shipped (Kafka source), pointed at a broker that is not there
+    monkeypatch.setenv("COMMAND_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/commands")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVER", "127.0.0.1:9")
+    config = load_config_file(REPO_ROOT / "forwarder" / "actions-config.example.yml")
+    config["options"]["failed_events_dir"] = str(tmp_path)
+
+    # WHEN datahub-actions builds the pipeline (building the consumer does not connect yet)
+    pipeline = Pipeline.create(config)
+    try:
+        # THEN: THROW, no blind pipeline retries, a longer poll interval, and MCLs that are not
+        # execution requests are dropped before Avro deserialization
+        assert (pipeline._failure_mode, pipeline._retry_count) == (FailureMode.THROW, 0)
+        assert pipeline.source.source_config.connection.consumer_config["max.poll.interval.ms"] == 60000
+        assert pipeline.source._early_mcl_criteria_list == [
+            {
+                "entityType": "dataHubExecutionRequest",
+                "aspectName": ["dataHubExecutionRequestInput", "dataHubExecutionRequestSignal"],
+                "changeType": ["UPSERT", "CREATE"],
+            }
+        ]
+        assert pipeline.action.sender.queue_url.endswith("/commands")
+    finally:
+        pipeline.close()

@@ -26,6 +26,8 @@ def test_standin_with_wrong_token_answers_401(gms_standin: GmsStandIn) -> None:
 
     assert response.status_code == 401
     assert gms_standin.proposals == 0
+    assert gms_standin.requests[0]["authenticated"] is False
+    assert "not-the-token" not in str(gms_standin.requests)
 
 
 def test_standin_health_and_page_need_no_token(gms_standin: GmsStandIn) -> None:

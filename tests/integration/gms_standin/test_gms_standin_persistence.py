@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from executor_common.gms import GmsClient
@@ -50,3 +51,17 @@ def test_standin_without_state_file_starts_empty_each_time(execution_urn: str) -
         standin.seed_result(execution_urn, {"status": "SUCCESS"})
     with GmsStandIn() as fresh:
         assert fresh.result(execution_urn) is None
+
+
+def test_state_file_catches_up_shortly_after_a_write_without_a_stop(tmp_path: Path, execution_urn: str) -> None:
+    state_file = tmp_path / "gms.json"
+    with GmsStandIn(state_file=str(state_file)) as standin:
+        GmsClient(standin.url, standin.token, session_retries=0).write_result(
+            execution_urn, ExecutionRequestResult(status="RUNNING")
+        )
+
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not (state_file.exists() and execution_urn in state_file.read_text()):
+            time.sleep(0.05)
+
+        assert execution_urn in json.loads(state_file.read_text())["entities"]

@@ -34,7 +34,8 @@ def test_gms_client_write_then_read_returns_the_same_result(
     assert gms_standin.result(execution_urn) == written.to_aspect_dict()
     (call,) = gms_standin.requests_to("/aspects", action="ingestProposal")
     assert call["headers"]["X-RestLi-Protocol-Version"] == "2.0.0"
-    assert call["headers"]["Authorization"] == f"Bearer {gms_standin.token}"
+    assert call["authenticated"] is True
+    assert gms_standin.token not in json.dumps(gms_standin.requests), "the credential must not be recorded"
 
 
 def test_gms_client_read_of_unknown_urn_returns_none(gms_client: GmsClient, execution_urn: str) -> None:
@@ -158,3 +159,20 @@ def test_datahub_emit_mce_is_stored_as_its_aspects(gms_standin: GmsStandIn) -> N
 
     assert gms_standin.aspect(dataset, "datasetProperties")["description"] == "via MCE"
     assert gms_standin.aspect(dataset, "status") == {"removed": False}
+
+
+def test_datahub_graph_reads_whole_entities_through_entities_v2(
+    gms_standin: GmsStandIn, gms_client: GmsClient, execution_urn: str
+) -> None:
+    from datahub.ingestion.graph.client import DatahubClientConfig, DataHubGraph
+    from datahub.metadata.schema_classes import ExecutionRequestResultClass
+
+    gms_client.write_result(execution_urn, _result(ExecutionStatus.SUCCESS, durationMs=9))
+    graph = DataHubGraph(DatahubClientConfig(server=gms_standin.url, token=gms_standin.token))
+
+    bag = graph.get_entity_semityped(execution_urn)
+    unknown = graph.get_entity_semityped(execution_urn + "-unknown")
+
+    assert isinstance(bag["dataHubExecutionRequestResult"], ExecutionRequestResultClass)
+    assert bag["dataHubExecutionRequestResult"].durationMs == 9
+    assert unknown == {}

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
-from conftest import sqs_batch
+from reconciler_stack import RUN_LOG_LINES, sqs_batch
 
 from tests.conftest import load_event
 
-RUN_LOG = [
-    "[runner] starting datahub ingest for urn:li:dataHubExecutionRequest:...",
-    "[ingest] Processing table analytics.events (1/340)",
-    "[ingest] Processing table analytics.sessions (2/340)",
-    "[ingest] password=******** connecting to warehouse",
-]
+RUN_LOG = RUN_LOG_LINES
 
 
 def _urn(event: dict) -> str:
@@ -281,31 +277,25 @@ def test_reconciler_ignores_tasks_it_did_not_launch(reconciler_stack):
     assert reconciler_stack.gms.requests_to("/aspects", "ingestProposal") == []
 
 
-def test_reconciler_never_logs_or_reports_the_gms_token(reconciler_stack, capsys):
-    # GIVEN the token is a canary value
-    from local_stack.gms_standin import GmsStandIn
-    from reconciler.handler import get_ports
+def test_reconciler_direct_event_with_gms_down_raises_for_lambdas_retry(reconciler_stack):
+    from executor_common.errors import GmsError
 
-    canary = "canary-gms-token-5e1f0a"
-    with GmsStandIn(token=canary) as gms:
-        reconciler_stack.gms = gms
-        for name, value in {"DATAHUB_GMS_URL": gms.url, "DATAHUB_GMS_TOKEN": canary}.items():
-            import os
+    event = load_event("ecs_task_stopped_oom.json")
+    urn = _seed_running(reconciler_stack, event)
+    reconciler_stack.gms.fail_next(3, status=502)
 
-            os.environ[name] = value
-        from reconciler.settings import get_settings
-
-        get_settings.cache_clear()
-        get_ports.cache_clear()
-        event = load_event("ecs_task_stopped_oom.json")
-        urn = _seed_running(reconciler_stack, event)
-        reconciler_stack.put_run_log(_task_id(event), RUN_LOG)
-
+    with pytest.raises(GmsError):
         reconciler_stack.invoke(event)
-        reconciler_stack.invoke(event)
+    assert reconciler_stack.gms.result(urn)["status"] == "RUNNING"
 
-        assert gms.result(urn)["status"] == "FAILURE"
-        assert canary not in gms.result(urn)["report"]
-    output = capsys.readouterr()
-    assert canary not in output.out + output.err
-    assert canary not in reconciler_stack.logs_text()
+
+def test_reconciler_counts_runs_reconciled_by_reason(reconciler_stack, capsys):
+    event = load_event("ecs_task_stopped_image_pull.json")
+    _seed_running(reconciler_stack, event)
+
+    reconciler_stack.invoke(event)
+    reconciler_stack.invoke(event)  # the duplicate writes nothing and counts nothing
+
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [(m["RunsReconciled"], m["Reason"]) for m in metrics] == [([1.0], "ImagePull")]
+    assert metrics[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "DataHubRemoteExecutor"

@@ -32,3 +32,19 @@ def test_runner_gms_401_logged_loudly_and_exit_code_reflects_ingestion(runner, g
     assert "HTTP 401" in result.stderr
     assert "COULD NOT REPORT SUCCESS" in result.stderr
     assert "not-the-token" not in result.stderr + result.stdout
+
+
+def test_runner_slow_gms_never_stalls_the_child(runner, gms_standin):
+    # GIVEN a GMS that takes 2 s per answer and a child printing 200k lines
+    spec = make_spec("gms-slow-1")
+    gms_standin.delay_seconds = 2.0
+    extra = {"RUNNER_CHILD_COMMAND": json.dumps(child("flood.py", "200000")), "RUNNER_PROGRESS_INTERVAL_SECONDS": "0.1"}
+
+    result = runner.run(spec, extra, timeout=90)
+
+    # THEN every line was relayed and the run still ends with SUCCESS in DataHub
+    assert result.returncode == 0, result.stderr[-2000:]
+    relayed = result.stdout.split("===== final report =====")[0]
+    assert relayed.count("emitted workunit") == 200_000
+    assert "flood done" in relayed
+    assert gms_standin.result(spec.execution_request_urn)["status"] == "SUCCESS"

@@ -125,7 +125,7 @@ def test_runner_sigterm_cancels_and_leaves_no_orphans(runner, gms_standin, tmp_p
 
     # WHEN ECS stops the task (SIGTERM to the runner)
     process.send_signal(signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=30)
+    _stdout, stderr = process.communicate(timeout=30)
 
     # THEN the run is CANCELLED, the runner exits 2, and no process of the family survives
     assert process.returncode == 2, stderr
@@ -160,7 +160,12 @@ def test_runner_missing_secret_fails_naming_it_without_running(runner, gms_stand
     spec = make_spec("missing-secret-1", recipe, secret_names=["SHOP_DB_PASSWORD", "PRESENT"])
 
     result = runner.run(
-        spec, {"PRESENT": "here-it-is", "SHOP_DB_PASSWORD": "", "RUNNER_CHILD_COMMAND": json.dumps(child("leaky.py", "{report_file}"))}
+        spec,
+        {
+            "PRESENT": "here-it-is",
+            "SHOP_DB_PASSWORD": "",
+            "RUNNER_CHILD_COMMAND": json.dumps(child("leaky.py", "{report_file}")),
+        },
     )
 
     assert result.returncode == 1

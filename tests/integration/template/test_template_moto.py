@@ -9,8 +9,10 @@ ExistingDataHubAccessTokenSecretArn: the parameter set the local stack uses.
 from __future__ import annotations
 
 import copy
+import importlib
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,9 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from samtranslator.translator.transform import transform
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+from samtranslator.utils.py27hash_fix import undo_mark_unicode_str_in_template
 from samtranslator.yaml_helper import yaml_parse
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -27,21 +31,25 @@ CODE_BUCKET = "sam-artifacts"
 CODE_KEY = "functions.zip"
 STACK = "dh-exec"
 TOKEN_CANARY = "canary-gms-token-4f1d"
+SECRET_ARNS = "SNOWFLAKE_PASSWORD=arn:aws:secretsmanager:us-east-1:123456789012:secret:sf-AbCdEf"
+
+# moto creates the stack without these types (and says so); the real service creates them.
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")
 
 
-class StubManagedPolicyLoader:
-    """SAM resolves managed policy names (AWSXrayWriteOnlyAccess, ...) to ARNs via IAM; moto need not."""
-
-    def load(self) -> dict[str, str]:
-        names = ["AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess", "AWSLambdaSQSQueueExecutionRole"]
-        return {name: f"arn:aws:iam::aws:policy/service-role/{name}" for name in names}
+def stub_managed_policy_map() -> dict[str, str]:
+    """SAM resolves managed policy names (AWSXrayWriteOnlyAccess, ...) to ARNs through IAM; moto need not."""
+    names = ["AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess", "AWSLambdaSQSQueueExecutionRole"]
+    return {name: f"arn:aws:iam::aws:policy/service-role/{name}" for name in names}
 
 
-def translated_template(parameters: dict[str, str]) -> dict[str, Any]:
-    sam = yaml_parse((REPO_ROOT / "template.yaml").read_text())
-    sam = copy.deepcopy(sam)
+def translated_template(parameters: dict[str, str], session: boto3.Session) -> dict[str, Any]:
+    """What `sam deploy` sends: the SAM transform applied, with the code at a dummy S3 object."""
+    sam = copy.deepcopy(yaml_parse((REPO_ROOT / "template.yaml").read_text()))
     sam["Globals"]["Function"]["CodeUri"] = {"Bucket": CODE_BUCKET, "Key": CODE_KEY}
-    return transform(sam, parameters, StubManagedPolicyLoader())
+    translator = Translator(None, Parser(), boto_session=session)
+    translated = translator.translate(sam, parameter_values=parameters, get_managed_policy_map=stub_managed_policy_map)
+    return undo_mark_unicode_str_in_template(translated)
 
 
 def _dummy_code_zip() -> bytes:
@@ -51,54 +59,56 @@ def _dummy_code_zip() -> bytes:
     return buffer.getvalue()
 
 
+def create_stack(session: boto3.Session, name: str, extra_parameters: dict[str, str]) -> dict[str, Any]:
+    """Network, token secret and code object first (moto skips Secret resources), then the stack."""
+    ec2 = session.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    sg_id = ec2.create_security_group(GroupName=f"{name}-runner", Description="runner", VpcId=vpc_id)["GroupId"]
+    token_arn = session.client("secretsmanager").create_secret(Name=f"{name}-gms-token", SecretString=TOKEN_CANARY)[
+        "ARN"
+    ]
+    s3 = session.client("s3")
+    s3.create_bucket(Bucket=CODE_BUCKET)
+    s3.put_object(Bucket=CODE_BUCKET, Key=CODE_KEY, Body=_dummy_code_zip())
+
+    parameters = {
+        "DataHubBaseUrl": "http://127.0.0.1:8080/gms",
+        "ExistingDataHubAccessTokenSecretArn": token_arn,
+        "RunnerImage": "local/datahub-executor-runner:dev",
+        "SubnetIds": subnet_id,
+        "SecurityGroupIds": sg_id,
+        **extra_parameters,
+    }
+    template = translated_template(parameters, session)
+    cfn = session.client("cloudformation")
+    cfn.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    described = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    return {
+        "session": session,
+        "status": described["StackStatus"],
+        "outputs": {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
+        "token_arn": token_arn,
+        "template": template,
+    }
+
+
 @pytest.fixture(scope="module")
 def stack() -> Any:
-    """One stack for every assertion below: creating it takes a few seconds."""
+    """One stack for most assertions below: creating it takes a few seconds."""
     with mock_aws():
         session = boto3.Session(region_name=REGION)
-        ec2 = session.client("ec2")
-        vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
-        subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-        sg_id = ec2.create_security_group(GroupName="runner", Description="runner", VpcId=vpc_id)["GroupId"]
-        token_arn = session.client("secretsmanager").create_secret(
-            Name="datahub-executor-gms-token", SecretString=TOKEN_CANARY
-        )["ARN"]
-        s3 = session.client("s3")
-        s3.create_bucket(Bucket=CODE_BUCKET)
-        s3.put_object(Bucket=CODE_BUCKET, Key=CODE_KEY, Body=_dummy_code_zip())
-
-        parameters = {
-            "DataHubBaseUrl": "http://127.0.0.1:8080/gms",
-            "ExistingDataHubAccessTokenSecretArn": token_arn,
-            "RunnerImage": "local/datahub-executor-runner:dev",
-            "SubnetIds": subnet_id,
-            "SecurityGroupIds": sg_id,
-            "SecretArns": f"SNOWFLAKE_PASSWORD={token_arn}",
-            "RunEnvVars": "DATAHUB_TELEMETRY_ENABLED=false",
-        }
-        template = translated_template(parameters)
-        cfn = session.client("cloudformation")
-        cfn.create_stack(
-            StackName=STACK,
-            TemplateBody=json.dumps(template),
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-            Capabilities=["CAPABILITY_IAM"],
+        yield create_stack(
+            session,
+            STACK,
+            {"SecretArns": SECRET_ARNS, "RunEnvVars": "DATAHUB_TELEMETRY_ENABLED=false"},
         )
-        described = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
-        resources = {
-            r["LogicalResourceId"]: r["PhysicalResourceId"]
-            for r in cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
-        }
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-        yield {
-            "session": session,
-            "status": described["StackStatus"],
-            "resources": resources,
-            "outputs": outputs,
-            "token_arn": token_arn,
-            "template": template,
-        }
 
 
 def test_template_in_moto_creates_stack_complete(stack: dict[str, Any]) -> None:
@@ -177,7 +187,7 @@ def test_template_in_moto_dispatcher_environment_matches_agreed_names(stack: dic
     assert environment["ECS_CLUSTER"] == stack["outputs"]["RunnerClusterName"]
     assert environment["TASK_DEFINITION_ARN"] == stack["outputs"]["RunnerTaskDefinitionArn"]
     assert environment["RUN_BUCKET"] == stack["outputs"]["RunBucketName"]
-    assert environment["SECRET_ARNS"] == f"SNOWFLAKE_PASSWORD={stack['token_arn']}"
+    assert environment["SECRET_ARNS"] == SECRET_ARNS
     assert environment["RUN_ENV_VARS"] == "DATAHUB_TELEMETRY_ENABLED=false"
     assert environment["LOG_STREAM_PREFIX"] == "runs"
 
@@ -193,3 +203,45 @@ def test_template_in_moto_reconciler_consumes_its_buffer_queue(stack: dict[str, 
     )["EventSourceMappings"]
 
     assert [m["EventSourceArn"] for m in mappings] == [queue_arn]
+
+
+def test_template_in_moto_with_default_lists_creates_stack_complete() -> None:
+    """GIVEN only the required parameters (SecretArns and RunEnvVars left at their empty defaults)."""
+    with mock_aws():
+        created = create_stack(boto3.Session(region_name=REGION), "dh-minimal", {})
+        configuration = (
+            created["session"]
+            .client("lambda")
+            .get_function_configuration(FunctionName=created["outputs"]["DispatcherFunctionName"])
+        )
+
+    assert created["status"] == "CREATE_COMPLETE"
+    assert configuration["Environment"]["Variables"]["SECRET_ARNS"] == ""
+    assert configuration["Environment"]["Variables"]["RUN_ENV_VARS"] == ""
+
+
+@pytest.mark.parametrize(
+    ("output", "settings_path"),
+    [
+        ("DispatcherFunctionName", "dispatcher.settings:DispatcherSettings"),
+        ("ReconcilerFunctionName", "reconciler.settings:ReconcilerSettings"),
+        ("BackstopFunctionName", "reconciler.settings:ReconcilerSettings"),
+    ],
+)
+def test_template_in_moto_function_environment_validates_in_its_settings_model(
+    stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch, output: str, settings_path: str
+) -> None:
+    """The contract between template and code: the deployed environment is what each entry point accepts."""
+    module_name, class_name = settings_path.split(":")
+    settings_class = getattr(importlib.import_module(module_name), class_name)
+    configuration = stack["session"].client("lambda").get_function_configuration(FunctionName=stack["outputs"][output])
+    for name in [n for n in os.environ if n.startswith(("DATAHUB_", "EXECUTOR_", "ECS_", "DEFAULT_", "RUN_"))]:
+        monkeypatch.delenv(name)
+    for name, value in configuration["Environment"]["Variables"].items():
+        monkeypatch.setenv(name, str(value))  # moto keeps Number parameters as ints; Lambda has strings
+
+    settings = settings_class()
+
+    assert settings.ecs_cluster == stack["outputs"]["RunnerClusterName"]
+    assert settings.datahub_gms_token_secret_arn == stack["token_arn"]
+    assert settings.log_group_name == stack["outputs"]["RunnerLogGroupName"]

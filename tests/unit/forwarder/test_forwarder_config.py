@@ -37,6 +37,7 @@ def test_config_invalid_is_refused(config: dict) -> None:
     [
         ("https://sqs.eu-west-1.amazonaws.com/123456789012/cmd", "eu-west-1"),
         ("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/cmd", "cn-north-1"),
+        ("https://ap-southeast-2.queue.amazonaws.com/123456789012/cmd", "ap-southeast-2"),
         ("http://localhost:5000/123456789012/cmd", None),
         (None, None),
     ],

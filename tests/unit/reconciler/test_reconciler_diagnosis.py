@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from reconciler_builders import container, detail
-
 from executor_common.status import ExecutionStatus
 from reconciler.diagnosis import diagnose
 from reconciler.task_event import TaskStateChangeEvent
+from reconciler_builders import container, detail
+
 from tests.conftest import load_event
 
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
@@ -70,7 +70,9 @@ LOGGER = "ResourceInitializationError: failed to validate logger args: The speci
             ["never started", "network interface", "free", "Availability Zones", "Containers: none were created"],
         ),
         (
-            detail(stop_code="TaskFailedToStart", stopped_reason="Capacity is unavailable at this time.", containers=[]),
+            detail(
+                stop_code="TaskFailedToStart", stopped_reason="Capacity is unavailable at this time.", containers=[]
+            ),
             ExecutionStatus.FAILURE,
             "FailedToStart",
             ["capacity"],
@@ -98,7 +100,9 @@ LOGGER = "ResourceInitializationError: failed to validate logger args: The speci
             ["cancelled", "urn:li:corpuser:jdoe"],
         ),
         (
-            detail(stop_code="UserInitiated", stopped_reason="Task stopped by user", containers=[container(exit_code=137)]),
+            detail(
+                stop_code="UserInitiated", stopped_reason="Task stopped by user", containers=[container(exit_code=137)]
+            ),
             ExecutionStatus.CANCELLED,
             "StoppedByUser",
             ["outside DataHub", "Task stopped by user"],
@@ -114,7 +118,11 @@ LOGGER = "ResourceInitializationError: failed to validate logger args: The speci
             ["timed out", "EXECUTOR_RUN_TIMEOUT_SECONDS"],
         ),
         (
-            detail(stop_code="SpotInterruption", stopped_reason="Your Spot Task was interrupted.", capacityProviderName="FARGATE_SPOT"),
+            detail(
+                stop_code="SpotInterruption",
+                stopped_reason="Your Spot Task was interrupted.",
+                capacityProviderName="FARGATE_SPOT",
+            ),
             ExecutionStatus.ABORTED,
             "SpotInterruption",
             ["Spot", "FARGATE"],
@@ -146,20 +154,30 @@ def test_diagnose_each_stop_gives_status_and_plain_words(case, status, reason, m
 
 def test_diagnose_oom_reason_wins_over_a_user_stop_code():
     # GIVEN a task whose container was OOM-killed, even though a stop was also requested
-    case = detail(stop_code="UserInitiated", stopped_reason="x", containers=[container(exit_code=137, reason=OOM_REASON)])
+    case = detail(
+        stop_code="UserInitiated", stopped_reason="x", containers=[container(exit_code=137, reason=OOM_REASON)]
+    )
 
     assert diagnose(case).reason == "OutOfMemory"
 
 
 def test_diagnose_exit_137_after_a_cancel_is_a_cancel_not_oom():
     # StopTask sends SIGTERM then SIGKILL: exit 137 after a cancel is the kill, not memory
-    case = detail(stop_code="UserInitiated", stopped_reason="Cancelled in DataHub by urn:li:corpuser:a", containers=[container(exit_code=137)])
+    case = detail(
+        stop_code="UserInitiated",
+        stopped_reason="Cancelled in DataHub by urn:li:corpuser:a",
+        containers=[container(exit_code=137)],
+    )
 
     assert diagnose(case).status == ExecutionStatus.CANCELLED
 
 
 def test_diagnose_memory_override_is_the_size_named():
-    case = detail(containers=[container(exit_code=137, reason=OOM_REASON)], memory="4096", overrides={"memory": "16384", "containerOverrides": []})
+    case = detail(
+        containers=[container(exit_code=137, reason=OOM_REASON)],
+        memory="4096",
+        overrides={"memory": "16384", "containerOverrides": []},
+    )
 
     assert "16384 MiB" in diagnose(case).explanation
 
@@ -196,3 +214,12 @@ def test_diagnose_sample_events_match_their_names(event_file, status, reason):
     diagnosis = diagnose(event.detail)
 
     assert (diagnosis.status, diagnosis.reason) == (status, reason)
+
+
+def test_diagnose_secret_failure_names_the_secret_and_the_denial():
+    event = TaskStateChangeEvent.model_validate(load_event("ecs_task_stopped_secrets.json"))
+
+    explanation = diagnose(event.detail).explanation
+
+    assert "secret:datahub-executor/SNOWFLAKE_PASSWORD-Xy12Ab" in explanation
+    assert "not allowed to read it" in explanation

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from reconciler_builders import URN, container, detail
-
 from executor_common.errors import GmsError
 from executor_common.results import ExecutionRequestResult
 from executor_common.status import ExecutionStatus
 from reconciler.logic import ReconcilerPorts, reconcile_stopped_task
 from reconciler.settings import ReconcilerSettings
+from reconciler_builders import URN, container, detail
 
 
 class FakeGms:
     """Answers reads from a script (last answer repeats) and records writes."""
 
-    def __init__(self, *reads: ExecutionRequestResult | None | Exception) -> None:
+    def __init__(self, *reads: ExecutionRequestResult | Exception | None) -> None:
         self.reads = list(reads) or [None]
         self.writes: list[tuple[str, ExecutionRequestResult]] = []
 
@@ -39,7 +38,10 @@ def _ports(gms: FakeGms, sleeps: list[float] | None = None, **settings) -> Recon
     values.update(settings)
     sleeps = [] if sleeps is None else sleeps
     return ReconcilerPorts(
-        settings=ReconcilerSettings(**values), gms=gms, logs=FakeLogs(), sleep=sleeps.append  # type: ignore[arg-type]
+        settings=ReconcilerSettings(**values),
+        gms=gms,
+        logs=FakeLogs(),
+        sleep=sleeps.append,  # type: ignore[arg-type]
     )
 
 
@@ -118,3 +120,14 @@ def test_logic_gms_down_propagates_so_the_event_comes_back():
 
     with pytest.raises(GmsError):
         reconcile_stopped_task(detail(), _ports(gms))
+
+
+def test_logic_started_by_fallback_only_writes_for_a_run_datahub_knows():
+    # GIVEN no override URN: the run is found through startedBy, which may be a sanitized id
+    unknown, known = FakeGms(None), FakeGms(RUNNING)
+    case = detail(urn=None, startedBy="run-1", group="ingestion:src")
+
+    assert reconcile_stopped_task(case, _ports(unknown)).action == "ignored"
+    assert reconcile_stopped_task(case, _ports(known)).action == "written"
+    assert unknown.writes == []
+    assert known.writes[0][0] == URN

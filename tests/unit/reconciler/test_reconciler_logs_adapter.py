@@ -5,7 +5,6 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.stub import Stubber
-
 from executor_common.aws.logs import LogsAdapter
 from executor_common.errors import RetryableError
 

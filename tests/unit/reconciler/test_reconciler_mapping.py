@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler_builders import container, detail
-
 from reconciler.mapping import map_task_to_run
+from reconciler_builders import container, detail
 
 
 def test_map_override_urn_wins_over_started_by():

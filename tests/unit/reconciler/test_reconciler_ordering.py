@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from executor_common.results import ExecutionRequestResult, tail_text
 from executor_common.status import ExecutionStatus
 from reconciler.ordering import decide, marker, parse_marker

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from reconciler_builders import container, detail
-
-from executor_common.results import ExecutionRequestResult, MAX_REPORT_CHARS
+from executor_common.results import MAX_REPORT_CHARS, ExecutionRequestResult
 from executor_common.status import ExecutionStatus
 from reconciler.diagnosis import diagnose
 from reconciler.ordering import parse_marker
 from reconciler.report import build_report
+from reconciler_builders import container, detail
 
 
 def test_report_keeps_the_diagnosis_even_with_huge_log_lines():

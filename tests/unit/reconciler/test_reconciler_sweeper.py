@@ -82,7 +82,9 @@ def test_plan_stops_reason_is_read_back_as_timed_out():
         {"taskArn": plan.task_arn, "lastStatus": "STOPPED", "stopCode": "UserInitiated", "stoppedReason": plan.reason}
     )
 
-    assert plan.reason == "Stopped by the executor's backstop: running for 1d 2h, longer than its timeout 1d (+15m grace)"
+    assert (
+        plan.reason == "Stopped by the executor's backstop: running for 1d 2h, longer than its timeout 1d (+15m grace)"
+    )
     assert len(plan.reason) <= 255
     assert diagnose(stopped).reason == "TimedOut"
 

@@ -94,9 +94,7 @@ def test_build_child_env_holds_only_what_ingestion_needs():
 def test_build_child_env_forward_task_role_adds_container_credentials_only():
     runner_env = {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/creds", "AWS_REGION": "eu-west-1", "AWS_X": "no"}
 
-    env = build_child_env(
-        runner_env, _spec(), gms_url="u", gms_token=None, tmp_dir=Path("/t"), forward_task_role=True
-    )
+    env = build_child_env(runner_env, _spec(), gms_url="u", gms_token=None, tmp_dir=Path("/t"), forward_task_role=True)
 
     assert env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] == "/v2/creds"
     assert env["AWS_REGION"] == "eu-west-1"

@@ -13,7 +13,7 @@ from executor_runner.tail import EARLIER_LOGS_NOTE, MAX_LINE_CHARS, LogTail
 
 def test_tail_more_lines_than_capacity_keeps_last_and_marks_cut():
     tail = LogTail(max_lines=3)
-    tail.extend(f"line {i}" for i in range(10))
+    tail.extend([f"line {i}" for i in range(10)])
 
     assert tail.render() == f"{EARLIER_LOGS_NOTE}\nline 7\nline 8\nline 9"
     assert tail.total_lines == 10

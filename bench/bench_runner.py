@@ -1,0 +1,265 @@
+"""Runner benchmarks: overhead around a real ingestion, relay throughput, and GMS traffic.
+
+1. Wall time and peak RSS of the runner around a real SQLite `datahub ingest` vs the same
+   `datahub ingest` alone, in interleaved pairs (goals: <= 5 % time, <= 60 MB extra RSS).
+2. A child writing 1 M lines: relayed by the runner with masking vs the child writing to
+   /dev/null (goal: <= 20 % slowdown; the runner's memory stays bounded).
+3. Bytes sent to GMS per minute of a chatty run vs the OSS executor's design (the full
+   2000-line tail every 2 s) (goal: <= 1 %).
+
+    python -m bench runner     (or: python -m bench.bench_runner)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from executor_common.runspec import RunSpec
+
+from local_stack.gms_standin import GmsStandIn
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHILDREN = REPO_ROOT / "tests" / "integration" / "runner" / "children"
+PAIRS = int(os.environ.get("BENCH_RUNNER_PAIRS", "5"))
+FLOOD_LINES = 1_000_000
+CHATTY_SECONDS = float(os.environ.get("BENCH_RUNNER_CHATTY_SECONDS", "30"))
+CHATTY_RATE = 200
+#: The OSS executor (datahub.executor SubProcessIngestionTask): 2000-line tail, up to 90 % of 4 MB, every 2 s.
+OSS_TAIL_LINES = 2000
+OSS_TAIL_BYTES = int(0.9 * 2**22)
+OSS_HEARTBEAT_SECONDS = 2
+
+
+class TreeRss:
+    """Peak summed RSS (MiB) of a process and its descendants, sampled from /proc every 20 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = pid
+        self.peak_tree_mib = 0.0
+        self.peak_root_mib = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._done.wait(0.02):
+            pids = self._tree(self.root)
+            sizes = {pid: _rss_mib(pid) for pid in pids}
+            self.peak_tree_mib = max(self.peak_tree_mib, sum(sizes.values()))
+            self.peak_root_mib = max(self.peak_root_mib, sizes.get(self.root, 0.0))
+
+    @staticmethod
+    def _tree(pid: int) -> list[int]:
+        found, todo = [], [pid]
+        while todo:
+            current = todo.pop()
+            found.append(current)
+            try:
+                todo += [int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+            except OSError:
+                continue
+        return found
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+def _rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _timed(argv: list[str], env: dict[str, str], stdin: str | None = None, stdout: Any = subprocess.DEVNULL):
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        argv, env=env, stdin=subprocess.PIPE if stdin else None, stdout=stdout, stderr=subprocess.DEVNULL, text=True
+    )
+    sampler = TreeRss(process.pid)
+    process.communicate(stdin)
+    sampler.stop()
+    return time.perf_counter() - started, sampler, process.returncode
+
+
+def _sqlite_db(folder: Path) -> Path:
+    path = folder / "bench.db"
+    with sqlite3.connect(path) as db:
+        for t in range(20):
+            db.execute(f"CREATE TABLE table_{t} (id INTEGER PRIMARY KEY, name TEXT, amount REAL, created TEXT)")
+    return path
+
+
+def _runner_env(gms: GmsStandIn, folder: Path, spec: RunSpec, **extra: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(folder),
+        "LANG": "C.UTF-8",
+        "DATAHUB_GMS_URL": gms.url,
+        "DATAHUB_GMS_TOKEN": gms.token,
+        "EXECUTOR_RUN_SPEC": spec.model_dump_json(),
+        "RUNNER_WORK_DIR": str(folder / "runs"),
+        "PYTHONPATH": os.pathsep.join(str(REPO_ROOT / p) for p in ("functions", "runner")),
+        **extra,
+    }
+
+
+def _spec(execution_id: str, recipe: dict[str, Any], **fields: Any) -> RunSpec:
+    return RunSpec(
+        execution_request_urn=f"urn:li:dataHubExecutionRequest:{execution_id}",
+        execution_id=execution_id,
+        task="RUN_INGEST",
+        recipe=json.dumps(recipe),
+        **fields,
+    )
+
+
+def bench_overhead(gms: GmsStandIn, folder: Path) -> None:
+    db = _sqlite_db(folder)
+    recipe = {"source": {"type": "sqlalchemy", "config": {"platform": "sqlite", "connect_uri": f"sqlite:///{db}"}}}
+    datahub = str(Path(sys.executable).parent / "datahub")
+    bare_env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(folder),
+        "DATAHUB_GMS_URL": gms.url,
+        "DATAHUB_GMS_TOKEN": gms.token,
+        "DATAHUB_TELEMETRY_ENABLED": "false",
+    }
+    bare_times, runner_times, bare_rss, runner_rss, runner_own = [], [], [], [], []
+    warm_up = [datahub, "ingest", "run", "-c", "-", "--report-to", str(folder / "warm.json"), "--no-spinner"]
+    _timed(warm_up, bare_env, stdin=json.dumps(recipe))  # first run compiles .pyc files: not a fair pair
+    for i in range(PAIRS):
+        spec = _spec(f"bench-overhead-{i}", recipe)
+        bare_argv = [datahub, "ingest", "run", "-c", "-", "--report-to", str(folder / "bare.json"), "--no-spinner"]
+        runs = [("bare", None), ("runner", spec)] if i % 2 == 0 else [("runner", spec), ("bare", None)]
+        for kind, run_spec in runs:
+            if kind == "bare":
+                seconds, rss, code = _timed(bare_argv, bare_env, stdin=json.dumps(recipe))
+                bare_times.append(seconds)
+                bare_rss.append(rss.peak_tree_mib)
+            else:
+                argv = [sys.executable, "-m", "executor_runner"]
+                seconds, rss, code = _timed(argv, _runner_env(gms, folder, run_spec))
+                runner_times.append(seconds)
+                runner_rss.append(rss.peak_tree_mib)
+                runner_own.append(rss.peak_root_mib)
+            assert code == 0, f"{kind} run failed with exit code {code}"
+    bare, wrapped = statistics.median(bare_times), statistics.median(runner_times)
+    print(f"[1] real SQLite ingestion, {PAIRS} interleaved pairs (median)")
+    print(f"    bare datahub ingest : {bare:6.2f} s   peak RSS (tree) {statistics.median(bare_rss):6.1f} MiB")
+    print(f"    runner + datahub    : {wrapped:6.2f} s   peak RSS (tree) {statistics.median(runner_rss):6.1f} MiB")
+    print(f"    wall-time overhead  : {100 * (wrapped - bare) / bare:+6.1f} %  (goal <= 5 %)")
+    print(
+        f"    extra peak RSS      : {statistics.median(runner_rss) - statistics.median(bare_rss):+6.1f} MiB "
+        f"(runner process alone: {statistics.median(runner_own):.1f} MiB)  (goal <= 60 MB)"
+    )
+
+
+def bench_flood(gms: GmsStandIn, folder: Path) -> None:
+    flood = [sys.executable, str(CHILDREN / "flood.py"), str(FLOOD_LINES)]
+    spec = _spec("bench-flood", {"source": {"type": "file", "config": {"path": "${FLOOD_SECRET}"}}})
+    spec = spec.model_copy(update={"secret_names": ["FLOOD_SECRET"]})
+    env = _runner_env(gms, folder, spec, RUNNER_CHILD_COMMAND=json.dumps(flood), FLOOD_SECRET="shop.main.orders")
+    direct, relayed, peaks = [], [], []
+    for _ in range(3):
+        with open(os.devnull, "w") as devnull:
+            seconds, _rss, _code = _timed(flood, dict(os.environ), stdout=devnull)
+        direct.append(seconds)
+        with open(os.devnull, "w") as devnull:
+            seconds, rss, code = _timed([sys.executable, "-m", "executor_runner"], env, stdout=devnull)
+        assert code == 0
+        relayed.append(seconds)
+        peaks.append(rss.peak_root_mib)
+    instant = [sys.executable, "-c", "pass"]
+    fixed_env = {**env, "RUNNER_CHILD_COMMAND": json.dumps(instant)}
+    fixed = statistics.median(_timed([sys.executable, "-m", "executor_runner"], fixed_env)[0] for _ in range(3))
+    fixed -= statistics.median(_timed(instant, dict(os.environ))[0] for _ in range(3))
+    d, r = statistics.median(direct), statistics.median(relayed)
+    print(f"[2] child writing {FLOOD_LINES:,} lines (median of 3; a registered secret occurs in every line)")
+    print(f"    child > /dev/null   : {d:6.2f} s")
+    print(f"    relayed + masked    : {r:6.2f} s   (end to end: runner start-up, kickoff, final report included)")
+    print(f"    runner fixed cost   : {fixed:6.2f} s   (same runner around an instant child)")
+    print(f"    slowdown end to end : {100 * (r - d) / d:+6.1f} %")
+    print(f"    slowdown of relay   : {100 * (r - fixed - d) / d:+6.1f} %  (goal <= 20 %)")
+    print(f"    runner peak RSS     : {max(peaks):6.1f} MiB (bounded tail: 1000 lines)")
+
+
+def bench_gms_bytes(gms: GmsStandIn, folder: Path) -> None:
+    chatty = [sys.executable, str(CHILDREN / "chatty.py"), str(CHATTY_SECONDS), str(CHATTY_RATE)]
+    spec = _spec("bench-chatty", {"source": {"type": "file", "config": {}}})
+    env = _runner_env(gms, folder, spec, RUNNER_CHILD_COMMAND=json.dumps(chatty))
+    with open(os.devnull, "w") as devnull:
+        seconds, _rss, code = _timed([sys.executable, "-m", "executor_runner"], env, stdout=devnull)
+    assert code == 0
+    posts = [
+        r
+        for r in gms.requests_to("/aspects", "ingestProposal")
+        if (r.get("body") or {}).get("proposal", {}).get("entityUrn") == spec.execution_request_urn
+    ]
+    running = [p for p in posts if json.loads(p["body"]["proposal"]["aspect"]["value"])["status"] == "RUNNING"]
+    sent = sum(len(json.dumps(p["body"]).encode()) for p in running)
+    oss = _oss_progress_bytes(spec.execution_request_urn, CHATTY_SECONDS, CHATTY_RATE)
+    per_minute = sent * 60 / CHATTY_SECONDS
+    oss_per_minute = oss * 60 / CHATTY_SECONDS
+    print(f"[3] chatty run: {CHATTY_RATE} lines/s for {CHATTY_SECONDS:.0f} s ({seconds:.1f} s wall)")
+    print(f"    runner progress     : {len(running)} writes, {per_minute / 1024:8.1f} KiB/min")
+    print(
+        f"    OSS design (2 s)    : {int(CHATTY_SECONDS / OSS_HEARTBEAT_SECONDS)} writes, "
+        f"{oss_per_minute / 1024:8.1f} KiB/min"
+    )
+    print(f"    ratio               : {100 * per_minute / oss_per_minute:6.2f} %  (goal <= 1 %)")
+
+
+def _oss_progress_bytes(urn: str, seconds: float, rate: int) -> int:
+    """What DataHub's OSS executor would send for the same output: the whole tail every heartbeat."""
+    line = (
+        "[2026-11-26 08:00:00,000] INFO     {{datahub.ingestion.run.pipeline:{n}}} - Processing workunit "
+        "urn:li:dataset:(urn:li:dataPlatform:postgres,shop.public.table_{n},PROD) schemaMetadata"
+    )
+    tail: deque[str] = deque(maxlen=OSS_TAIL_LINES)
+    total, n = 0, 0
+    for tick in range(1, int(seconds / OSS_HEARTBEAT_SECONDS) + 1):
+        while n < tick * OSS_HEARTBEAT_SECONDS * rate:
+            n += 1
+            tail.append(line.format(n=n) + "\n")
+        report = "".join(tail)[-OSS_TAIL_BYTES:]
+        aspect = {"status": "RUNNING", "report": report, "startTimeMs": 1764140000000}
+        proposal = {
+            "proposal": {
+                "entityType": "dataHubExecutionRequest",
+                "entityUrn": urn,
+                "changeType": "UPSERT",
+                "aspectName": "dataHubExecutionRequestResult",
+                "aspect": {"value": json.dumps(aspect), "contentType": "application/json"},
+            },
+            "async": "false",
+        }
+        total += len(json.dumps(proposal).encode())
+    return total
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-runner-") as tmp, GmsStandIn() as gms:
+        folder = Path(tmp)
+        bench_overhead(gms, folder)
+        bench_flood(gms, folder)
+        bench_gms_bytes(gms, folder)
+
+
+if __name__ == "__main__":
+    main()

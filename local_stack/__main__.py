@@ -1,0 +1,54 @@
+"""`python -m local_stack up | demo | invoke FUNCTION EVENT [--aws]` (what `make local-up/demo/invoke` run)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from local_stack.invoke import invoke_main
+
+
+def _up(args: argparse.Namespace) -> int:
+    from local_stack.up import up_main
+
+    return up_main(log_level=args.log_level)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from local_stack.demo import main
+
+    return main()
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    return invoke_main(args.function, args.event, use_aws=args.aws, stack_name=args.stack_name)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="run the local stack in the foreground until Ctrl-C")
+    up.add_argument("--log-level", default="INFO", help="handlers' POWERTOOLS_LOG_LEVEL (default INFO)")
+    up.set_defaults(run=_up)
+    demo = commands.add_parser("demo", help="a success, a cancel and an unknown secret through the local stack")
+    demo.set_defaults(run=_demo)
+    invoke = commands.add_parser("invoke", help="invoke one function's handler with an event file")
+    invoke.add_argument("function", help="logical id in template.yaml, e.g. DispatcherFunction")
+    invoke.add_argument("event", help="event JSON file, e.g. events/run_ingest.json")
+    invoke.add_argument(
+        "--aws", action="store_true", help="invoke the deployed Lambda (AWS credentials + --stack-name/STACK_NAME)"
+    )
+    invoke.add_argument("--stack-name", default=None, help="deployed stack name (default: $STACK_NAME)")
+    invoke.set_defaults(run=_invoke)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    args = parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""The whole product through the local stack: queue -> dispatcher -> ECS task (real runner) -> DataHub.
+
+Every test sends DataHub's own command envelopes to the stack's command queue and judges
+only what DataHub (the GMS stand-in), ECS and CloudWatch Logs show afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_support import E2E_SECRET, TERMINAL, stopped_task_of, tasks_of, wait_until
+from executor_common.runspec import CANCEL_REASON_PREFIX
+
+from local_stack.commands import kill_command, new_execution_urn, run_command, sqlite_recipe
+from local_stack.demo import exclusive_lock
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+SECRET_REFERENCE = "${" + E2E_SECRET + "}"
+
+
+def _recipe(name: str, **config: Any) -> dict[str, Any]:
+    return sqlite_recipe(SECRET_REFERENCE, pipeline_name=name, **config)
+
+
+def _wait_for_ingestion_output(stack: Any, urn: str, timeout: float = 60.0) -> dict[str, Any]:
+    """The run's task once `datahub ingest` printed its first line (the run is really midway)."""
+
+    def started() -> dict[str, Any] | None:
+        for task in tasks_of(stack, urn):
+            log = stack.agent.log_path(task["taskArn"])
+            if log is not None and log.exists() and "datahub.cli.ingest_cli" in log.read_text(errors="replace"):
+                return task
+        return None
+
+    return wait_until(started, timeout, f"the ingestion of {urn} to start")
+
+
+def test_run_ingest_with_a_secret_reaches_success_with_logs_and_no_leaked_secret(stack: Any, source_db: Path) -> None:
+    # GIVEN a recipe whose database path is a Secrets Manager secret
+    urn = new_execution_urn("e2e-success")
+
+    # WHEN DataHub sends RUN_INGEST
+    stack.send(run_command(urn, _recipe("e2e-success")))
+
+    # THEN DataHub shows RUNNING, then SUCCESS with the ingestion's report
+    result = stack.gms.wait_for_status(urn, TERMINAL, timeout=90)
+    assert result["status"] == "SUCCESS", result.get("report", "")[-2000:]
+    assert stack.gms.statuses(urn)[0] == "RUNNING"
+    assert "Pipeline finished successfully" in result["report"]
+    # AND the source's tables reached DataHub through the run's default datahub-rest sink
+    datasets = stack.gms.urns("dataset")
+    assert any("customers" in u for u in datasets) and any("orders" in u for u in datasets)
+    # AND the secret's value (the database path) appears nowhere DataHub was told about the run
+    assert str(source_db) not in json.dumps(stack.gms.history(urn))
+    # AND the task stopped normally and its output is in CloudWatch Logs stream runs/runner/<task-id>
+    task = stopped_task_of(stack, urn)
+    assert task["stopCode"] == "EssentialContainerExited"
+    assert task["containers"][0]["exitCode"] == 0
+    task_id = task["taskArn"].rsplit("/", 1)[-1]
+    events = stack.aws.client("logs").get_log_events(
+        logGroupName=stack.info.log_group, logStreamName=f"runs/runner/{task_id}"
+    )["events"]
+    messages = "\n".join(e["message"] for e in events)
+    assert "Pipeline finished successfully" in messages
+    assert str(source_db) not in messages
+
+
+def test_kill_signal_midway_ends_the_run_as_cancelled(stack: Any, source_db: Path) -> None:
+    # GIVEN a run that is midway: its ingestion waits on a database another session holds locked
+    urn = new_execution_urn("e2e-cancel")
+    with exclusive_lock(source_db):
+        stack.send(run_command(urn, _recipe("e2e-cancel", options={"connect_args": {"timeout": 600}})))
+        _wait_for_ingestion_output(stack, urn)
+
+        # WHEN the user cancels it in DataHub
+        stack.send(kill_command(urn))
+
+        # THEN DataHub shows CANCELLED, and ECS shows the task stopped by the dispatcher's StopTask
+        result = stack.gms.wait_for_status(urn, TERMINAL, timeout=60)
+    assert result["status"] == "CANCELLED", result.get("report", "")[-2000:]
+    task = stopped_task_of(stack, urn)
+    assert task["stopCode"] == "UserInitiated"
+    assert task["stoppedReason"].startswith(CANCEL_REASON_PREFIX)
+
+
+def test_recipe_with_an_unknown_secret_fails_naming_it_without_launching_a_task(stack: Any, source_db: Path) -> None:
+    urn = new_execution_urn("e2e-missing-secret")
+    recipe = _recipe("e2e-missing-secret")
+    recipe["source"]["config"]["password"] = "${E2E_NOBODY_CREATED_THIS}"
+
+    stack.send(run_command(urn, recipe))
+
+    result = stack.gms.wait_for_status(urn, TERMINAL, timeout=30)
+    assert result["status"] == "FAILURE"
+    assert "E2E_NOBODY_CREATED_THIS" in result["report"]
+    assert tasks_of(stack, urn) == []
+
+
+def test_duplicate_delivery_of_one_request_launches_one_task(stack: Any, source_db: Path) -> None:
+    # GIVEN the same RUN_INGEST delivered twice (SQS is at-least-once; a producer may also retry)
+    urn = new_execution_urn("e2e-duplicate")
+    command = run_command(urn, _recipe("e2e-duplicate"))
+    stack.send(command)
+    stack.send(command)
+
+    result = stack.gms.wait_for_status(urn, TERMINAL, timeout=90)
+
+    assert result["status"] == "SUCCESS", result.get("report", "")[-2000:]
+    time.sleep(2)  # give a late second delivery the chance to (wrongly) launch
+    assert len(tasks_of(stack, urn)) == 1
+
+
+def test_runner_killed_with_sigkill_gets_failure_from_the_reconciler(stack: Any, source_db: Path) -> None:
+    # GIVEN a run midway (waiting on a locked database)
+    urn = new_execution_urn("e2e-sigkill")
+    with exclusive_lock(source_db):
+        stack.send(run_command(urn, _recipe("e2e-sigkill", options={"connect_args": {"timeout": 600}})))
+        task = _wait_for_ingestion_output(stack, urn)
+
+        # WHEN its container is killed outright (no chance to report: OOM killer, host failure)
+        stack.agent.kill_container(task["taskArn"], signal.SIGKILL)
+
+        # THEN the reconciler, fed the STOPPED event, writes a FAILURE that DataHub shows
+        result = stack.gms.wait_for_status(urn, TERMINAL, timeout=60)
+    assert result["status"] == "FAILURE", result.get("report", "")[-2000:]
+    stopped = stopped_task_of(stack, urn)
+    assert stopped["containers"][0]["exitCode"] == 137
+    assert "137" in result["report"]
+
+
+def test_gms_answering_500_for_a_while_still_ends_with_success(stack: Any, source_db: Path) -> None:
+    # GIVEN DataHub answers the next 12 requests with HTTP 500
+    urn = new_execution_urn("e2e-gms-500")
+    stack.gms.fail_next(12, 500)
+
+    # WHEN a run is requested
+    stack.send(run_command(urn, _recipe("e2e-gms-500")))
+
+    # THEN the retries (dispatcher redelivery, runner backoff) still bring DataHub to SUCCESS
+    result = stack.gms.wait_for_status(urn, TERMINAL, timeout=150)
+    assert result["status"] == "SUCCESS", result.get("report", "")[-2000:]
+    assert len(tasks_of(stack, urn)) == 1
+
+
+def test_twenty_concurrent_requests_all_succeed_with_twenty_tasks(stack: Any, source_db: Path) -> None:
+    urns = [new_execution_urn(f"e2e-burst-{i:02d}") for i in range(20)]
+    started = time.monotonic()
+
+    for urn in urns:
+        stack.send(run_command(urn, _recipe("e2e-burst")))
+
+    results = {urn: stack.gms.wait_for_status(urn, TERMINAL, timeout=180) for urn in urns}
+    elapsed = time.monotonic() - started
+    failed = {u: r["status"] for u, r in results.items() if r["status"] != "SUCCESS"}
+    assert not failed, failed
+    task_arns = {t["taskArn"] for urn in urns for t in tasks_of(stack, urn)}
+    assert len(task_arns) == 20
+    print(f"20 concurrent runs: all SUCCESS in {elapsed:.1f}s")
+
+
+def test_reconciler_invoked_with_the_sample_oom_event_answers_like_lambda(stack: Any) -> None:
+    """`make invoke FUNCTION=ReconcilerFunction EVENT=events/ecs_task_stopped_oom.json`, in-process."""
+    from tests.conftest import load_event
+
+    response = stack.invoke("ReconcilerFunction", load_event("ecs_task_stopped_oom.json"))
+
+    assert isinstance(response, dict)
+    assert "action" in response

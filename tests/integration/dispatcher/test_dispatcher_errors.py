@@ -1,0 +1,180 @@
+"""Behaviour 7: RunTask outcomes classified. Retryable -> batch item failure; permanent -> FAILURE + consumed.
+
+moto cannot produce these errors, so botocore's Stubber answers for the ECS client of the
+handler's own dependencies (S3, Secrets Manager and GMS stay real).
+"""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from botocore.stub import Stubber
+from dispatcher_helpers import PG_RECIPE, failed_ids, run_body, sqs_event, urn_of
+
+TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task/datahub-executor-RunnerCluster/0123456789abcdef"
+
+
+def _run_with_ecs_answer(stack, execution_id: str, answer) -> dict:
+    from dispatcher.handler import dependencies
+
+    ecs_client = dependencies().ecs.client
+    with Stubber(ecs_client) as stub:
+        stub.add_response("list_tasks", {"taskArns": []})
+        answer(stub)
+        response = stack.invoke(sqs_event(run_body(execution_id)))
+        stub.assert_no_pending_responses()
+    return response
+
+
+def _error(code: str, message: str, status: int = 400):
+    return lambda stub: stub.add_client_error(
+        "run_task", service_error_code=code, service_message=message, http_status_code=status
+    )
+
+
+def _failures(*failures: dict):
+    return lambda stub: stub.add_response("run_task", {"tasks": [], "failures": list(failures)})
+
+
+RETRYABLE = {
+    "throttling": _error("ThrottlingException", "Rate exceeded"),
+    "invalid-parameter-throttling": _error("InvalidParameterException", "Throttling: Rate exceeded"),
+    "server": _error("ServerException", "Service unavailable", 500),
+    "capacity": _failures({"arn": TASK_ARN, "reason": "Capacity is unavailable at this time. Please try again later."}),
+    "resource-memory": _failures({"reason": "RESOURCE:MEMORY"}),
+    "agent": _failures({"reason": "AGENT"}),
+}
+PERMANENT = {
+    "cluster-not-found": (_error("ClusterNotFoundException", "Cluster not found."), "ClusterNotFoundException"),
+    "access-denied": (
+        _error("AccessDeniedException", "User is not authorized to perform: ecs:RunTask"),
+        "not authorized to perform: ecs:RunTask",
+    ),
+    "invalid-parameter": (
+        _error("InvalidParameterException", "Task definition does not support launch_type FARGATE."),
+        "does not support launch_type FARGATE",
+    ),
+    "inactive-task-definition": (
+        _error("ClientException", "TaskDefinition is inactive"),
+        "TaskDefinition is inactive",
+    ),
+    "other-failure": (
+        _failures({"arn": TASK_ARN, "reason": "MISSING", "detail": "The subnet was deleted"}),
+        f"reason=MISSING, detail=The subnet was deleted, arn={TASK_ARN}",
+    ),
+}
+
+
+@pytest.mark.parametrize("answer", RETRYABLE.values(), ids=RETRYABLE.keys())
+def test_handler_retryable_runtask_outcome_is_a_batch_item_failure(dispatcher_stack, answer):
+    execution_id = "retryable-outcome"
+    response = _run_with_ecs_answer(dispatcher_stack, execution_id, answer)
+
+    assert failed_ids(response) == ["00000000-0000-4000-8000-000000000000"]
+    assert dispatcher_stack.gms.result(urn_of(execution_id)) is None  # nothing final: the message comes back
+
+
+@pytest.mark.parametrize(("answer", "expected"), PERMANENT.values(), ids=PERMANENT.keys())
+def test_handler_permanent_runtask_outcome_writes_failure_and_consumes(dispatcher_stack, answer, expected):
+    execution_id = "permanent-outcome"
+    response = _run_with_ecs_answer(dispatcher_stack, execution_id, answer)
+
+    assert failed_ids(response) == []
+    result = dispatcher_stack.gms.result(urn_of(execution_id))
+    assert result["status"] == "FAILURE"
+    assert expected in result["report"]
+
+
+def test_handler_ecs_endpoint_unreachable_is_retried(dispatcher_stack, monkeypatch):
+    from dispatcher.handler import dependencies
+
+    client = dependencies().ecs.client
+
+    def unreachable(**_: object) -> dict:
+        raise EndpointConnectionError(endpoint_url="https://ecs.us-east-1.amazonaws.com/")
+
+    monkeypatch.setattr(client, "list_tasks", lambda **_: {"taskArns": []})
+    monkeypatch.setattr(client, "run_task", unreachable)
+
+    response = dispatcher_stack.invoke(sqs_event(run_body("unreachable")))
+
+    assert len(failed_ids(response)) == 1
+
+
+def test_handler_gms_unavailable_before_launch_is_retried_and_launches_nothing(dispatcher_stack):
+    dispatcher_stack.gms.fail_next(100, status=502)
+
+    response = dispatcher_stack.invoke(sqs_event(run_body("gms-down")))
+
+    assert len(failed_ids(response)) == 1
+    assert dispatcher_stack.tasks() == []
+
+
+def test_handler_one_bad_record_never_fails_the_others(dispatcher_stack):
+    # GIVEN a batch where the middle record hits a throttled Secrets Manager lookup
+    from dispatcher.handler import dependencies
+
+    from tests.conftest import load_event
+
+    pg_body = load_event("run_ingest.json")["Records"][0]["body"]
+    sm_client = dependencies().secrets._adapter.client
+    with Stubber(sm_client) as stub:
+        stub.add_client_error("describe_secret", service_error_code="ThrottlingException", http_status_code=400)
+        response = dispatcher_stack.invoke(sqs_event(run_body("first"), pg_body, run_body("third")))
+
+    # THEN only the throttled record comes back; the others launched
+    assert failed_ids(response) == ["00000000-0000-4000-8000-000000000001"]
+    assert sorted(t["startedBy"] for t in dispatcher_stack.tasks()) == ["first", "third"]
+
+
+def test_handler_deregistered_derived_revision_is_retried_then_registered_afresh(dispatcher_stack):
+    # GIVEN a run launched on a derived revision, which someone then deregistered
+    from dispatcher.handler import dependencies
+
+    from tests.conftest import load_event
+
+    event = load_event("run_ingest.json")
+    dispatcher_stack.invoke(sqs_event(run_body("first-run", PG_RECIPE)))
+    (first,) = dispatcher_stack.tasks()
+    dispatcher_stack.ecs.deregister_task_definition(taskDefinition=first["taskDefinitionArn"])
+
+    # WHEN ECS refuses the cached revision as inactive (moto would still run it, so Stubber answers)
+    with Stubber(dependencies().ecs.client) as stub:
+        stub.add_response("list_tasks", {"taskArns": []})
+        stub.add_client_error(
+            "run_task", service_error_code="ClientException", service_message="TaskDefinition is inactive"
+        )
+        response = dispatcher_stack.invoke(event)
+
+    # THEN the message comes back, and its next delivery runs on a freshly registered revision
+    assert len(failed_ids(response)) == 1
+    assert failed_ids(dispatcher_stack.invoke(event)) == []
+    second = next(t for t in dispatcher_stack.tasks() if t["startedBy"] != "first-run")
+    assert second["taskDefinitionArn"] == first["taskDefinitionArn"].rsplit(":", 1)[0] + ":2"
+
+
+def test_handler_gms_down_fails_the_rest_of_the_batch_fast(dispatcher_stack):
+    # GIVEN GMS answers 503 to everything and a batch of five runs
+    dispatcher_stack.gms.fail_next(1000, status=503)
+    event = sqs_event(*[run_body(f"gms-down-{i}") for i in range(5)])
+
+    response = dispatcher_stack.invoke(event)
+
+    # THEN all five come back, nothing launched, and only the first record spent time on GMS
+    assert len(failed_ids(response)) == 5
+    assert dispatcher_stack.tasks() == []
+    assert 1 <= len(dispatcher_stack.gms.requests) <= 3  # one call plus the session's two quick retries
+
+
+def test_handler_gms_refusing_the_token_keeps_the_message_and_launches_nothing(dispatcher_stack, monkeypatch):
+    # GIVEN the stack's GMS token is wrong (e.g. rotated in DataHub but not in Secrets Manager)
+    from dispatcher.handler import dependencies
+
+    monkeypatch.setenv("DATAHUB_GMS_TOKEN", "a-revoked-token")
+    dependencies.cache_clear()
+
+    response = dispatcher_stack.invoke(sqs_event(run_body("token-refused")))
+
+    # THEN the message comes back (and after maxReceiveCount lands in the alarmed DLQ) instead of vanishing
+    assert len(failed_ids(response)) == 1
+    assert dispatcher_stack.tasks() == []

@@ -1,0 +1,80 @@
+"""Helpers of the reconciler integration tests (a uniquely named module: `conftest` names clash across folders)."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.conftest import load_event
+
+REGION = "us-east-1"
+#: The cluster the sample events in events/ come from.
+CLUSTER = "datahub-remote-executor"
+LOG_GROUP = "/datahub-executor/runner"
+#: A run's last log lines as the runner prints them (already masked).
+RUN_LOG_LINES = [
+    "[runner] starting datahub ingest for urn:li:dataHubExecutionRequest:...",
+    "[ingest] Processing table analytics.events (1/340)",
+    "[ingest] Processing table analytics.sessions (2/340)",
+    "[ingest] password=******** connecting to warehouse",
+]
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "datahub-executor-ReconcilerFunction"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:datahub-executor-ReconcilerFunction"
+    aws_request_id: str = "9e8d7c6b-0000-4000-8000-000000000002"
+
+
+def sqs_batch(*events: dict[str, Any]) -> dict[str, Any]:
+    """Events wrapped the way the EventBridge rule -> SQS buffer -> Lambda event source delivers them."""
+    template = load_event("reconciler_sqs_batch.json")["Records"][0]
+    records = []
+    for index, event in enumerate(events):
+        record = copy.deepcopy(template)
+        record["messageId"] = f"00000000-0000-4000-8000-{index:012d}"
+        record["body"] = json.dumps(event)
+        records.append(record)
+    return {"Records": records}
+
+
+@dataclass
+class ReconcilerStack:
+    gms: Any
+    logs: Any
+    log_buffer: io.StringIO
+    env: dict[str, str] = field(default_factory=dict)
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        from reconciler.handler import lambda_handler
+
+        return lambda_handler(event, FakeLambdaContext(function_name="datahub-executor-ReconcilerFunction"))
+
+    def invoke_backstop(self, event: dict[str, Any]) -> dict[str, Any]:
+        from reconciler.backstop import lambda_handler
+
+        return lambda_handler(event, FakeLambdaContext(function_name="datahub-executor-BackstopFunction"))
+
+    def put_run_log(self, task_id: str, lines: list[str]) -> None:
+        """Lines as the runner container's awslogs driver would have written them."""
+        stream = f"runs/runner/{task_id}"
+        self.logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+        now_ms = int(time.time() * 1000)  # CloudWatch (and moto) refuse events older than 14 days
+        response = self.logs.put_log_events(
+            logGroupName=LOG_GROUP,
+            logStreamName=stream,
+            logEvents=[{"timestamp": now_ms - len(lines) + i, "message": line} for i, line in enumerate(lines)],
+        )
+        assert "rejectedLogEventsInfo" not in response
+
+    def writes(self) -> list[dict[str, Any]]:
+        return self.gms.requests_to("/aspects", "ingestProposal")
+
+    def logs_text(self) -> str:
+        return self.log_buffer.getvalue()

@@ -1,0 +1,59 @@
+"""Turning the child's exit into DataHub's status and the sentence a user needs first."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+from executor_common.runspec import RunSpec
+from executor_runner.run import RunContext, human_duration, interpret_exit
+from executor_runner.supervisor import ChildExit, StopReason
+from executor_runner.task_metadata import TaskMetadata
+
+SPEC = RunSpec(
+    execution_request_urn="urn:li:dataHubExecutionRequest:abc",
+    execution_id="abc",
+    task="RUN_INGEST",
+    recipe=json.dumps({"source": {"type": "file"}}),
+    run_timeout_seconds=5400,
+    task_cpu="2048",
+)
+
+
+def _ctx(tmp_path: Path) -> RunContext:
+    return RunContext(None, {}, SPEC, None, None, tmp_path, TaskMetadata(memory_mib=4096), tmp_path)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("exit_", "status", "first_line"),
+    [
+        (ChildExit(0, None, 1), "SUCCESS", "~~~~"),
+        (ChildExit(1, None, 1), "FAILURE", None),
+        (ChildExit(-signal.SIGKILL, None, 1), "FAILURE", "The ingestion ran out of memory"),
+        (ChildExit(-signal.SIGKILL, StopReason.TIMEOUT, 1), "FAILURE", "The ingestion timed out after 1h 30m"),
+        (ChildExit(-signal.SIGTERM, StopReason.CANCELLED, 1), "CANCELLED", "The run was cancelled"),
+        (ChildExit(-signal.SIGSEGV, None, 1), "FAILURE", "The ingestion process was killed by signal 11"),
+    ],
+)
+def test_interpret_exit(tmp_path, exit_, status, first_line):
+    outcome = interpret_exit(exit_, SPEC, _ctx(tmp_path))
+
+    assert outcome.status == status
+    if first_line and first_line != "~~~~":
+        assert outcome.headline.startswith(first_line)
+    else:
+        assert outcome.headline is None
+
+
+def test_interpret_exit_oom_uses_task_metadata_limit_when_no_cgroup(tmp_path):
+    outcome = interpret_exit(ChildExit(-signal.SIGKILL, None, 1), SPEC, _ctx(tmp_path))
+
+    assert "4096 MiB (from ECS task metadata)" in outcome.headline
+    assert "EXECUTOR_TASK_CPU=2048" in outcome.headline
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(86400, "24h"), (90, "1m 30s"), (5, "5s"), (0, "0s")])
+def test_human_duration(seconds, text):
+    assert human_duration(seconds) == text

@@ -1,0 +1,163 @@
+"""Least privilege, read from every inline IAM statement of every role and function in template.yaml."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sam_template import as_list, if_branches, policy_statements, resource
+
+# Actions whose IAM resource type is "*" only (no resource-level permissions exist for them).
+STAR_ONLY_ACTIONS = {"ecr:GetAuthorizationToken", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"}
+CLUSTER_SCOPED_ACTIONS = {"ecs:RunTask", "ecs:StopTask", "ecs:DescribeTasks", "ecs:ListTasks"}
+CLUSTER_CONDITION = {"ArnEquals": {"ecs:cluster": {"Fn::GetAtt": ["RunnerCluster", "Arn"]}}}
+
+
+def statements_granting(template: dict[str, Any], logical_id: str, action: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for owner, statement in policy_statements(template)
+        if owner == logical_id and statement["Effect"] == "Allow" and action in as_list(statement["Action"])
+    ]
+
+
+def all_statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    statements = list(policy_statements(template))
+    assert len(statements) > 20  # the walk found the policies
+    return statements
+
+
+def test_no_statement_grants_a_wildcard_action(template: dict[str, Any]) -> None:
+    wildcards = [
+        (owner, action)
+        for owner, statement in all_statements(template)
+        if statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"])
+        if "*" in action
+    ]
+
+    assert wildcards == []
+
+
+def test_star_resource_only_for_actions_without_resource_level_permissions_or_with_cluster_condition(
+    template: dict[str, Any],
+) -> None:
+    offenders = [
+        (owner, statement.get("Sid"))
+        for owner, statement in all_statements(template)
+        if statement["Effect"] == "Allow"
+        and "*" in as_list(statement["Resource"])
+        and not set(as_list(statement["Action"])) <= STAR_ONLY_ACTIONS
+        and statement.get("Condition") != CLUSTER_CONDITION
+    ]
+
+    assert offenders == []
+
+
+def test_every_ecs_task_action_is_conditioned_on_the_runner_cluster(template: dict[str, Any]) -> None:
+    unconditioned = [
+        (owner, action)
+        for owner, statement in all_statements(template)
+        for action in as_list(statement["Action"])
+        if action in CLUSTER_SCOPED_ACTIONS and statement.get("Condition") != CLUSTER_CONDITION
+    ]
+
+    assert unconditioned == []
+
+
+def test_dispatcher_runs_only_the_runner_family_and_its_derived_families(template: dict[str, Any]) -> None:
+    (statement,) = statements_granting(template, "DispatcherFunction", "ecs:RunTask")
+
+    assert [r["Fn::Sub"].rsplit("/", 1)[1] for r in statement["Resource"]] == [
+        "${AWS::StackName}-runner:*",
+        "${AWS::StackName}-runner-s*:*",
+    ]
+    assert resource(template, "RunnerTaskDefinition")["Properties"]["Family"] == {"Fn::Sub": "${AWS::StackName}-runner"}
+
+
+def test_dispatcher_tags_only_what_it_creates(template: dict[str, Any]) -> None:
+    (statement,) = statements_granting(template, "DispatcherFunction", "ecs:TagResource")
+
+    assert statement["Condition"] == {"StringEquals": {"ecs:CreateAction": ["RunTask", "RegisterTaskDefinition"]}}
+
+
+def test_dispatcher_passes_only_the_runner_roles_to_ecs_tasks(template: dict[str, Any]) -> None:
+    (statement,) = statements_granting(template, "DispatcherFunction", "iam:PassRole")
+
+    assert statement["Resource"] == [
+        {"Fn::GetAtt": ["RunnerExecutionRole", "Arn"]},
+        {"Fn::GetAtt": ["RunnerTaskRole", "Arn"]},
+    ]
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+
+
+def test_dispatcher_checks_secrets_only_under_the_prefix(template: dict[str, Any]) -> None:
+    (statement,) = statements_granting(template, "DispatcherFunction", "secretsmanager:DescribeSecret")
+
+    assert statement["Resource"]["Fn::Sub"].endswith(":secret:${SecretNamePrefix}*")
+
+
+def test_dispatcher_writes_only_run_folders(template: dict[str, Any]) -> None:
+    (statement,) = statements_granting(template, "DispatcherFunction", "s3:PutObject")
+
+    assert statement["Resource"] == {"Fn::Sub": "${RunBucket.Arn}/runs/*"}
+
+
+@pytest.mark.parametrize("function", ["DispatcherFunction", "ReconcilerFunction", "BackstopFunction"])
+def test_functions_read_only_the_gms_token_secret(template: dict[str, Any], function: str) -> None:
+    (statement,) = statements_granting(template, function, "secretsmanager:GetSecretValue")
+
+    assert list(if_branches(statement["Resource"])) == [
+        {"Ref": "ExistingDataHubAccessTokenSecretArn"},
+        {"Ref": "DataHubTokenSecret"},
+    ]
+
+
+def test_reconciler_reads_only_the_runner_log_group(template: dict[str, Any]) -> None:
+    (statement,) = statements_granting(template, "ReconcilerFunction", "logs:GetLogEvents")
+
+    assert set(statement["Action"]) == {"logs:GetLogEvents", "logs:FilterLogEvents"}
+    assert statement["Resource"] == {"Fn::GetAtt": ["RunnerLogGroup", "Arn"]}
+
+
+def test_runner_task_role_touches_only_run_folders(template: dict[str, Any]) -> None:
+    statements = [s for owner, s in all_statements(template) if owner == "RunnerTaskRole"]
+
+    assert [(sorted(s["Action"]), s["Resource"]) for s in statements] == [
+        (["s3:GetObject", "s3:PutObject"], {"Fn::Sub": "${RunBucket.Arn}/runs/*"})
+    ]
+
+
+def test_runner_execution_role_injects_token_prefixed_and_configured_secrets_only(template: dict[str, Any]) -> None:
+    statements = statements_granting(template, "RunnerExecutionRole", "secretsmanager:GetSecretValue")
+    token_and_prefix, configured = statements
+
+    assert token_and_prefix["Resource"][1]["Fn::Sub"].endswith(":secret:${SecretNamePrefix}*")
+    assert "Condition" not in token_and_prefix
+    assert list(configured["Condition"]["StringEquals"]) == ["secretsmanager:SecretId"]
+
+
+def test_runner_execution_role_writes_only_to_the_runner_log_group(template: dict[str, Any]) -> None:
+    (statement,) = statements_granting(template, "RunnerExecutionRole", "logs:PutLogEvents")
+
+    assert statement["Resource"] == {"Fn::GetAtt": ["RunnerLogGroup", "Arn"]}
+
+
+@pytest.mark.parametrize("role", ["RunnerExecutionRole", "RunnerTaskRole"])
+def test_runner_roles_trust_only_ecs_tasks_of_this_account(template: dict[str, Any], role: str) -> None:
+    (trust,) = resource(template, role)["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+
+    assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_token_parameter_is_used_only_to_create_the_token_secret(template: dict[str, Any]) -> None:
+    users = [
+        logical_id
+        for logical_id, body in template["Resources"].items()
+        if '{"Ref": "DataHubAccessToken"}' in json.dumps(body)
+    ]
+
+    assert users == ["DataHubTokenSecret"]
+    assert '{"Ref": "DataHubAccessToken"}' not in json.dumps([template["Outputs"], template["Globals"]])
