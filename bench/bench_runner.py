@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,15 +87,29 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
-def _timed(argv: list[str], env: dict[str, str], stdin: str | None = None, stdout: Any = subprocess.DEVNULL):
+@dataclass
+class Timed:
+    seconds: float
+    cpu_seconds: float  # user + sys of the process and everything it waited for
+    rss: TreeRss
+    returncode: int
+
+
+def _timed(argv: list[str], env: dict[str, str], stdin: str | None = None, stdout: Any = subprocess.DEVNULL) -> Timed:
     started = time.perf_counter()
     process = subprocess.Popen(
         argv, env=env, stdin=subprocess.PIPE if stdin else None, stdout=stdout, stderr=subprocess.DEVNULL, text=True
     )
     sampler = TreeRss(process.pid)
-    process.communicate(stdin)
+    if stdin:
+        assert process.stdin is not None
+        process.stdin.write(stdin)
+        process.stdin.close()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
     sampler.stop()
-    return time.perf_counter() - started, sampler, process.returncode
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return Timed(elapsed, usage.ru_utime + usage.ru_stime, sampler, process.returncode)
 
 
 def _sqlite_db(folder: Path) -> Path:
@@ -141,6 +156,8 @@ def bench_overhead(gms: GmsStandIn, folder: Path) -> None:
         "DATAHUB_TELEMETRY_ENABLED": "false",
     }
     bare_times, runner_times, bare_rss, runner_rss, runner_own = [], [], [], [], []
+    bare_cpu: list[float] = []
+    runner_cpu: list[float] = []
     warm_up = [datahub, "ingest", "run", "-c", "-", "--report-to", str(folder / "warm.json"), "--no-spinner"]
     _timed(warm_up, bare_env, stdin=json.dumps(recipe))  # first run compiles .pyc files: not a fair pair
     for i in range(PAIRS):
@@ -149,21 +166,29 @@ def bench_overhead(gms: GmsStandIn, folder: Path) -> None:
         runs = [("bare", None), ("runner", spec)] if i % 2 == 0 else [("runner", spec), ("bare", None)]
         for kind, run_spec in runs:
             if kind == "bare":
-                seconds, rss, code = _timed(bare_argv, bare_env, stdin=json.dumps(recipe))
-                bare_times.append(seconds)
-                bare_rss.append(rss.peak_tree_mib)
+                run = _timed(bare_argv, bare_env, stdin=json.dumps(recipe))
+                bare_times.append(run.seconds)
+                bare_cpu.append(run.cpu_seconds)
+                bare_rss.append(run.rss.peak_tree_mib)
             else:
-                argv = [sys.executable, "-m", "executor_runner"]
-                seconds, rss, code = _timed(argv, _runner_env(gms, folder, run_spec))
-                runner_times.append(seconds)
-                runner_rss.append(rss.peak_tree_mib)
-                runner_own.append(rss.peak_root_mib)
-            assert code == 0, f"{kind} run failed with exit code {code}"
+                run = _timed([sys.executable, "-m", "executor_runner"], _runner_env(gms, folder, run_spec))
+                runner_times.append(run.seconds)
+                runner_cpu.append(run.cpu_seconds)
+                runner_rss.append(run.rss.peak_tree_mib)
+                runner_own.append(run.rss.peak_root_mib)
+            assert run.returncode == 0, f"{kind} run failed with exit code {run.returncode}"
     bare, wrapped = statistics.median(bare_times), statistics.median(runner_times)
     print(f"[1] real SQLite ingestion, {PAIRS} interleaved pairs (median)")
     print(f"    bare datahub ingest : {bare:6.2f} s   peak RSS (tree) {statistics.median(bare_rss):6.1f} MiB")
     print(f"    runner + datahub    : {wrapped:6.2f} s   peak RSS (tree) {statistics.median(runner_rss):6.1f} MiB")
-    print(f"    wall-time overhead  : {100 * (wrapped - bare) / bare:+6.1f} %  (goal <= 5 %)")
+    pairs = "  ".join(f"{b:.2f}/{r:.2f}" for b, r in zip(bare_times, runner_times, strict=True))
+    print(f"    pairs bare/runner s : {pairs}")
+    paired = statistics.median((r - b) / b for b, r in zip(bare_times, runner_times, strict=True))
+    overhead = 100 * (wrapped - bare) / bare
+    print(f"    wall overhead : {overhead:+6.1f} % (medians), {100 * paired:+.1f} % (median of pairs); goal <= 5 %")
+    bare_c, runner_c = statistics.median(bare_cpu), statistics.median(runner_cpu)
+    cpu_overhead = 100 * (runner_c - bare_c) / bare_c
+    print(f"    CPU time (user+sys) : bare {bare_c:.2f} s, runner + child {runner_c:.2f} s ({cpu_overhead:+.1f} %)")
     print(
         f"    extra peak RSS      : {statistics.median(runner_rss) - statistics.median(bare_rss):+6.1f} MiB "
         f"(runner process alone: {statistics.median(runner_own):.1f} MiB)  (goal <= 60 MB)"
@@ -178,17 +203,16 @@ def bench_flood(gms: GmsStandIn, folder: Path) -> None:
     direct, relayed, peaks = [], [], []
     for _ in range(3):
         with open(os.devnull, "w") as devnull:
-            seconds, _rss, _code = _timed(flood, dict(os.environ), stdout=devnull)
-        direct.append(seconds)
+            direct.append(_timed(flood, dict(os.environ), stdout=devnull).seconds)
         with open(os.devnull, "w") as devnull:
-            seconds, rss, code = _timed([sys.executable, "-m", "executor_runner"], env, stdout=devnull)
-        assert code == 0
-        relayed.append(seconds)
-        peaks.append(rss.peak_root_mib)
+            run = _timed([sys.executable, "-m", "executor_runner"], env, stdout=devnull)
+        assert run.returncode == 0
+        relayed.append(run.seconds)
+        peaks.append(run.rss.peak_root_mib)
     instant = [sys.executable, "-c", "pass"]
     fixed_env = {**env, "RUNNER_CHILD_COMMAND": json.dumps(instant)}
-    fixed = statistics.median(_timed([sys.executable, "-m", "executor_runner"], fixed_env)[0] for _ in range(3))
-    fixed -= statistics.median(_timed(instant, dict(os.environ))[0] for _ in range(3))
+    fixed = statistics.median(_timed([sys.executable, "-m", "executor_runner"], fixed_env).seconds for _ in range(3))
+    fixed -= statistics.median(_timed(instant, dict(os.environ)).seconds for _ in range(3))
     d, r = statistics.median(direct), statistics.median(relayed)
     print(f"[2] child writing {FLOOD_LINES:,} lines (median of 3; a registered secret occurs in every line)")
     print(f"    child > /dev/null   : {d:6.2f} s")
@@ -204,8 +228,9 @@ def bench_gms_bytes(gms: GmsStandIn, folder: Path) -> None:
     spec = _spec("bench-chatty", {"source": {"type": "file", "config": {}}})
     env = _runner_env(gms, folder, spec, RUNNER_CHILD_COMMAND=json.dumps(chatty))
     with open(os.devnull, "w") as devnull:
-        seconds, _rss, code = _timed([sys.executable, "-m", "executor_runner"], env, stdout=devnull)
-    assert code == 0
+        run = _timed([sys.executable, "-m", "executor_runner"], env, stdout=devnull)
+    assert run.returncode == 0
+    seconds = run.seconds
     posts = [
         r
         for r in gms.requests_to("/aspects", "ingestProposal")

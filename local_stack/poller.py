@@ -26,7 +26,7 @@ class MappingConfig:
     region: str
     batch_size: int = 10
     #: Short locally, so a failed record comes back in seconds rather than the template's minutes.
-    visibility_timeout_seconds: int = 5
+    visibility_timeout_seconds: int = 20
     wait_time_seconds: int = 1
     concurrency: int = 2
 

@@ -36,6 +36,10 @@ DEFAULT_GMS_TOKEN = "local-gms-token"
 #: Sent to every run's `datahub ingest` (RUN_ENV_VARS): the local stack is offline.
 RUN_ENV_VARS = "DATAHUB_TELEMETRY_ENABLED=false"
 #: Runner tuning for the local machine (what `docker run -e` would add): no pip installs offline.
+#: A failed command comes back after this long (the template's 390 s would stall a local run for minutes).
+#: Longer than the dispatcher's 15 s GMS circuit breaker, so that the redrive policy's 5 receives
+#: still span a real GMS outage (~100 s) before a command lands in the DLQ.
+LOCAL_VISIBILITY_TIMEOUT_SECONDS = 20
 RUNNER_ENV = {"RUNNER_ALLOW_RUNTIME_INSTALLS": "false", "RUNNER_PROGRESS_INTERVAL_SECONDS": "2"}
 
 
@@ -106,7 +110,7 @@ class LocalStack:
         gms_token: str = DEFAULT_GMS_TOKEN,
         state_file: Path | None = None,
         log_level: str = "WARNING",
-        visibility_timeout_seconds: int = 5,
+        visibility_timeout_seconds: int = LOCAL_VISIBILITY_TIMEOUT_SECONDS,
         with_workers: bool = True,
         extra_parameters: dict[str, str] | None = None,
         runner_env: dict[str, str] | None = None,

@@ -105,6 +105,8 @@ def _size(env: dict[str, str], settings: DispatcherSettings, problems: list[str]
     problem = size_problem(cpu, memory)
     if problem:
         problems.append(f"{ENV_TASK_CPU}/{ENV_TASK_MEMORY}: {problem}")
+    else:
+        cpu, memory = str(int(cpu)), str(int(memory))  # " 02048" -> "2048", as ECS expects
     storage = env.get(ENV_TASK_EPHEMERAL_STORAGE, "").strip() or str(settings.default_ephemeral_storage_gib)
     storage_problem = ephemeral_storage_problem(storage)
     if storage_problem:

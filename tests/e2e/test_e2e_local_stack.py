@@ -11,6 +11,7 @@ import signal
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from e2e_support import E2E_SECRET, TERMINAL, stopped_task_of, tasks_of, wait_until
@@ -135,16 +136,21 @@ def test_runner_killed_with_sigkill_gets_failure_from_the_reconciler(stack: Any,
 
 
 def test_gms_answering_500_for_a_while_still_ends_with_success(stack: Any, source_db: Path) -> None:
-    # GIVEN DataHub answers the next 12 requests with HTTP 500
+    # GIVEN DataHub answers the next 5 requests with HTTP 500: the dispatcher's first attempt fails
+    # (its client retries twice), its circuit breaker opens, the command comes back after the
+    # visibility timeout and the second attempt gets through
     urn = new_execution_urn("e2e-gms-500")
-    stack.gms.fail_next(12, 500)
+    stack.gms.fail_next(5, 500)
 
     # WHEN a run is requested
     stack.send(run_command(urn, _recipe("e2e-gms-500")))
 
     # THEN the retries (dispatcher redelivery, runner backoff) still bring DataHub to SUCCESS
-    result = stack.gms.wait_for_status(urn, TERMINAL, timeout=150)
+    result = stack.gms.wait_for_status(urn, TERMINAL, timeout=120)
     assert result["status"] == "SUCCESS", result.get("report", "")[-2000:]
+    reads = stack.gms.requests_to(f"/aspects/{quote(urn, safe='')}")
+    assert [r["status"] for r in reads][:3] == [500, 500, 500], "the 500s did not hit the dispatcher's first attempt"
+    assert reads[-1]["status"] == 200
     assert len(tasks_of(stack, urn)) == 1
 
 

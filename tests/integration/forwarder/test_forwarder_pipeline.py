@@ -25,7 +25,14 @@ from datahub_actions.source.event_source_registry import event_source_registry
 from executor_forwarder.action import SqsExecutorForwarderAction
 
 from tests.integration.forwarder.forwarder_aws import FAST_RETRY, REGION, queued_messages
-from tests.unit.forwarder.mcl_events import input_envelope, mcl_envelope, signal_envelope
+from tests.unit.forwarder.mcl_events import (
+    FakeKafkaMessage,
+    execution_input,
+    input_envelope,
+    kafka_mcl_value,
+    mcl_envelope,
+    signal_envelope,
+)
 
 #: The fixtures (moto account, command queue, action factory) live beside this file.
 pytest_plugins = ["tests.integration.forwarder.forwarder_aws_fixtures"]
@@ -191,11 +198,11 @@ def test_example_config_is_a_valid_throw_mode_pipeline(
     assert pipeline.action.counts == {"forwarded": 1, "skipped_other_executor": 1}
 
 
-def test_example_config_builds_the_kafka_pipeline_with_early_filtering(
-    tmp_path: Path, fwd_aws_env: None, monkeypatch: pytest.MonkeyPatch
+def test_example_config_kafka_pipeline_forwards_a_raw_mcl_and_drops_others_early(
+    tmp_path: Path, fwd_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN the example config as shipped (Kafka source), pointed at a broker that is not there
-    monkeypatch.setenv("COMMAND_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/commands")
+    monkeypatch.setenv("COMMAND_QUEUE_URL", fwd_queue)
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVER", "127.0.0.1:9")
     config = load_config_file(REPO_ROOT / "forwarder" / "actions-config.example.yml")
     config["options"]["failed_events_dir"] = str(tmp_path)
@@ -203,8 +210,7 @@ def test_example_config_builds_the_kafka_pipeline_with_early_filtering(
     # WHEN datahub-actions builds the pipeline (building the consumer does not connect yet)
     pipeline = Pipeline.create(config)
     try:
-        # THEN: THROW, no blind pipeline retries, a longer poll interval, and MCLs that are not
-        # execution requests are dropped before Avro deserialization
+        # THEN: THROW, no blind pipeline retries, a longer poll interval, and an early MCL filter
         assert (pipeline._failure_mode, pipeline._retry_count) == (FailureMode.THROW, 0)
         assert pipeline.source.source_config.connection.consumer_config["max.poll.interval.ms"] == 60000
         assert pipeline.source._early_mcl_criteria_list == [
@@ -214,6 +220,18 @@ def test_example_config_builds_the_kafka_pipeline_with_early_filtering(
                 "changeType": ["UPSERT", "CREATE"],
             }
         ]
-        assert pipeline.action.sender.queue_url.endswith("/commands")
+        # AND the Kafka source turns GMS's Avro-decoded MCL for an "Execute" into an envelope the action
+        # forwards, while another entity's MCL is dropped before deserialization
+        urn = "urn:li:dataHubExecutionRequest:from-kafka"
+        run = FakeKafkaMessage(kafka_mcl_value(urn, "dataHubExecutionRequestInput", execution_input()), offset_=41)
+        tags = FakeKafkaMessage(
+            kafka_mcl_value("urn:li:dataset:x", "globalTags", b'{"tags": []}', entity_type="dataset"), offset_=42
+        )
+        assert list(pipeline.source.handle_mcl(tags)) == []
+        [envelope] = pipeline.source.handle_mcl(run)
+        assert envelope.meta == {"kafka": {"topic": "MetadataChangeLog_Versioned_v1", "offset": 41, "partition": 0}}
+        assert pipeline.action.act(envelope) is True
+        [message] = queued_messages(fwd_queue)
+        assert json.loads(message["Body"])["entityUrn"] == urn
     finally:
         pipeline.close()

@@ -89,6 +89,20 @@ def test_forwarded_run_request_is_launched_by_the_dispatcher(dispatcher_stack: A
     assert CANARY_PASSWORD not in dispatcher_stack.logs()
 
 
+def test_forwarded_twice_launches_one_task(dispatcher_stack: Any, forwarder: tuple) -> None:
+    # GIVEN the same change event forwarded twice (a restart before the Kafka offset was committed)
+    action, queue_url, region = forwarder
+    action.act(input_envelope(RUN_ID, "remote"))
+    action.act(input_envelope(RUN_ID, "remote"))
+
+    # WHEN the dispatcher handles both messages
+    response = dispatcher_stack.invoke(lambda_sqs_event(queue_url, region))
+
+    # THEN both are consumed and only one task runs: duplicates are harmless
+    assert response.get("batchItemFailures", []) == []
+    assert len(dispatcher_stack.tasks()) == 1
+
+
 def test_forwarded_cancel_stops_the_run(dispatcher_stack: Any, forwarder: tuple) -> None:
     # GIVEN a forwarded run that the dispatcher launched
     action, queue_url, region = forwarder

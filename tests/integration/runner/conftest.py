@@ -1,89 +1,14 @@
-"""Fixtures for running the real runner (`python -m executor_runner`) as a subprocess."""
+"""Fixtures for the runner's integration tests (helpers live in runner_harness.py)."""
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from executor_common.runspec import ENV_RUN_SPEC, RunSpec
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-CHILDREN = Path(__file__).resolve().parent / "children"
-TOKEN = "test-token"
-
-
-def make_spec(
-    execution_id: str = "run-1",
-    recipe: dict[str, Any] | None = None,
-    **fields: Any,
-) -> RunSpec:
-    recipe = recipe if recipe is not None else {"source": {"type": "file", "config": {"path": "/dev/null"}}}
-    return RunSpec(
-        execution_request_urn=f"urn:li:dataHubExecutionRequest:{execution_id}",
-        execution_id=execution_id,
-        task=fields.pop("task", "RUN_INGEST"),
-        recipe=json.dumps(recipe),
-        **fields,
-    )
-
-
-def child(name: str, *args: str) -> list[str]:
-    """A RUNNER_CHILD_COMMAND running one of the fake children with this interpreter."""
-    return [sys.executable, str(CHILDREN / name), *args]
-
-
-@dataclass
-class RunnerEnv:
-    gms_url: str
-    work_dir: Path
-
-    def env(self, spec: RunSpec, extra: dict[str, str] | None = None) -> dict[str, str]:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(self.work_dir),
-            "LANG": "C.UTF-8",
-            "DATAHUB_GMS_URL": self.gms_url,
-            "DATAHUB_GMS_TOKEN": TOKEN,
-            ENV_RUN_SPEC: spec.model_dump_json(),
-            "RUNNER_WORK_DIR": str(self.work_dir / "runs"),
-            "RUNNER_PROGRESS_INTERVAL_SECONDS": "0.5",
-            "RUNNER_TERMINAL_WRITE_DEADLINE_SECONDS": "20",
-            "RUNNER_KILL_GRACE_SECONDS": "3",
-            "DATAHUB_TELEMETRY_ENABLED": "false",
-            "PYTHONPATH": os.pathsep.join(str(REPO_ROOT / p) for p in ("functions", "runner")),
-        }
-        env.update(extra or {})
-        return env
-
-    def start(self, spec: RunSpec, extra: dict[str, str] | None = None) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "executor_runner"],
-            env=self.env(spec, extra),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=self.work_dir,
-        )
-
-    def run(self, spec: RunSpec, extra: dict[str, str] | None = None, timeout: float = 120) -> RunnerResult:
-        process = self.start(spec, extra)
-        stdout, stderr = process.communicate(timeout=timeout)
-        return RunnerResult(process.returncode, stdout, stderr)
-
-
-@dataclass
-class RunnerResult:
-    returncode: int
-    stdout: str
-    stderr: str
+from runner_harness import RunnerEnv
 
 
 @pytest.fixture
@@ -112,13 +37,3 @@ def sqlite_db(tmp_path: Path) -> Callable[[], Path]:
         return path
 
     return build
-
-
-def sqlite_recipe(db: Path, **source_config: Any) -> dict[str, Any]:
-    return {
-        "source": {
-            "type": "sqlalchemy",
-            "config": {"platform": "sqlite", "connect_uri": f"sqlite:///{db}", **source_config},
-        },
-        "pipeline_name": "sqlite-shop",
-    }

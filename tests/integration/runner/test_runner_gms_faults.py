@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import child, make_spec
+from runner_harness import child, make_spec
 
 
 def test_runner_gms_500_for_a_while_terminal_status_still_lands(runner, gms_standin):

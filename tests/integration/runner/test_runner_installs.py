@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 
-from conftest import child, make_spec
+from runner_harness import child, make_spec
 
 INDEX_PASSWORD = "idx-pa55-0c1d"
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import child, make_spec
+from runner_harness import child, make_spec
 
 
 def _wait_for(predicate, timeout: float = 15.0) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import make_spec, sqlite_recipe
+from runner_harness import make_spec, sqlite_recipe
 
 
 def test_runner_sqlite_ingestion_reports_success_with_structured_report(runner, gms_standin, sqlite_db):

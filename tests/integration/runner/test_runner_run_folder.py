@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import child, make_spec
+from runner_harness import child, make_spec
 
 from local_stack.moto_server import MotoServer, aws_environment
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import TOKEN, child, make_spec
+from runner_harness import TOKEN, child, make_spec
 
 CANARY = "c4n4ry-Pa55w0rd-7f3e"
 MULTILINE = "-----BEGIN KEY-----\nm4sk-line-one-9d2c\nm4sk-line-two-41aa\n-----END KEY-----"

@@ -7,7 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import child, make_spec
+from runner_harness import child, make_spec
 
 TASK_ARN = "arn:aws:ecs:eu-west-1:123456789012:task/datahub-executor/0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 

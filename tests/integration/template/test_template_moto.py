@@ -245,3 +245,25 @@ def test_template_in_moto_function_environment_validates_in_its_settings_model(
     assert settings.ecs_cluster == stack["outputs"]["RunnerClusterName"]
     assert settings.datahub_gms_token_secret_arn == stack["token_arn"]
     assert settings.log_group_name == stack["outputs"]["RunnerLogGroupName"]
+
+
+def test_template_in_moto_base_task_definition_can_run(stack: dict[str, Any]) -> None:
+    """moto's run_task adds up container memory: the template must give it a number, not a string."""
+    session = stack["session"]
+    ec2 = session.client("ec2")
+    subnet_id = ec2.describe_subnets(Filters=[{"Name": "cidr-block", "Values": ["10.0.1.0/24"]}])["Subnets"][0][
+        "SubnetId"
+    ]
+    sg_id = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{STACK}-runner"]}])[
+        "SecurityGroups"
+    ][0]["GroupId"]
+
+    response = session.client("ecs").run_task(
+        cluster=stack["outputs"]["RunnerClusterName"],
+        taskDefinition=stack["outputs"]["RunnerTaskDefinitionArn"],
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet_id], "securityGroups": [sg_id]}},
+    )
+
+    assert len(response["tasks"]) == 1
+    assert response["failures"] == []

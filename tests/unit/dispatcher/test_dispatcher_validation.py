@@ -110,3 +110,9 @@ def test_validate_run_reports_all_problems_and_never_echoes_values():
 )
 def test_is_reserved_name(name, reserved):
     assert is_reserved_name(name) is reserved
+
+
+def test_validate_run_normalizes_sizes_to_plain_integers():
+    env = {"EXECUTOR_TASK_CPU": " 02048", "EXECUTOR_TASK_MEMORY": "4096 ", "EXECUTOR_TASK_EPHEMERAL_STORAGE_GIB": "050"}
+    run = validate_run(make_run_command(SQLITE, env=env), make_settings())
+    assert (run.size.cpu, run.size.memory, run.size.ephemeral_storage_gib) == ("2048", "4096", 50)

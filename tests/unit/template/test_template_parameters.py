@@ -62,8 +62,10 @@ def test_datahub_base_url_without_trailing_gms_is_rejected(url: str) -> None:
 def test_fargate_rules_every_allowed_cpu_memory_combination_accepted_only_when_valid() -> None:
     """GIVEN every TaskCpu x TaskMemory the parameters allow THEN the rules pass exactly AWS's valid pairs."""
     parameters = load_template()["Parameters"]
-    combinations = [
-        (c, m) for c in parameters["TaskCpu"]["AllowedValues"] for m in parameters["TaskMemory"]["AllowedValues"]
+    combinations = [  # CloudFormation hands the Rules every value as a string
+        (str(c), str(m))
+        for c in parameters["TaskCpu"]["AllowedValues"]
+        for m in parameters["TaskMemory"]["AllowedValues"]
     ]
 
     accepted = {
@@ -77,7 +79,7 @@ def test_fargate_rules_allowed_values_cover_every_valid_pair() -> None:
     parameters = load_template()["Parameters"]
 
     assert {cpu for cpu, _ in FARGATE_PAIRS} == set(parameters["TaskCpu"]["AllowedValues"])
-    assert {memory for _, memory in FARGATE_PAIRS} == set(parameters["TaskMemory"]["AllowedValues"])
+    assert {memory for _, memory in FARGATE_PAIRS} == {str(m) for m in parameters["TaskMemory"]["AllowedValues"]}
 
 
 def test_fargate_rules_invalid_pair_is_refused_with_a_readable_reason() -> None:
