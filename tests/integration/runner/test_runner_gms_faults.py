@@ -48,3 +48,18 @@ def test_runner_slow_gms_never_stalls_the_child(runner, gms_standin):
     assert relayed.count("emitted workunit") == 200_000
     assert "flood done" in relayed
     assert gms_standin.result(spec.execution_request_urn)["status"] == "SUCCESS"
+
+
+def test_runner_oversized_structured_report_is_dropped_with_a_note_and_status_lands(runner, gms_standin):
+    spec = make_spec("big-report-1")
+
+    result = runner.run(spec, {"RUNNER_CHILD_COMMAND": json.dumps(child("big_report.py", "{report_file}"))})
+
+    assert result.returncode == 0, result.stderr
+    final = gms_standin.result(spec.execution_request_urn)
+    assert final["status"] == "SUCCESS"
+    assert "structuredReport" not in final
+    assert "structured report of" in final["report"] and "dropped" in final["report"]
+    assert len(final["report"]) <= 60_000
+    # nothing is lost: the whole report went to stdout
+    assert "shop.public.table_0039999" in result.stdout

@@ -174,3 +174,14 @@ def test_runner_missing_secret_fails_naming_it_without_running(runner, gms_stand
     assert "${SHOP_DB_PASSWORD}" in final["report"].splitlines()[0]
     assert "${PRESENT}" not in final["report"].splitlines()[0]
     assert "password for" not in result.stdout  # the child never ran
+
+
+def test_runner_misconfigured_exits_3_without_echoing_values(runner, gms_standin):
+    spec = make_spec("misconfigured-1")
+
+    result = runner.run(spec, {"DATAHUB_GMS_URL": "", "RUNNER_KILL_GRACE_SECONDS": "500"})
+
+    assert result.returncode == 3
+    assert "misconfigured" in result.stderr
+    assert "kill_grace_seconds" in result.stderr and "stopTimeout" in result.stderr
+    assert gms_standin.result(spec.execution_request_urn) is None

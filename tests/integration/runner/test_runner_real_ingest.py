@@ -41,14 +41,22 @@ def test_runner_sqlite_ingestion_reports_success_with_structured_report(runner, 
     assert "===== final report =====" in result.stdout
 
 
-def test_runner_test_connection_reports_the_connection_report(runner, gms_standin, sqlite_db):
-    spec = make_spec("sqlite-test-1", sqlite_recipe(sqlite_db()), task="TEST_CONNECTION")
+def test_runner_test_connection_resolves_secret_from_envelope_and_masks_it(runner, gms_standin, sqlite_db):
+    # GIVEN a TEST_CONNECTION whose connect_uri only works when the CLI resolves ${SHOP_DB} from the envelope
+    db = sqlite_db()
+    recipe = sqlite_recipe(db)
+    recipe["source"]["config"]["connect_uri"] = "sqlite:///${SHOP_DB}"
+    spec = make_spec("sqlite-test-1", recipe, task="TEST_CONNECTION", secret_names=["SHOP_DB"])
 
-    result = runner.run(spec)
+    result = runner.run(spec, {"SHOP_DB": str(db)})
 
+    # THEN the connection test succeeded (the secret was resolved) ...
     assert result.returncode == 0, result.stderr
     final = gms_standin.result(spec.execution_request_urn)
     assert final["status"] == "SUCCESS"
     assert final["structuredReport"]["type"] == "TEST_CONNECTION"
     connection = json.loads(final["structuredReport"]["serializedValue"])
     assert connection["basic_connectivity"]["capable"] is True
+    # ... and its value appears nowhere we wrote
+    everything = result.stdout + result.stderr + json.dumps([r["body"] for r in gms_standin.requests])
+    assert str(db) not in everything

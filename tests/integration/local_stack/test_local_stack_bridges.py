@@ -1,0 +1,271 @@
+"""The local stack's bridges over moto, each on its own: CloudFormation from a SAM template, the SQS
+event-source mapping, and the ECS agent running a container process (a tiny stand-in command here;
+the e2e tests run the real runner)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_stack.agent import LocalEcsAgent
+from local_stack.cfn import deploy
+from local_stack.lambdas import read_functions
+from local_stack.moto_server import LocalAws, MotoServer
+from local_stack.poller import MappingConfig, SqsPoller
+
+MINI_TEMPLATE = Path(__file__).parent / "mini_template.yaml"
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[LocalAws]:
+    server = MotoServer().start()
+    try:
+        yield server.aws()
+    finally:
+        server.stop()
+
+
+def _network(aws: LocalAws) -> tuple[str, str]:
+    ec2 = aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="t", Description="t", VpcId=vpc)["GroupId"]
+    return subnet, group
+
+
+def test_deploy_creates_the_sam_template_in_moto_and_resolves_function_environment(aws: LocalAws) -> None:
+    # GIVEN a SAM template with functions, an SQS event source, a skipped Secret and list parameters
+    subnet, group = _network(aws)
+    token_arn = aws.client("secretsmanager").create_secret(Name="bridge/token", SecretString="t")["ARN"]
+
+    # WHEN it is translated and created through moto's CloudFormation
+    stack = deploy(
+        aws,
+        MINI_TEMPLATE,
+        {
+            "DataHubGmsUrl": "http://127.0.0.1:1/gms",
+            "ExistingDataHubAccessTokenSecretArn": token_arn,
+            "SubnetIds": subnet,
+            "SecurityGroupIds": group,
+            "NotInTheTemplate": "ignored",
+        },
+        stack_name="bridge-test",
+    )
+
+    # THEN the resources exist, each function's environment is resolved, and the mappings are known
+    assert stack.logical_ids_of_type("AWS::Lambda::Function") == ["DispatcherFunction", "ReconcilerFunction"]
+    assert stack.event_source_queues() == {
+        "DispatcherFunction": "CommandQueue",
+        "ReconcilerFunction": "StoppedTaskQueue",
+    }
+    functions = read_functions(aws, {"DispatcherFunction": stack.physical_id("DispatcherFunction")})
+    env = functions["DispatcherFunction"].environment
+    assert functions["DispatcherFunction"].handler == "dispatcher.handler.lambda_handler"
+    assert env["DATAHUB_GMS_TOKEN_SECRET_ARN"] == token_arn
+    assert env["ECS_CLUSTER"] == stack.physical_id("Cluster")
+    assert env["SUBNET_IDS"] == subnet
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "DataHubRemoteExecutor"
+
+
+def _queue(aws: LocalAws, name: str) -> tuple[str, str]:
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def _bodies_left(aws: LocalAws, url: str) -> list[str]:
+    response = aws.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    return sorted(m["Body"] for m in response.get("Messages", []))
+
+
+def test_poller_deletes_all_but_the_reported_failures(aws: LocalAws) -> None:
+    url, arn = _queue(aws, "poller-partial")
+    sqs = aws.client("sqs")
+    for body in ("ok-1", "fail-me", "ok-2"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    seen: list[dict[str, Any]] = []
+
+    def function(event: dict[str, Any]) -> dict[str, Any]:
+        seen.extend(event["Records"])
+        return {
+            "batchItemFailures": [
+                {"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "fail-me"
+            ]
+        }
+
+    poller = SqsPoller(sqs, MappingConfig(url, arn, aws.region, visibility_timeout_seconds=1), function, "test")
+
+    assert poller.poll_once() == 3
+    assert {r["eventSourceARN"] for r in seen} == {arn}
+    assert all(r["attributes"]["ApproximateReceiveCount"] == "1" for r in seen)
+    time.sleep(1.2)
+    assert _bodies_left(aws, url) == ["fail-me"]
+
+
+def test_poller_keeps_the_whole_batch_when_the_function_raises(aws: LocalAws) -> None:
+    url, arn = _queue(aws, "poller-raises")
+    aws.client("sqs").send_message(QueueUrl=url, MessageBody="boom")
+
+    def function(event: dict[str, Any]) -> None:
+        raise RuntimeError("the handler crashed")
+
+    poller = SqsPoller(
+        aws.client("sqs"), MappingConfig(url, arn, aws.region, visibility_timeout_seconds=1), function, "t"
+    )
+
+    assert poller.poll_once() == 1
+    assert poller.errors == 1
+    time.sleep(1.2)
+    assert _bodies_left(aws, url) == ["boom"]
+
+
+CONTAINER_SCRIPT = (
+    "import os, signal, sys, time\n"
+    "signal.signal(signal.SIGTERM, lambda *_: sys.exit(42))\n"
+    "print('secret length', len(os.environ['DB_PASSWORD']), 'mode', os.environ['MODE'], flush=True)\n"
+    "time.sleep(60 if os.environ['MODE'] == 'wait' else 0)\n"
+    "sys.exit(3)\n"
+)
+
+
+@pytest.fixture
+def ecs_agent(aws: LocalAws, tmp_path: Path) -> Iterator[tuple[LocalEcsAgent, list[dict[str, Any]], dict[str, Any]]]:
+    """An agent on a fresh cluster whose task definition has one secret and a `MODE` variable."""
+    subnet, group = _network(aws)
+    ecs = aws.client("ecs")
+    cluster = ecs.create_cluster(clusterName=f"agent-{tmp_path.name}")["cluster"]["clusterName"]
+    secret_arn = aws.client("secretsmanager").create_secret(
+        Name=f"agent/{tmp_path.name}", SecretString="canary-password-4711"
+    )["ARN"]
+    logs = aws.client("logs")
+    logs.create_log_group(logGroupName=f"/agent/{tmp_path.name}")
+    definition = ecs.register_task_definition(
+        family="agent-test",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[
+            {
+                "name": "runner",
+                "image": "local/test",
+                "memory": 512,
+                "essential": True,
+                "stopTimeout": 5,
+                "environment": [{"name": "MODE", "value": "exit"}],
+                "secrets": [{"name": "DB_PASSWORD", "valueFrom": secret_arn}],
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {"awslogs-group": f"/agent/{tmp_path.name}", "awslogs-stream-prefix": "runs"},
+                },
+            }
+        ],
+    )["taskDefinition"]
+    events: list[dict[str, Any]] = []
+    agent = LocalEcsAgent(
+        aws,
+        cluster,
+        log_dir=tmp_path / "tasks",
+        publish=events.append,
+        command=lambda: [sys.executable, "-c", CONTAINER_SCRIPT],
+    ).start()
+    context = {
+        "cluster": cluster,
+        "definition": definition,
+        "subnet": subnet,
+        "group": group,
+        "secret_arn": secret_arn,
+        "log_group": f"/agent/{tmp_path.name}",
+    }
+    try:
+        yield agent, events, context
+    finally:
+        agent.stop()
+
+
+def _run_task(aws: LocalAws, context: dict[str, Any], mode: str) -> str:
+    response = aws.client("ecs").run_task(
+        cluster=context["cluster"],
+        taskDefinition=context["definition"]["taskDefinitionArn"],
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": [context["subnet"]], "securityGroups": [context["group"]]}
+        },
+        overrides={"containerOverrides": [{"name": "runner", "environment": [{"name": "MODE", "value": mode}]}]},
+    )
+    return str(response["tasks"][0]["taskArn"])
+
+
+def _container_output(agent: LocalEcsAgent, task_arn: str) -> str:
+    path = agent.log_path(task_arn)
+    return path.read_text() if path is not None and path.exists() else ""
+
+
+def _stopped_event(events: list[dict[str, Any]], task_arn: str, timeout: float = 20.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in events:
+            if event["detail"]["taskArn"] == task_arn and event["detail"]["lastStatus"] == "STOPPED":
+                return event
+        time.sleep(0.1)
+    raise AssertionError(f"no STOPPED event for {task_arn}: {json.dumps(events)[:2000]}")
+
+
+def test_agent_runs_the_container_with_its_secret_and_reports_its_exit(aws: LocalAws, ecs_agent: Any) -> None:
+    agent, events, context = ecs_agent
+
+    task_arn = _run_task(aws, context, mode="exit")
+    event = _stopped_event(events, task_arn)
+
+    # THEN the container ran with the override and the secret's value injected, and exited 3
+    detail = event["detail"]
+    assert detail["containers"][0]["exitCode"] == 3
+    assert detail["stopCode"] == "EssentialContainerExited"
+    assert [e["detail"]["lastStatus"] for e in events if e["detail"]["taskArn"] == task_arn] == ["RUNNING", "STOPPED"]
+    assert detail["version"] > next(e for e in events if e["detail"]["taskArn"] == task_arn)["detail"]["version"]
+    output = agent.log_path(task_arn).read_text()
+    assert "secret length 20 mode exit" in output
+    # AND moto's ECS shows the same, and the output reached CloudWatch Logs under prefix/container/task-id
+    described = aws.client("ecs").describe_tasks(cluster=context["cluster"], tasks=[task_arn])["tasks"][0]
+    assert described["lastStatus"] == "STOPPED" and described["containers"][0]["exitCode"] == 3
+    stream = f"runs/runner/{task_arn.rsplit('/', 1)[-1]}"
+    log_events = aws.client("logs").get_log_events(logGroupName=context["log_group"], logStreamName=stream)["events"]
+    assert any("secret length 20" in e["message"] for e in log_events)
+
+
+def test_agent_sends_sigterm_on_stop_task_and_keeps_the_reason(aws: LocalAws, ecs_agent: Any) -> None:
+    agent, events, context = ecs_agent
+    task_arn = _run_task(aws, context, mode="wait")
+    deadline = time.monotonic() + 20
+    while "secret length" not in _container_output(agent, task_arn):
+        assert time.monotonic() < deadline, "the container never started"
+        time.sleep(0.1)
+
+    aws.client("ecs").stop_task(
+        cluster=context["cluster"], task=task_arn, reason="Cancelled in DataHub by urn:li:corpuser:x"
+    )
+    detail = _stopped_event(events, task_arn)["detail"]
+
+    assert detail["containers"][0]["exitCode"] == 42  # the container's own SIGTERM handler ran
+    assert detail["stopCode"] == "UserInitiated"
+    assert detail["stoppedReason"] == "Cancelled in DataHub by urn:li:corpuser:x"
+
+
+def test_agent_fails_a_task_whose_secret_cannot_be_read_as_ecs_does(aws: LocalAws, ecs_agent: Any) -> None:
+    _agent, events, context = ecs_agent
+    aws.client("secretsmanager").delete_secret(SecretId=context["secret_arn"], ForceDeleteWithoutRecovery=True)
+
+    task_arn = _run_task(aws, context, mode="exit")
+    detail = _stopped_event(events, task_arn)["detail"]
+
+    assert detail["stopCode"] == "TaskFailedToStart"
+    assert detail["stoppedReason"].startswith("ResourceInitializationError: unable to pull secrets")
+    assert "exitCode" not in detail["containers"][0]
