@@ -224,7 +224,7 @@ def bench_flood(gms: GmsStandIn, folder: Path) -> None:
     a, p = statistics.median(alone), statistics.median(pumped)
     print(f"[2] child writing {FLOOD_LINES:,} lines, ~98 MB (a registered secret occurs in every line)")
     print(f"    child > /dev/null   : {d:6.2f} s   (median of 3)")
-    print(f"    through the runner  : {r:6.2f} s   (end to end: start-up, kickoff, full log file, final report)")
+    print(f"    through the runner  : {r:6.2f} s   (end to end: start-up, kickoff, final report; no run bucket)")
     print(f"    runner fixed cost   : {fixed:6.2f} s   (same runner around an instant child)")
     print(f"    slowdown end to end : {100 * (r - d) / d:+6.1f} %")
     print(f"    relay alone         : {p:6.2f} s vs {a:.2f} s to /dev/null (median of 5 alternating runs)")

@@ -35,6 +35,7 @@ from typing import IO, Any
 
 from local_stack.event_shapes import task_state_change_event
 from local_stack.moto_server import ACCOUNT_ID, aws_environment
+from local_stack.task_metadata import TaskMetadataServer, task_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -168,10 +169,12 @@ class LocalEcsAgent:
         self._task_definitions: dict[str, dict[str, Any]] = {}
         self._log_streams: set[tuple[str, str]] = set()
         self.failures: list[str] = []
+        self._metadata = TaskMetadataServer()
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> LocalEcsAgent:
         self._log_dir.mkdir(parents=True, exist_ok=True)
+        self._metadata.start()
         self._thread = threading.Thread(target=self._loop, name="local-ecs-agent", daemon=True)
         self._thread.start()
         return self
@@ -186,6 +189,7 @@ class LocalEcsAgent:
                 self._kill_container(run, signal.SIGKILL)
         for run in list(self._runs.values()):
             run.done.wait(timeout=10)
+        self._metadata.stop()
 
     # -- what tests and the demo may ask ------------------------------------------------------
     def running_tasks(self) -> list[str]:
@@ -307,6 +311,7 @@ class LocalEcsAgent:
             self._mark_stopped(task_arn, None, stop_code="TaskFailedToStart", reason=str(exc))
             return
         env = self._process_environment(container_environment(container, task.get("overrides", {}), secrets))
+        env["ECS_CONTAINER_METADATA_URI_V4"] = self._metadata.register(task_id, task_metadata(task, task_definition))
         run.log_path.parent.mkdir(parents=True, exist_ok=True)
         run.process = subprocess.Popen(
             self._command(),

@@ -125,6 +125,7 @@ def _quiet_moto_cfn_warnings() -> None:
 
     warnings.filterwarnings("ignore", message="Tried to parse .* but it's not supported", category=UserWarning)
     logging.getLogger("moto").setLevel(logging.ERROR)
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)  # "unpublished metrics": its own, not ours
 
 
 @dataclass

@@ -169,7 +169,7 @@ def _final(result: dict[str, Any] | None, out: TextIO) -> str:
 
 def _quiet_stack() -> LocalStack:
     """Handlers log only errors here: the demo prints the statuses DataHub receives instead."""
-    return LocalStack(log_level="ERROR")
+    return LocalStack(log_level="ERROR", on_progress=lambda step: print(f"  {step}", flush=True))
 
 
 def main(out: TextIO = sys.stdout, stack_factory: Callable[[], LocalStack] = _quiet_stack) -> int:

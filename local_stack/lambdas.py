@@ -117,10 +117,15 @@ def apply_environment(functions: list[LocalFunction], overrides: dict[str, str])
 def reset_handler_state(functions: list[LocalFunction]) -> None:
     """Forget what the handlers' modules cached (settings, clients) so that nothing points at a stopped stack.
 
-    Clears every `functools.cache`/`lru_cache` of the handlers' packages and of `executor_common`.
+    Clears every `functools.cache`/`lru_cache` of the handlers' packages and of `executor_common`,
+    and powertools' parameter providers (their boto3 clients).
     """
     import sys
 
+    parameters_base = sys.modules.get("aws_lambda_powertools.utilities.parameters.base")
+    if parameters_base is not None:
+        # powertools keeps one boto3 client per parameter provider, bound to the endpoint of its first use.
+        parameters_base.DEFAULT_PROVIDERS.clear()
     packages = {f.handler.split(".", 1)[0] for f in functions} | {"executor_common"}
     for name, module in list(sys.modules.items()):
         if module is None or name.split(".", 1)[0] not in packages:

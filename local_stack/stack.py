@@ -13,6 +13,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,7 @@ class LocalStack:
         with_workers: bool = True,
         extra_parameters: dict[str, str] | None = None,
         runner_env: dict[str, str] | None = None,
+        on_progress: Callable[[str], None] | None = None,
     ) -> None:
         self._own_state_dir = state_dir is None
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="datahub-executor-local-"))
@@ -125,6 +127,7 @@ class LocalStack:
         self._with_workers = with_workers
         self._extra_parameters = dict(extra_parameters or {})
         self._runner_env = {**RUNNER_ENV, **(runner_env or {})}
+        self._progress = on_progress or (lambda step: logger.info("local stack: %s", step))
         self.moto: MotoServer | None = None
         self.aws: LocalAws | None = None
         self.gms: GmsStandIn | None = None
@@ -146,6 +149,7 @@ class LocalStack:
         self.moto = MotoServer().start()
         self.aws = aws = self.moto.aws()
         self.gms = GmsStandIn(token=self._gms_token, state_file=str(self.state_dir / "gms-state.json")).start()
+        self._progress(f"moto at {aws.endpoint_url}, GMS stand-in at {self.gms.url}")
         token_secret_arn = aws.client("secretsmanager").create_secret(
             Name=TOKEN_SECRET_NAME, SecretString=self._gms_token
         )["ARN"]
@@ -161,6 +165,7 @@ class LocalStack:
             "RunEnvVars": RUN_ENV_VARS,
             **self._extra_parameters,
         }
+        self._progress(f"creating {self._template.name} through moto's CloudFormation")
         self.deployed = deploy(aws, self._template, parameters, STACK_NAME)
         self._disable_moto_event_source_mappings()
         fix_moto_task_definition_numbers(aws.region)
@@ -170,9 +175,11 @@ class LocalStack:
             for logical in self.deployed.logical_ids_of_type("AWS::Lambda::Function")
         }
         self.functions = read_functions(aws, lambda_ids)
+        reset_handler_state(list(self.functions.values()))  # nothing cached from an earlier stack in this process
         apply_environment(
             list(self.functions.values()), handler_environment(aws.endpoint_url, aws.region, self._log_level)
         )
+        self._progress(f"stack created; loading the handlers of {', '.join(sorted(self.functions))}")
         for function in self.functions.values():
             function.load()  # Lambda's init phase: imports and module-level setup before the first event
         self.info = self._info()

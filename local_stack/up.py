@@ -15,7 +15,13 @@ STATE_DIR = REPO_ROOT / ".local" / "state"
 
 def up_main(log_level: str = "INFO", out: TextIO = sys.stdout) -> int:
     started = time.monotonic()
-    stack = LocalStack(STATE_DIR, state_file=DEFAULT_STATE_FILE, log_level=log_level).start()
+    print("Starting the local stack...", file=out, flush=True)
+    stack = LocalStack(
+        STATE_DIR,
+        state_file=DEFAULT_STATE_FILE,
+        log_level=log_level,
+        on_progress=lambda step: print(f"  {step}", file=out, flush=True),
+    ).start()
     info = stack.info
     assert info is not None
     print(

@@ -90,7 +90,6 @@ def build_child_env(
     if gms_token:
         child["DATAHUB_GMS_TOKEN"] = gms_token
     child["DATAHUB_TELEMETRY_ENABLED"] = "false"
-    child["PYTHONUNBUFFERED"] = "1"
     if spec.debug_mode:
         child["DATAHUB_DEBUG"] = "true"
     if forward_task_role:

@@ -41,13 +41,15 @@ def read_cgroup_limit(root: Path = CGROUP_ROOT) -> MemoryLimit | None:
     return None
 
 
-def memory_limit(task_memory_mib: int | None, root: Path = CGROUP_ROOT) -> MemoryLimit | None:
-    """The tightest limit we can see: the container's cgroup, else the task metadata's Limits.Memory."""
+def memory_limit(
+    task_memory_mib: int | None, root: Path = CGROUP_ROOT, source: str = "ECS task metadata"
+) -> MemoryLimit | None:
+    """The tightest limit we can see: the container's cgroup, else the task's memory (metadata or run spec)."""
     limit = read_cgroup_limit(root)
     if limit is not None:
         return limit
     if task_memory_mib:
-        return MemoryLimit(mib=task_memory_mib, source="ECS task metadata")
+        return MemoryLimit(mib=task_memory_mib, source=source)
     return None
 
 

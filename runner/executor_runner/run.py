@@ -9,6 +9,7 @@ refused the status write.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -111,7 +112,8 @@ def execute(
         progress_text,
         settings.progress_interval_seconds,
     )
-    with log_path.open("wb") as log_file:
+    # The full log is only kept for the run folder: without a run bucket, stdout (CloudWatch) is the full log.
+    with log_path.open("wb") if settings.run_bucket else contextlib.nullcontext() as log_file:
         relay = LogRelay(masker, tail, out, log_file, settings.max_log_file_bytes)
         progress.start(kickoff)
         ctx = RunContext(settings, env, spec, relay, stop, run_dir, metadata, cgroup_root)
@@ -243,7 +245,11 @@ def interpret_exit(exit_: ChildExit, spec: RunSpec, ctx: RunContext) -> RunOutco
         outcome.info("Successfully executed 'datahub ingest'")
         return outcome
     if exit_.killed_by_sigkill:
-        limit = memory_limit(ctx.metadata.memory_mib, ctx.cgroup_root)
+        if ctx.metadata.memory_mib:
+            limit = memory_limit(ctx.metadata.memory_mib, ctx.cgroup_root)
+        else:
+            requested = int(spec.task_memory) if (spec.task_memory or "").isdigit() else None
+            limit = memory_limit(requested, ctx.cgroup_root, source="the run's task size")
         return _failure(oom_message(limit, spec.task_cpu or ctx.metadata.cpu))
     if exit_.returncode < 0:
         return _failure(f"The ingestion process was killed by signal {-exit_.returncode}.")

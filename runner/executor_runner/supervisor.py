@@ -102,15 +102,13 @@ class Supervisor:
         if self._stdin_text is not None:
             threading.Thread(target=_feed, args=(process, self._stdin_text), daemon=True).start()
 
+        exited = threading.Event()
+        threading.Thread(target=_reap, args=(process, exited), daemon=True).start()
+
         stop_reason: StopReason | None = None
         term_sent_at: float | None = None
         deadline = started + self._timeout if self._timeout else None
-        while True:
-            try:
-                returncode = process.wait(timeout=POLL_SECONDS)
-                break
-            except subprocess.TimeoutExpired:
-                pass
+        while not exited.wait(POLL_SECONDS):  # wakes the moment the child exits
             now = self._clock()
             if term_sent_at is None:
                 if self._stop.tripped:
@@ -125,12 +123,18 @@ class Supervisor:
                 self._relay.note("The process did not stop within the grace period: SIGKILL")
                 _signal_group(process.pid, signal.SIGKILL)
                 term_sent_at = float("inf")
+        returncode = process.wait()
         # Grandchildren left in the group would keep the pipe open and outlive the run.
         _signal_group(process.pid, signal.SIGKILL)
         reader.join(READER_JOIN_SECONDS)
         with contextlib.suppress(OSError):
             process.stdout.close()
         return ChildExit(returncode=returncode, stop_reason=stop_reason, duration_seconds=self._clock() - started)
+
+
+def _reap(process: subprocess.Popen[bytes], exited: threading.Event) -> None:
+    process.wait()
+    exited.set()
 
 
 def _feed(process: subprocess.Popen[bytes], text: str) -> None:

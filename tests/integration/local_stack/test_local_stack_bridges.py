@@ -128,9 +128,11 @@ def test_poller_keeps_the_whole_batch_when_the_function_raises(aws: LocalAws) ->
 
 
 CONTAINER_SCRIPT = (
-    "import os, signal, sys, time\n"
+    "import json, os, signal, sys, time, urllib.request\n"
     "signal.signal(signal.SIGTERM, lambda *_: sys.exit(42))\n"
     "print('secret length', len(os.environ['DB_PASSWORD']), 'mode', os.environ['MODE'], flush=True)\n"
+    "meta = json.load(urllib.request.urlopen(os.environ['ECS_CONTAINER_METADATA_URI_V4'] + '/task'))\n"
+    "print('metadata', meta['TaskARN'], meta['Limits'], flush=True)\n"
     "time.sleep(60 if os.environ['MODE'] == 'wait' else 0)\n"
     "sys.exit(3)\n"
 )
@@ -233,6 +235,8 @@ def test_agent_runs_the_container_with_its_secret_and_reports_its_exit(aws: Loca
     assert detail["version"] > next(e for e in events if e["detail"]["taskArn"] == task_arn)["detail"]["version"]
     output = agent.log_path(task_arn).read_text()
     assert "secret length 20 mode exit" in output
+    # AND the task metadata endpoint told the container its ARN and limits, as on Fargate
+    assert f"metadata {task_arn} {{'CPU': 0.25, 'Memory': 512}}" in output
     # AND moto's ECS shows the same, and the output reached CloudWatch Logs under prefix/container/task-id
     described = aws.client("ecs").describe_tasks(cluster=context["cluster"], tasks=[task_arn])["tasks"][0]
     assert described["lastStatus"] == "STOPPED" and described["containers"][0]["exitCode"] == 3

@@ -86,7 +86,6 @@ def test_build_child_env_holds_only_what_ingestion_needs():
         "DATAHUB_GMS_URL": "http://gms/gms",
         "DATAHUB_GMS_TOKEN": "tok",
         "DATAHUB_TELEMETRY_ENABLED": "false",
-        "PYTHONUNBUFFERED": "1",
         "SHOP_REGION": "eu-west-1",
     }
 

@@ -57,3 +57,12 @@ def test_interpret_exit_oom_uses_task_metadata_limit_when_no_cgroup(tmp_path):
 @pytest.mark.parametrize(("seconds", "text"), [(86400, "24h"), (90, "1m 30s"), (5, "5s"), (0, "0s")])
 def test_human_duration(seconds, text):
     assert human_duration(seconds) == text
+
+
+def test_interpret_exit_oom_without_metadata_uses_the_run_task_size(tmp_path):
+    spec = SPEC.model_copy(update={"task_memory": "8192"})
+    ctx = RunContext(None, {}, spec, None, None, tmp_path, TaskMetadata(), tmp_path)  # type: ignore[arg-type]
+
+    outcome = interpret_exit(ChildExit(-signal.SIGKILL, None, 1), spec, ctx)
+
+    assert "8192 MiB (from the run's task size)" in outcome.headline
