@@ -92,6 +92,8 @@ class SqsExecutorForwarderAction(Action):
 
     def _send(self, decision: Forward) -> None:
         label = f"{decision.aspect_name} of {decision.entity_urn}"
+        if decision.problem:
+            logger.warning("Forwarding %s although it is malformed, so DataHub shows why: %s", label, decision.problem)
         try:
             message_id = self.sender.send(decision.body, self._attributes(decision), label=label)
         except Exception:

@@ -19,8 +19,6 @@ from executor_common.contract import (
     EXECUTION_REQUEST_URN_PREFIX,
     INPUT_ASPECT,
     SIGNAL_ASPECT,
-    RunCommand,
-    SignalCommand,
     parse_command,
 )
 from pydantic import ValidationError
@@ -46,22 +44,18 @@ class Skip:
 
 @dataclass(frozen=True)
 class Forward:
-    """The message to send. Kept out of repr(): the body holds the recipe, which may hold credentials."""
+    """The message to send. Kept out of repr(): the body holds the recipe, which may hold credentials.
 
-    command: RunCommand | SignalCommand = field(repr=False)
+    `problem` is set when the message is ours but the contract refuses it: it is forwarded all the
+    same, so that the dispatcher writes a FAILURE with the reason in DataHub instead of the run
+    staying "Pending" forever.
+    """
+
+    entity_urn: str
+    aspect_name: str
+    executor_id: str
     body: str = field(repr=False)
-
-    @property
-    def entity_urn(self) -> str:
-        return self.command.entityUrn
-
-    @property
-    def aspect_name(self) -> str:
-        return self.command.aspectName
-
-    @property
-    def executor_id(self) -> str:
-        return self.command.executor_id
+    problem: str | None = None
 
 
 def decide(envelope: EventEnvelope, executor_ids: Collection[str]) -> Forward | Skip:
@@ -90,13 +84,14 @@ def decide(envelope: EventEnvelope, executor_ids: Collection[str]) -> Forward | 
         return Skip(SkipKind.OTHER_EXECUTOR, f"executorId {_short(executor_id)!r} is not served here", entity_urn)
 
     body = {"entityUrn": entity_urn, "aspectName": aspect_name, "aspect": aspect}
+    problem: str | None = None
     try:
-        command = parse_command(body)
+        parse_command(body)
     except ValidationError as exc:
-        return Skip(SkipKind.INVALID, f"not a valid command: {safe_validation_summary(exc)}", entity_urn)
+        problem = f"not a valid command: {safe_validation_summary(exc)}"
     except ValueError:
-        return Skip(SkipKind.INVALID, "not a valid command", entity_urn)
-    return Forward(command=command, body=json.dumps(body, separators=(",", ":")))
+        problem = "not a valid command"
+    return Forward(entity_urn, aspect_name, executor_id, json.dumps(body, separators=(",", ":")), problem)
 
 
 def safe_validation_summary(exc: ValidationError) -> str:

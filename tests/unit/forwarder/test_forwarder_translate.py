@@ -155,7 +155,7 @@ def test_decide_undecodable_aspect_is_skipped(value: bytes, fields: dict, reason
     assert reason_part in decision.reason
 
 
-def test_decide_invalid_command_is_skipped_without_quoting_the_recipe() -> None:
+def test_decide_invalid_command_for_us_is_forwarded_with_the_problem_named() -> None:
     # GIVEN an input for our executor whose shape the contract refuses (unknown task, args not strings)
     aspect = json.loads(aspect_json(execution_input()))
     aspect["task"] = "RUN_SOMETHING_NEW"
@@ -165,10 +165,12 @@ def test_decide_invalid_command_is_skipped_without_quoting_the_recipe() -> None:
     # WHEN
     decision = decide(envelope, EXECUTORS)
 
-    # THEN it is skipped as invalid, and neither the reason nor the repr quotes any input value
-    assert isinstance(decision, Skip) and decision.kind == SkipKind.INVALID
-    assert "task" in decision.reason and "debug_mode" in decision.reason
-    assert CANARY_PASSWORD not in decision.reason
+    # THEN it is still forwarded (the dispatcher reports FAILURE in DataHub rather than leaving it Pending),
+    # and the problem it carries for the log names the fields without quoting any input value
+    assert isinstance(decision, Forward)
+    assert decision.problem is not None
+    assert "task" in decision.problem and "debug_mode" in decision.problem
+    assert CANARY_PASSWORD not in decision.problem
     assert CANARY_PASSWORD not in repr(decision)
 
 
