@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import threading
 import time
@@ -18,6 +19,8 @@ from typing import BinaryIO
 from executor_common.masking import SecretMasker
 
 from executor_runner.tail import LogTail
+
+logger = logging.getLogger(__name__)
 
 READ_CHUNK_BYTES = 256 * 1024
 #: A larger pipe lets a chatty child run ahead while the relay catches up (Linux caps it at pipe-max-size).
@@ -47,6 +50,7 @@ class LogRelay:
         self._max_file_bytes = max_file_bytes
         self._file_bytes = 0
         self._lock = threading.Lock()
+        self.sink_failed = False
 
     def write_lines(self, text: str) -> None:
         """`text` is one or more complete lines (a final newline is optional)."""
@@ -55,12 +59,12 @@ class LogRelay:
         masked = self.masker.mask(text)
         if not masked.endswith("\n"):
             masked += "\n"
+        self.tail.extend(masked[:-1].split("\n"))
         data = masked.encode("utf-8", "replace")
         with self._lock:
+            self._write_file(data)
             self._out.write(data)
             self._out.flush()
-            self._write_file(data)
-        self.tail.extend(masked[:-1].split("\n"))
 
     def note(self, message: str) -> None:
         """A line of the runner's own (install steps, stop requests) in the run's log."""
@@ -102,9 +106,19 @@ def pump(stream: BinaryIO, relay: LogRelay) -> None:
                 continue
             cut = len(pending) - 1
         block, pending = pending[: cut + 1], pending[cut + 1 :]
-        relay.write_lines(block.decode("utf-8", "replace"))
+        _relay_safely(relay, block)
     if pending:
-        relay.write_lines(pending.decode("utf-8", "replace"))
+        _relay_safely(relay, pending)
+
+
+def _relay_safely(relay: LogRelay, block: bytes) -> None:
+    """A failing sink (stdout gone, disk full) must never stop the draining, or the child blocks."""
+    try:
+        relay.write_lines(block.decode("utf-8", "replace"))
+    except Exception as exc:
+        if not relay.sink_failed:
+            relay.sink_failed = True
+            logger.error("Could not relay the child's output (%s); still draining it", type(exc).__name__)
 
 
 def start_pump(stream: BinaryIO, relay: LogRelay, name: str) -> threading.Thread:

@@ -62,16 +62,15 @@ class ProgressReporter:
             self._closed = True
 
     def _loop(self, kickoff_report: str) -> None:
-        self._client = self._client_factory()
-        self._write(kickoff_report)
-        while not self._stopped.wait(self._interval):
-            try:
+        try:
+            self._client = self._client_factory()
+            self._write(kickoff_report)
+            while not self._stopped.wait(self._interval):
                 report = self._render()
-            except Exception:  # a rendering bug must not kill progress for the whole run
-                logger.exception("Could not render the progress report")
-                continue
-            if report != self._last_sent:
-                self._write(report)
+                if report != self._last_sent:
+                    self._write(report)
+        except Exception:  # progress is best effort; logged through the masking filter, never raised
+            logger.exception("Progress reporting stopped")
 
     def _write(self, report: str) -> None:
         with self._lock:

@@ -104,3 +104,22 @@ def test_pump_invalid_utf8_does_not_stop_the_relay():
         pump(stream, relay)
 
     assert out.getvalue().decode().endswith("next\n")
+
+
+class _BrokenStdout(io.BytesIO):
+    def write(self, data):
+        raise BrokenPipeError("stdout is gone")
+
+
+def test_pump_broken_stdout_keeps_draining_and_tail_still_fills():
+    tail = LogTail(10)
+    relay = LogRelay(SecretMasker(), tail, _BrokenStdout())
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, b"one\ntwo\n")
+    os.close(write_fd)
+
+    with os.fdopen(read_fd, "rb", buffering=0) as stream:
+        pump(stream, relay)
+
+    assert relay.sink_failed
+    assert tail.render() == "one\ntwo"
