@@ -118,7 +118,8 @@ def reset_handler_state(functions: list[LocalFunction]) -> None:
     """Forget what the handlers' modules cached (settings, clients) so that nothing points at a stopped stack.
 
     Clears every `functools.cache`/`lru_cache` of the handlers' packages and of `executor_common`,
-    and powertools' parameter providers (their boto3 clients).
+    powertools' parameter providers (their boto3 clients), and sets the handlers' powertools loggers
+    to the level the current environment asks for, as a fresh import would.
     """
     import sys
 
@@ -126,6 +127,7 @@ def reset_handler_state(functions: list[LocalFunction]) -> None:
     if parameters_base is not None:
         # powertools keeps one boto3 client per parameter provider, bound to the endpoint of its first use.
         parameters_base.DEFAULT_PROVIDERS.clear()
+    powertools_logging = sys.modules.get("aws_lambda_powertools.logging.logger")
     packages = {f.handler.split(".", 1)[0] for f in functions} | {"executor_common"}
     for name, module in list(sys.modules.items()):
         if module is None or name.split(".", 1)[0] not in packages:
@@ -133,6 +135,8 @@ def reset_handler_state(functions: list[LocalFunction]) -> None:
         for value in list(vars(module).values()):
             if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
                 value.cache_clear()
+            elif powertools_logging is not None and isinstance(value, powertools_logging.Logger):
+                value.setLevel(None)  # as at import: POWERTOOLS_LOG_LEVEL of the current environment, else INFO
 
 
 def read_functions(aws: Any, physical_ids: dict[str, str]) -> dict[str, LocalFunction]:

@@ -175,10 +175,10 @@ class LocalStack:
             for logical in self.deployed.logical_ids_of_type("AWS::Lambda::Function")
         }
         self.functions = read_functions(aws, lambda_ids)
-        reset_handler_state(list(self.functions.values()))  # nothing cached from an earlier stack in this process
         apply_environment(
             list(self.functions.values()), handler_environment(aws.endpoint_url, aws.region, self._log_level)
         )
+        reset_handler_state(list(self.functions.values()))  # nothing cached from an earlier stack in this process
         self._progress(f"stack created; loading the handlers of {', '.join(sorted(self.functions))}")
         for function in self.functions.values():
             function.load()  # Lambda's init phase: imports and module-level setup before the first event

@@ -10,11 +10,10 @@ import functools
 import re
 from typing import Annotated, Any, Literal
 
+from executor_common.fargate_sizes import ephemeral_storage_problem, size_problem
 from executor_common.runspec import DEFAULT_RUN_TIMEOUT_SECONDS, RUNNER_CONTAINER_NAME
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-from dispatcher.fargate_sizes import ephemeral_storage_problem, size_problem
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -10,6 +10,12 @@ import re
 
 from executor_common.contract import ExecutionTask, RunArgs, RunCommand
 from executor_common.errors import PermanentError
+from executor_common.fargate_sizes import (
+    ephemeral_storage_problem,
+    size_problem,
+    smallest_cpu_for,
+    smallest_memory_for,
+)
 from executor_common.recipe import parse_recipe, secret_references, source_type
 from executor_common.runspec import (
     ENV_RUN_TIMEOUT,
@@ -20,12 +26,6 @@ from executor_common.runspec import (
 )
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from dispatcher.fargate_sizes import (
-    ephemeral_storage_problem,
-    size_problem,
-    smallest_cpu_for,
-    smallest_memory_for,
-)
 from dispatcher.settings import DispatcherSettings
 
 MAX_RECIPE_BYTES = 1_000_000

@@ -5,21 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from executor_common.fargate_sizes import FARGATE_MEMORY_BY_CPU
 from executor_common.runspec import ENV_TASK_CPU, ENV_TASK_MEMORY
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MIB = 1024 * 1024
-
-#: Fargate's valid task memory (MiB) per task CPU units: (lowest, highest, step).
-FARGATE_MEMORY_BY_CPU: dict[int, tuple[int, int, int]] = {
-    256: (512, 2048, 512),
-    512: (1024, 4096, 1024),
-    1024: (2048, 8192, 1024),
-    2048: (4096, 16384, 1024),
-    4096: (8192, 30720, 1024),
-    8192: (16384, 61440, 4096),
-    16384: (32768, 122880, 8192),
-}
 
 
 @dataclass(frozen=True)
@@ -60,7 +50,8 @@ def valid_memory_hint(task_cpu: str | int | float | None) -> str:
     except ValueError:
         cpu = None
     if cpu in FARGATE_MEMORY_BY_CPU:
-        low, high, step = FARGATE_MEMORY_BY_CPU[cpu]
+        allowed = FARGATE_MEMORY_BY_CPU[cpu]
+        low, high, step = allowed[0], allowed[-1], allowed[1] - allowed[0]
         return (
             f"with {ENV_TASK_CPU}={cpu} Fargate accepts {low} to {high} MiB in steps of {step}; "
             f"for more, raise {ENV_TASK_CPU} too (e.g. {ENV_TASK_CPU}={min(cpu * 2, 16384)})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from dispatcher.fargate_sizes import (
+from executor_common.fargate_sizes import (
     FARGATE_MEMORY_BY_CPU,
     ephemeral_storage_problem,
     size_problem,
