@@ -1,0 +1,72 @@
+"""`make invoke` argument handling (the AWS path cannot run here: no account)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from local_stack.__main__ import parser
+from local_stack.invoke import invoke_main, live_stack
+from local_stack.stack import StackInfo
+
+
+def test_invoke_with_aws_and_no_stack_name_explains_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("STACK_NAME", raising=False)
+    event = tmp_path / "event.json"
+    event.write_text("{}")
+
+    code = invoke_main("DispatcherFunction", str(event), use_aws=True)
+
+    assert code == 2
+    assert "--stack-name NAME or STACK_NAME=NAME" in capsys.readouterr().err
+
+
+def test_invoke_with_a_missing_event_file_fails_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
+    assert invoke_main("DispatcherFunction", "events/does-not-exist.json", use_aws=True, stack_name="s") == 2
+    assert "does-not-exist.json" in capsys.readouterr().err
+
+
+def test_cli_parses_invoke_with_aws_and_stack_name() -> None:
+    args = parser().parse_args(
+        ["invoke", "ReconcilerFunction", "events/ecs_task_stopped_oom.json", "--aws", "--stack-name", "prod"]
+    )
+
+    assert (args.function, args.event, args.aws, args.stack_name) == (
+        "ReconcilerFunction",
+        "events/ecs_task_stopped_oom.json",
+        True,
+        "prod",
+    )
+
+
+def _info(pid: int) -> StackInfo:
+    return StackInfo(
+        endpoint_url="http://127.0.0.1:1",
+        region="us-east-1",
+        gms_url="http://127.0.0.1:2/gms",
+        gms_token="t",
+        gms_page="http://127.0.0.1:2/",
+        queue_url="q",
+        dead_letter_queue_url="d",
+        cluster="c",
+        task_definition_arn="td",
+        log_group="lg",
+        run_bucket="b",
+        state_dir="/tmp/x",
+        pid=pid,
+    )
+
+
+def test_live_stack_is_none_without_a_state_file_or_with_a_dead_endpoint(tmp_path: Path) -> None:
+    state = tmp_path / "stack.json"
+    assert live_stack(state) is None
+
+    _info(os.getpid()).write(state)  # our own pid is alive, but nothing answers on port 1
+
+    assert json.loads(state.read_text())["pid"] == os.getpid()
+    assert live_stack(state) is None
