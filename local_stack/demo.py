@@ -122,15 +122,19 @@ def run_cancel(stack: LocalStack, db_path: Path, out: TextIO) -> Outcome:
         running = watch(stack, urn, until=("RUNNING", *TERMINAL), out=out)
         if running is None or running.get("status") != "RUNNING":
             return Outcome("cancel", "CANCELLED", (running or {}).get("status"), "never reached RUNNING")
-        _wait_for_ingestion_to_start(stack, urn, out)
+        last_line = _wait_for_ingestion_to_start(stack, urn, out)
+        print(f"   the ingestion is midway, waiting on the locked database; its log ends: {last_line[:90]}", file=out)
         print("   sending the KILL signal (the UI's Cancel button)", file=out, flush=True)
         stack.send(kill_command(urn))
         result = watch(stack, urn, out=out, skip_seen=True)
     return Outcome("cancel", "CANCELLED", (result or {}).get("status"), _final(result, out))
 
 
-def _wait_for_ingestion_to_start(stack: LocalStack, urn: str, out: TextIO, timeout: float = 30.0) -> None:
-    """Cancel midway: once `datahub ingest` itself runs (its first line reached this run's task log)."""
+def _wait_for_ingestion_to_start(stack: LocalStack, urn: str, out: TextIO, timeout: float = 30.0) -> str:
+    """Cancel midway: once `datahub ingest` itself runs (its first line reached this run's task log).
+
+    Returns the log's last line.
+    """
     assert stack.agent is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -138,10 +142,12 @@ def _wait_for_ingestion_to_start(stack: LocalStack, urn: str, out: TextIO, timeo
             if {"key": TAG_EXECUTION_REQUEST, "value": urn} not in task.get("tags", []):
                 continue
             log = stack.agent.log_path(task["taskArn"])
-            if log is not None and log.exists() and "datahub.cli.ingest_cli" in log.read_text(errors="replace"):
-                return
+            text = log.read_text(errors="replace") if log is not None and log.exists() else ""
+            if "datahub.cli.ingest_cli" in text:
+                return text.strip().splitlines()[-1].strip()
         time.sleep(0.2)
     print("   (the ingestion printed nothing yet; cancelling anyway)", file=out)
+    return ""
 
 
 def run_unknown_secret(stack: LocalStack, out: TextIO) -> Outcome:
