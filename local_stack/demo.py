@@ -173,21 +173,26 @@ def _final(result: dict[str, Any] | None, out: TextIO) -> str:
     return ""
 
 
-def _quiet_stack() -> LocalStack:
+def _quiet_stack(out: TextIO) -> LocalStack:
     """Handlers log only errors here: the demo prints the statuses DataHub receives instead."""
-    return LocalStack(log_level="ERROR", on_progress=lambda step: print(f"  {step}", flush=True))
+    return LocalStack(log_level="ERROR", on_progress=lambda step: print(f"  {step}", file=out, flush=True))
 
 
-def main(out: TextIO = sys.stdout, stack_factory: Callable[[], LocalStack] = _quiet_stack) -> int:
+def main(out: TextIO = sys.stdout, stack_factory: Callable[[TextIO], LocalStack] = _quiet_stack) -> int:
     started = time.monotonic()
     print("Starting the local stack (moto + template.yaml, GMS stand-in, pollers, ECS agent)...", file=out, flush=True)
-    stack = stack_factory().start()
+    stack = stack_factory(out).start()
     try:
         assert stack.gms is not None and stack.aws is not None
         print(f"  up in {time.monotonic() - started:.1f}s; DataHub stand-in page: {stack.gms.page_url}", file=out)
         db_path = create_sqlite_db(stack.state_dir / "private-source" / "shop.db")
         stack.aws.client("secretsmanager").create_secret(Name=SECRET_PREFIX + DB_SECRET, SecretString=str(db_path))
-        print(f"  private source: {db_path}; secret {SECRET_PREFIX}{DB_SECRET} stored", file=out, flush=True)
+        print(
+            f"  private source: a SQLite database (customers, orders, table_0); its path is secret "
+            f"{SECRET_PREFIX}{DB_SECRET} (never printed: it is masked wherever the run writes it)",
+            file=out,
+            flush=True,
+        )
         outcomes = [run_success(stack, db_path, out), run_cancel(stack, db_path, out), run_unknown_secret(stack, out)]
     finally:
         stack.stop()

@@ -76,7 +76,7 @@ def take_over_schedules(events: Any) -> list[Schedule]:
 class ScheduleRunner:
     """Fires each schedule on a background thread; `fire(schedule)` invokes the target function."""
 
-    def __init__(self, schedules: list[Schedule], fire: Callable[[Schedule], None]) -> None:
+    def __init__(self, schedules: list[Schedule], fire: Callable[[Schedule], object]) -> None:
         self._schedules = schedules
         self._fire = fire
         self._stop = threading.Event()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -142,6 +143,14 @@ class LocalStack:
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> LocalStack:
+        """Start everything; on any failure, stop what already started and re-raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> LocalStack:
         started = time.monotonic()
         self._saved_environment = dict(os.environ)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -213,6 +222,8 @@ class LocalStack:
             reset_handler_state(list(self.functions.values()))
         if self._state_file is not None and self._state_file.exists():
             self._state_file.unlink()
+        if self._own_state_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -307,11 +318,17 @@ class LocalStack:
         ).start()
         self.scheduler = ScheduleRunner(self._schedules, self._fire_schedule).start()
 
-    def _fire_schedule(self, schedule: Schedule) -> None:
+    def fire_schedules(self) -> dict[str, Any]:
+        """Fire every schedule rule now (instead of at its rate); function logical id -> response."""
+        return {name: response for schedule in self._schedules for name, response in self._fire_schedule(schedule)}
+
+    def _fire_schedule(self, schedule: Schedule) -> list[tuple[str, Any]]:
         assert self.aws is not None
-        for function in self.functions.values():
-            if function.arn == schedule.function_arn or schedule.function_arn.endswith(f":{function.name}"):
-                function.invoke(scheduled_event(schedule.rule_arn, ACCOUNT_ID, self.aws.region))
+        return [
+            (function.logical_id, function.invoke(scheduled_event(schedule.rule_arn, ACCOUNT_ID, self.aws.region)))
+            for function in self.functions.values()
+            if function.arn == schedule.function_arn or schedule.function_arn.endswith(f":{function.name}")
+        ]
 
     def _runner_env_for(self) -> dict[str, str]:
         work_dir = self.state_dir / "work"

@@ -193,3 +193,12 @@ def test_reconciler_invoked_with_the_sample_oom_event_writes_failure_explaining_
     result = stack.gms.result(urn)
     assert result["status"] == "FAILURE"
     assert "memory" in result["report"].lower()
+
+
+def test_backstop_schedule_fires_the_backstop_function_which_stops_nothing_young(stack: Any) -> None:
+    # GIVEN the template's schedule rule, taken over from moto by the local stack
+    # WHEN it fires
+    responses = stack.fire_schedules()
+
+    # THEN the backstop ran against this cluster and stopped nothing (no run is past its timeout)
+    assert responses == {"BackstopFunction": {"stopped": []}}
