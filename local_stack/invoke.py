@@ -57,16 +57,46 @@ def invoke_on_live_stack(info: StackInfo, function_id: str, event: dict[str, Any
     return function.invoke(event)
 
 
+def retarget_ecs_events(event: dict[str, Any], cluster: str, region: str) -> dict[str, Any]:
+    """Point the sample ECS events (made for a deployed cluster) at the local cluster, so the reconciler acts.
+
+    Without it the reconciler rightly answers "ignored" for another cluster's task. Works on a raw
+    EventBridge event and on one wrapped in an SQS batch; anything else is returned unchanged.
+    """
+    local_arn = f"arn:aws:ecs:{region}:123456789012:cluster/{cluster}"
+
+    def retarget(one: dict[str, Any]) -> dict[str, Any]:
+        detail = one.get("detail") if one.get("source") == "aws.ecs" else None
+        if isinstance(detail, dict) and detail.get("clusterArn") not in (None, local_arn):
+            print(f"(retargeting the ECS event from {detail['clusterArn']} to {local_arn})", file=sys.stderr)
+            one = {**one, "detail": {**detail, "clusterArn": local_arn}}
+        return one
+
+    records = event.get("Records")
+    if isinstance(records, list):
+        rewritten = []
+        for record in records:
+            try:
+                body = json.loads(record.get("body", ""))
+            except (TypeError, ValueError):
+                rewritten.append(record)
+                continue
+            rewritten.append({**record, "body": json.dumps(retarget(body))} if isinstance(body, dict) else record)
+        return {**event, "Records": rewritten}
+    return retarget(event)
+
+
 def invoke_locally(function_id: str, event: dict[str, Any], out: TextIO) -> Any:
     info = live_stack()
     if info is not None:
         print(f"(using the live local stack of {DEFAULT_STATE_FILE})", file=sys.stderr)
-        return invoke_on_live_stack(info, function_id, event)
+        return invoke_on_live_stack(info, function_id, retarget_ecs_events(event, info.cluster, info.region))
     print("(no live local stack: starting one for this call)", file=sys.stderr)
     with LocalStack(with_workers=False) as stack:
         if function_id not in stack.functions:
             raise InvokeError(f"no function {function_id!r} in the stack; it has: {', '.join(sorted(stack.functions))}")
-        return stack.invoke(function_id, event)
+        assert stack.info is not None
+        return stack.invoke(function_id, retarget_ecs_events(event, stack.info.cluster, stack.info.region))
 
 
 def invoke_on_aws(function_id: str, event: dict[str, Any], stack_name: str | None) -> Any:

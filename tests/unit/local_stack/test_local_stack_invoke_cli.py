@@ -70,3 +70,24 @@ def test_live_stack_is_none_without_a_state_file_or_with_a_dead_endpoint(tmp_pat
 
     assert json.loads(state.read_text())["pid"] == os.getpid()
     assert live_stack(state) is None
+
+
+def test_retarget_sample_ecs_event_points_it_at_the_local_cluster() -> None:
+    from local_stack.invoke import retarget_ecs_events
+    from tests.conftest import load_event
+
+    # GIVEN the sample OOM event, made for a deployed cluster, raw and wrapped in an SQS batch
+    raw = load_event("ecs_task_stopped_oom.json")
+    wrapped = load_event("reconciler_sqs_batch.json")
+
+    # WHEN retargeted at the local cluster
+    local = "arn:aws:ecs:us-east-1:123456789012:cluster/local-cluster"
+    retargeted_raw = retarget_ecs_events(raw, "local-cluster", "us-east-1")
+    retargeted_wrapped = retarget_ecs_events(wrapped, "local-cluster", "us-east-1")
+
+    # THEN every ECS event names the local cluster and nothing else changed
+    assert retargeted_raw["detail"]["clusterArn"] == local
+    assert retargeted_raw["detail"]["taskArn"] == raw["detail"]["taskArn"]
+    bodies = [json.loads(r["body"]) for r in retargeted_wrapped["Records"]]
+    assert bodies and all(b["detail"]["clusterArn"] == local for b in bodies if b.get("source") == "aws.ecs")
+    assert retarget_ecs_events({"Records": []}, "c", "r") == {"Records": []}
