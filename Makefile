@@ -4,7 +4,7 @@ VENV := .venv
 TOOLS := .tools
 PY := $(VENV)/bin/python
 SAM := $(TOOLS)/bin/sam
-UV := $(shell command -v uv 2>/dev/null || echo "$(PY) -m uv")
+UV = $(shell command -v uv 2>/dev/null || echo "python3.11 -m uv")
 PYTEST := $(PY) -m pytest
 FUNCTION ?= DispatcherFunction
 EVENT ?= events/run_ingest.json
@@ -18,21 +18,21 @@ help: ## List the targets
 setup: $(VENV)/.done $(TOOLS)/.done ## Create .venv (project + acryl-datahub) and .tools (SAM CLI), pinned
 
 $(VENV)/.done: requirements/dev.lock pyproject.toml
-	command -v uv >/dev/null || python3.11 -m pip install --quiet uv
-	uv venv --quiet --allow-existing -p python3.11 $(VENV)
-	VIRTUAL_ENV=$(VENV) uv pip install --quiet -r requirements/dev.lock
-	VIRTUAL_ENV=$(VENV) uv pip install --quiet --no-deps -e .
+	command -v uv >/dev/null || python3.11 -m uv --version >/dev/null 2>&1 || python3.11 -m pip install --quiet uv
+	$(UV) venv --quiet --allow-existing -p python3.11 $(VENV)
+	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet -r requirements/dev.lock
+	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet --no-deps -e .
 	touch $@
 
 $(TOOLS)/.done: requirements/tools.lock
-	command -v uv >/dev/null || python3.11 -m pip install --quiet uv
-	uv venv --quiet --allow-existing -p python3.11 $(TOOLS)
-	VIRTUAL_ENV=$(TOOLS) uv pip install --quiet -r requirements/tools.lock
+	command -v uv >/dev/null || python3.11 -m uv --version >/dev/null 2>&1 || python3.11 -m pip install --quiet uv
+	$(UV) venv --quiet --allow-existing -p python3.11 $(TOOLS)
+	VIRTUAL_ENV=$(TOOLS) $(UV) pip install --quiet -r requirements/tools.lock
 	touch $@
 
 lock: ## Re-pin requirements/*.lock from requirements/*.in
-	uv pip compile --quiet -p 3.11 requirements/dev.in -o requirements/dev.lock
-	uv pip compile --quiet -p 3.11 requirements/tools.in -o requirements/tools.lock
+	$(UV) pip compile --quiet -p 3.11 requirements/dev.in -o requirements/dev.lock
+	$(UV) pip compile --quiet -p 3.11 requirements/tools.in -o requirements/tools.lock
 
 test: setup lint validate ## Everything CI checks: ruff, hadolint, cfn-lint, sam validate --lint, all tests
 	$(PYTEST) tests
