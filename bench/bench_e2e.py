@@ -18,13 +18,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from executor_common.status import TERMINAL_STATUSES
+
 from local_stack.commands import create_sqlite_db, new_execution_urn, run_command, sqlite_recipe
 from local_stack.stack import LocalStack
 
 RESULTS = Path(__file__).resolve().parent / "results" / "e2e.json"
 RUNNING_SAMPLES = int(os.environ.get("BENCH_E2E_RUNNING_SAMPLES", "20"))
 SUCCESS_SAMPLES = int(os.environ.get("BENCH_E2E_SUCCESS_SAMPLES", "3"))
-TERMINAL = ("SUCCESS", "FAILURE", "CANCELLED", "ABORTED", "TIMEOUT")
+TERMINAL = tuple(sorted(TERMINAL_STATUSES))
 SECRET = "BENCH_DB_PATH"
 
 

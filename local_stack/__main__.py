@@ -6,8 +6,6 @@ import argparse
 import logging
 import sys
 
-from local_stack.invoke import invoke_main
-
 
 def _up(args: argparse.Namespace) -> int:
     from local_stack.up import up_main
@@ -22,6 +20,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _invoke(args: argparse.Namespace) -> int:
+    from local_stack.invoke import invoke_main
+
     return invoke_main(args.function, args.event, use_aws=args.aws, stack_name=args.stack_name)
 
 

@@ -74,7 +74,7 @@ class _KnownPolicies(dict):  # type: ignore[type-arg]
         return self[name]
 
 
-def _point_code_at(template: dict[str, Any], bucket: str, key: str) -> dict[str, Any]:
+def point_code_at(template: dict[str, Any], bucket: str, key: str) -> dict[str, Any]:
     """Replace local CodeUri/ContentUri paths (what `sam package` would upload) with the placeholder object."""
     location = f"s3://{bucket}/{key}"
     globals_function = template.get("Globals", {}).get("Function", {})
@@ -183,7 +183,7 @@ def deploy(
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=CODE_BUCKET)
     s3.put_object(Bucket=CODE_BUCKET, Key=CODE_KEY, Body=_placeholder_zip())
-    translated = translate(_point_code_at(template, CODE_BUCKET, CODE_KEY), values, aws.region)
+    translated = translate(point_code_at(template, CODE_BUCKET, CODE_KEY), values, aws.region)
 
     cloudformation = aws.client("cloudformation")
     _quiet_moto_cfn_warnings()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from executor_common.runspec import TAG_EXECUTION_REQUEST
+from executor_common.status import TERMINAL_STATUSES
 
 from local_stack.commands import create_sqlite_db, kill_command, new_execution_urn, run_command, sqlite_recipe
 from local_stack.stack import LocalStack
@@ -31,7 +32,7 @@ MISSING_SECRET = "DEMO_WAREHOUSE_PASSWORD"
 HEARTBEAT_SECONDS = 3.0
 RUN_TIMEOUT_SECONDS = 90.0
 REPORT_TAIL_LINES = 12
-TERMINAL = ("SUCCESS", "FAILURE", "CANCELLED", "ABORTED", "TIMEOUT", "DUPLICATE")
+TERMINAL = tuple(sorted(TERMINAL_STATUSES))
 
 
 @dataclass

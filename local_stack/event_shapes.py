@@ -2,7 +2,9 @@
 
 - `sqs_event`: what the SQS event-source mapping hands a function (one batch of `Records`).
 - `records_to_delete`: which records the mapping deletes after the function returns.
+- `eventbridge_event`: the envelope of every EventBridge event.
 - `task_state_change_event`: the EventBridge "ECS Task State Change" event of a described task.
+- `scheduled_event`: the event a schedule rule sends its target.
 """
 
 from __future__ import annotations
@@ -138,14 +140,28 @@ def task_state_change_event(task: dict[str, Any], *, account: str, region: str, 
     ]
     detail["version"] = version
     detail.setdefault("updatedAt", iso_time(datetime.now(tz=UTC)))
+    return eventbridge_event(
+        "ECS Task State Change", "aws.ecs", task["taskArn"], detail, account=account, region=region
+    )
+
+
+def scheduled_event(rule_arn: str, *, account: str, region: str) -> dict[str, Any]:
+    """The event EventBridge sends a schedule rule's target."""
+    return eventbridge_event("Scheduled Event", "aws.events", rule_arn, {}, account=account, region=region)
+
+
+def eventbridge_event(
+    detail_type: str, source: str, resource: str, detail: dict[str, Any], *, account: str, region: str
+) -> dict[str, Any]:
+    """The EventBridge envelope around `detail`, stamped now."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
-        "detail-type": "ECS Task State Change",
-        "source": "aws.ecs",
+        "detail-type": detail_type,
+        "source": source,
         "account": account,
         "time": datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
-        "resources": [task["taskArn"]],
+        "resources": [resource],
         "detail": detail,
     }

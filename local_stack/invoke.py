@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, TextIO
 
 import requests
 
 from local_stack.lambdas import LocalFunction
+from local_stack.moto_server import ACCOUNT_ID
 from local_stack.stack import DEFAULT_STATE_FILE, LocalStack, StackInfo, handler_environment
 
 
@@ -38,19 +40,22 @@ def live_stack(state_file: Path = DEFAULT_STATE_FILE) -> StackInfo | None:
     return info
 
 
-def invoke_on_live_stack(info: StackInfo, function_id: str, event: dict[str, Any]) -> Any:
-    """Run the handler here, configured like the live stack's function (its environment, the moto endpoint)."""
-    functions = info.functions
+def _require_function(function_id: str, functions: Collection[str]) -> None:
     if function_id not in functions:
         raise InvokeError(f"no function {function_id!r} in the stack; it has: {', '.join(sorted(functions))}")
-    config = functions[function_id]
+
+
+def invoke_on_live_stack(info: StackInfo, function_id: str, event: dict[str, Any]) -> Any:
+    """Run the handler here, configured like the live stack's function (its environment, the moto endpoint)."""
+    _require_function(function_id, info.functions)
+    config = info.functions[function_id]
     os.environ.update(config["environment"])
     os.environ.update(handler_environment(info.endpoint_url, info.region, os.environ.get("LOG_LEVEL", "INFO")))
     os.environ["DATAHUB_GMS_TOKEN"] = info.gms_token
     function = LocalFunction(
         logical_id=function_id,
         name=config["name"],
-        arn=f"arn:aws:lambda:{info.region}:123456789012:function:{config['name']}",
+        arn=f"arn:aws:lambda:{info.region}:{ACCOUNT_ID}:function:{config['name']}",
         handler=config["handler"],
         environment=config["environment"],
     )
@@ -63,7 +68,7 @@ def retarget_ecs_events(event: dict[str, Any], cluster: str, region: str) -> dic
     Without it the reconciler rightly answers "ignored" for another cluster's task. Works on a raw
     EventBridge event and on one wrapped in an SQS batch; anything else is returned unchanged.
     """
-    local_arn = f"arn:aws:ecs:{region}:123456789012:cluster/{cluster}"
+    local_arn = f"arn:aws:ecs:{region}:{ACCOUNT_ID}:cluster/{cluster}"
 
     def retarget(one: dict[str, Any]) -> dict[str, Any]:
         detail = one.get("detail") if one.get("source") == "aws.ecs" else None
@@ -93,8 +98,7 @@ def invoke_locally(function_id: str, event: dict[str, Any], out: TextIO) -> Any:
         return invoke_on_live_stack(info, function_id, retarget_ecs_events(event, info.cluster, info.region))
     print("(no live local stack: starting one for this call)", file=sys.stderr)
     with LocalStack(with_workers=False) as stack:
-        if function_id not in stack.functions:
-            raise InvokeError(f"no function {function_id!r} in the stack; it has: {', '.join(sorted(stack.functions))}")
+        _require_function(function_id, stack.functions)
         assert stack.info is not None
         return stack.invoke(function_id, retarget_ecs_events(event, stack.info.cluster, stack.info.region))
 

@@ -71,6 +71,10 @@ class LocalFunction:
             memory_mb=int(config.get("MemorySize") or 256),
         )
 
+    def is_named_by(self, arn: str) -> bool:
+        """True when `arn` (as a mapping or a rule target spells it) names this function."""
+        return arn == self.arn or arn.endswith(f":{self.name}")
+
     def load(self) -> Callable[[dict[str, Any], Any], Any]:
         """Import the handler (once); the environment must already be in place (see `apply_environment`)."""
         with _IMPORT_LOCK:

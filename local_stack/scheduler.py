@@ -11,10 +11,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -29,21 +27,6 @@ def rate_seconds(expression: str) -> float | None:
     if not match:
         return None
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
-
-
-def scheduled_event(rule_arn: str, account: str, region: str) -> dict[str, Any]:
-    """The event EventBridge sends a schedule rule's target."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": account,
-        "time": datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [rule_arn],
-        "detail": {},
-    }
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,12 @@ from typing import Any
 
 from local_stack.agent import LocalEcsAgent
 from local_stack.cfn import DeployedStack, deploy
+from local_stack.event_shapes import scheduled_event
 from local_stack.gms_standin import GmsStandIn
 from local_stack.lambdas import LocalFunction, apply_environment, read_functions, reset_handler_state
 from local_stack.moto_server import ACCOUNT_ID, FAKE_CREDENTIALS, LocalAws, MotoServer, aws_environment
 from local_stack.poller import MappingConfig, SqsPoller
-from local_stack.scheduler import Schedule, ScheduleRunner, scheduled_event, take_over_schedules
+from local_stack.scheduler import Schedule, ScheduleRunner, take_over_schedules
 
 logger = logging.getLogger(__name__)
 
@@ -282,16 +283,12 @@ class LocalStack:
         assert self.aws is not None and self.deployed is not None and self.info is not None
         aws = self.aws
         sqs = aws.client("sqs")
-        by_arn = {f.arn: f for f in self.functions.values()}
         for mapping in aws.client("lambda").list_event_source_mappings()["EventSourceMappings"]:
-            function = by_arn.get(mapping["FunctionArn"]) or next(
-                (f for f in self.functions.values() if mapping["FunctionArn"].endswith(f":{f.name}")), None
-            )
+            function = next((f for f in self.functions.values() if f.is_named_by(mapping["FunctionArn"])), None)
             if function is None or ":sqs:" not in mapping["EventSourceArn"]:
                 continue
-            queue_name = mapping["EventSourceArn"].rsplit(":", 1)[-1]
             config = MappingConfig(
-                queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
+                queue_url=self._queue_url(mapping["EventSourceArn"]),
                 queue_arn=mapping["EventSourceArn"],
                 region=aws.region,
                 batch_size=int(mapping.get("BatchSize") or 10),
@@ -324,10 +321,11 @@ class LocalStack:
 
     def _fire_schedule(self, schedule: Schedule) -> list[tuple[str, Any]]:
         assert self.aws is not None
+        event = scheduled_event(schedule.rule_arn, account=ACCOUNT_ID, region=self.aws.region)
         return [
-            (function.logical_id, function.invoke(scheduled_event(schedule.rule_arn, ACCOUNT_ID, self.aws.region)))
+            (function.logical_id, function.invoke(event))
             for function in self.functions.values()
-            if function.arn == schedule.function_arn or schedule.function_arn.endswith(f":{function.name}")
+            if function.is_named_by(schedule.function_arn)
         ]
 
     def _runner_env_for(self) -> dict[str, str]:
@@ -372,8 +370,7 @@ class LocalStack:
         for mapping in self.aws.client("lambda").list_event_source_mappings(FunctionName=function.name)[
             "EventSourceMappings"
         ]:
-            name = mapping["EventSourceArn"].rsplit(":", 1)[-1]
-            return str(self.aws.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
+            return self._queue_url(mapping["EventSourceArn"])
         return ""
 
     def _dead_letter_queue_url(self, queue_url: str) -> str:
@@ -384,7 +381,11 @@ class LocalStack:
         attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])["Attributes"]
         policy = json.loads(attributes.get("RedrivePolicy") or "{}")
         target = policy.get("deadLetterTargetArn")
-        return str(sqs.get_queue_url(QueueName=target.rsplit(":", 1)[-1])["QueueUrl"]) if target else ""
+        return self._queue_url(target) if target else ""
+
+    def _queue_url(self, queue_arn: str) -> str:
+        assert self.aws is not None
+        return str(self.aws.client("sqs").get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"])
 
 
 __all__ = ["FAKE_CREDENTIALS", "LocalStack", "StackInfo"]

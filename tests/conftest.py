@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,24 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS_DIR / name).read_text())
 
 
+def unused_local_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (the OS picked it free and it was released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Path:
+    """A small real SQLite database: `customers` and `orders`, joined by a named foreign key (the demo's source)."""
+    from local_stack.commands import create_sqlite_db
+
+    return create_sqlite_db(tmp_path / "shop.db", tables=2)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 from executor_common.aws.ecs import EcsAdapter
 from executor_common.aws.s3 import S3Adapter
 from executor_common.contract import RunCommand, SignalCommand, parse_command, recover_execution_urn
-from executor_common.errors import GmsError, PermanentError, RetryableError
+from executor_common.errors import GmsError, PermanentError, RetryableError, summarize_validation_error
 from executor_common.gms import GmsClient
 from executor_common.results import ExecutionRequestResult
 from executor_common.runspec import CANCEL_REASON_PREFIX
@@ -36,7 +36,7 @@ from dispatcher.planner import (
 from dispatcher.secret_resolution import SecretResolver
 from dispatcher.settings import DispatcherSettings
 from dispatcher.task_definitions import TaskDefinitionResolver
-from dispatcher.validation import summarize_validation_error, validate_run
+from dispatcher.validation import validate_run
 
 #: A GMS client lives this long, so a rotated token (cached as long by powertools) is picked up.
 GMS_CLIENT_MAX_AGE_SECONDS = 300.0

@@ -30,6 +30,7 @@ from executor_common.runspec import (
     TAG_INGESTION_SOURCE,
     TAG_RUN_TIMEOUT,
     TAG_SOURCE_TYPE,
+    TASK_GROUP_PREFIX,
     RunSpec,
 )
 from executor_common.status import ExecutionStatus
@@ -88,7 +89,7 @@ def group_for(ingestion_source_urn: str | None) -> str:
     source_id = "adhoc"
     if ingestion_source_urn and ingestion_source_urn.startswith(INGESTION_SOURCE_PREFIX):
         source_id = ingestion_source_urn[len(INGESTION_SOURCE_PREFIX) :] or "adhoc"
-    return _GROUP_BAD.sub("_", f"ingestion:{source_id}")[:255]
+    return _GROUP_BAD.sub("_", f"{TASK_GROUP_PREFIX}{source_id}")[:255]
 
 
 def tag_value(value: str) -> str:

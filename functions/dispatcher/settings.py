@@ -7,15 +7,14 @@ first import-time validation, not on the tenth message.
 from __future__ import annotations
 
 import functools
-import re
 from typing import Annotated, Any, Literal
 
 from executor_common.fargate_sizes import ephemeral_storage_problem, size_problem
+from executor_common.gms_factory import checked_gms_url
+from executor_common.recipe import ENV_VAR_NAME
 from executor_common.runspec import DEFAULT_RUN_TIMEOUT_SECONDS, RUNNER_CONTAINER_NAME
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _split_list(value: Any) -> Any:
@@ -34,7 +33,7 @@ def _split_pairs(value: Any, what: str) -> Any:
             continue
         name, sep, rest = item.partition("=")
         name = name.strip()
-        if not sep or not _NAME.match(name):
+        if not sep or not ENV_VAR_NAME.match(name):
             raise ValueError(f"{what} must be comma-separated NAME=value pairs; {name or item.strip()!r} is not")
         pairs[name] = rest.strip()
     return pairs
@@ -93,10 +92,7 @@ class DispatcherSettings(BaseSettings):
     @field_validator("datahub_gms_url")
     @classmethod
     def _gms_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")) or not value.endswith("/gms"):
-            raise ValueError("DATAHUB_GMS_URL must be an http(s) URL ending in /gms")
-        return value
+        return checked_gms_url(value)
 
     @field_validator("subnet_ids", "security_group_ids")
     @classmethod

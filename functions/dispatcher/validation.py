@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 
 from executor_common.contract import ExecutionTask, RunArgs, RunCommand
-from executor_common.errors import PermanentError
+from executor_common.errors import PermanentError, summarize_validation_error
 from executor_common.fargate_sizes import (
     ephemeral_storage_problem,
     size_problem,
     smallest_cpu_for,
     smallest_memory_for,
 )
-from executor_common.recipe import parse_recipe, secret_references, source_type
+from executor_common.recipe import ENV_VAR_NAME, parse_recipe, secret_references, source_type
 from executor_common.runspec import (
     ENV_RUN_TIMEOUT,
     ENV_TASK_CPU,
@@ -30,7 +30,6 @@ from dispatcher.settings import DispatcherSettings
 
 MAX_RECIPE_BYTES = 1_000_000
 MAX_RUN_TIMEOUT_SECONDS = 14 * 24 * 3600
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: A DataHub CLI version: 1.7.0.17, 0.15.0.5, 1.2.0rc3, 1.0.0.dev1 ...
 VERSION = re.compile(r"^\d+(\.\d+){1,3}([.+-]?[A-Za-z0-9]+)*$")
 RESERVED_NAMES = frozenset({"DATAHUB_GMS_TOKEN", "DATAHUB_GMS_URL", "PATH", "HOME", "PYTHONPATH", "PYTHONHOME"})
@@ -76,15 +75,6 @@ def is_reserved_name(name: str) -> bool:
     if name in EXECUTOR_SETTING_NAMES:
         return False
     return name.upper() in RESERVED_NAMES or name.upper().startswith(RESERVED_PREFIXES)
-
-
-def summarize_validation_error(exc: ValidationError) -> str:
-    """Field paths and messages only: pydantic's default text echoes inputs, which may hold credentials."""
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False, include_context=False):
-        loc = ".".join(str(p) for p in error.get("loc", ())) or "message"
-        parts.append(f"{loc}: {error.get('msg', 'invalid')}")
-    return "; ".join(parts)
 
 
 def _size(env: dict[str, str], settings: DispatcherSettings, problems: list[str]) -> TaskSize:
@@ -157,7 +147,7 @@ def validate_run(command: RunCommand, settings: DispatcherSettings) -> Validated
 
     env = args.extra_env_vars
     for name in sorted(env):
-        if not ENV_NAME.match(name):
+        if not ENV_VAR_NAME.match(name):
             problems.append(f"extra env var {name[:64]!r}: not a valid environment variable name")
         elif is_reserved_name(name):
             problems.append(f"extra env var {name}: reserved by the executor and cannot be overridden")

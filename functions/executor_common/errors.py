@@ -6,6 +6,11 @@ permanent errors are reported to DataHub as FAILURE and the input is consumed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class ExecutorError(Exception):
     """Base class for errors this project raises on purpose."""
@@ -33,3 +38,12 @@ class GmsError(ExecutorError):
     @property
     def retryable(self) -> bool:
         return self.status_code is None or self.status_code == 429 or self.status_code >= 500
+
+
+def summarize_validation_error(exc: ValidationError) -> str:
+    """Field paths and messages only: pydantic's default text echoes inputs, which may hold credentials."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        loc = ".".join(str(p) for p in error.get("loc", ())) or "message"
+        parts.append(f"{loc}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)

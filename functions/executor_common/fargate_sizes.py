@@ -24,6 +24,8 @@ FARGATE_MEMORY_BY_CPU: dict[int, tuple[int, ...]] = {
     8192: _steps(16384, 61440, 4096),
     16384: _steps(32768, 122880, 8192),
 }
+MAX_CPU_UNITS = max(FARGATE_MEMORY_BY_CPU)
+MAX_MEMORY_MIB = FARGATE_MEMORY_BY_CPU[MAX_CPU_UNITS][-1]
 
 
 def _as_int(value: str | int) -> int | None:

@@ -10,6 +10,14 @@ from executor_common.gms import GmsClient
 TOKEN_CACHE_SECONDS = 300
 
 
+def checked_gms_url(value: str) -> str:
+    """The Lambdas' DATAHUB_GMS_URL without a trailing slash; ValueError unless it is an http(s) URL ending in /gms."""
+    value = value.strip().rstrip("/")
+    if not value.startswith(("http://", "https://")) or not value.endswith("/gms"):
+        raise ValueError("DATAHUB_GMS_URL must be an http(s) URL ending in /gms")
+    return value
+
+
 def gms_token(token_secret_arn: str | None) -> str | None:
     """The GMS token: from the secret (cached by powertools), or DATAHUB_GMS_TOKEN for local runs."""
     if token_secret_arn:

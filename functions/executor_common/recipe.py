@@ -6,8 +6,11 @@ import json
 import re
 from typing import Any
 
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+#: An environment-variable name: what a secret reference, a SECRET_ARNS entry or an extra env var may be called.
+ENV_VAR_NAME = re.compile(rf"^{_IDENTIFIER}$")
 #: `${NAME}` as DataHub's UI writes secret references; NAME is an env-var-safe identifier.
-SECRET_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+SECRET_REFERENCE = re.compile(rf"\$\{{({_IDENTIFIER})\}}")
 
 
 def secret_references(recipe_text: str) -> list[str]:

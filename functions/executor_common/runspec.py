@@ -62,5 +62,8 @@ TAG_EXECUTOR_ID = "datahub:executor-id"
 TAG_SOURCE_TYPE = "datahub:source-type"
 TAG_RUN_TIMEOUT = "datahub:run-timeout-seconds"
 
+#: Every run's task group starts with this (then the ingestion source's id): the reconciler's sign of "ours".
+TASK_GROUP_PREFIX = "ingestion:"
+
 #: The runner's container name in RunnerTaskDefinition.
 RUNNER_CONTAINER_NAME = "runner"

@@ -36,4 +36,4 @@ TERMINAL_STATUSES = frozenset(
 
 def is_terminal(status: str | None) -> bool:
     """True when DataHub already shows a final state that must never be overwritten."""
-    return status is not None and status in {s.value for s in TERMINAL_STATUSES}
+    return status in TERMINAL_STATUSES

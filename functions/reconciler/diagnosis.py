@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from executor_common.fargate_sizes import MAX_MEMORY_MIB
 from executor_common.runspec import CANCEL_REASON_PREFIX, ENV_TASK_CPU, ENV_TASK_MEMORY, RUNNER_CONTAINER_NAME
 from executor_common.status import ExecutionStatus
 
@@ -23,7 +24,6 @@ OOM_MARKER = "OutOfMemoryError"
 PULL_MARKER = "CannotPullContainerError"
 RESOURCE_INIT_MARKER = "ResourceInitializationError"
 SIGKILL_EXIT_CODE = 137
-MAX_FARGATE_MEMORY_MIB = 122_880
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def _facts(detail: TaskDetail) -> list[str]:
 def _out_of_memory(detail: TaskDetail, certain: bool) -> tuple[str, str, str]:
     memory = _memory_mib(detail)
     size = f"{memory} MiB" if memory else "its memory limit"
-    suggestion = f" (for example {min(memory * 2, MAX_FARGATE_MEMORY_MIB)})" if memory else ""
+    suggestion = f" (for example {min(memory * 2, MAX_MEMORY_MIB)})" if memory else ""
     headline = (
         "The run ran out of memory" if certain else "The run was killed (exit code 137), most likely out of memory"
     )

@@ -15,11 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from executor_common.contract import EXECUTION_REQUEST_URN_PREFIX, execution_id_from_urn
-from executor_common.runspec import ENV_EXECUTION_REQUEST_URN
+from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, TASK_GROUP_PREFIX
 
 from reconciler.task_event import TaskDetail
-
-GROUP_PREFIX = "ingestion:"
 
 
 @dataclass(frozen=True)
@@ -45,12 +43,13 @@ def map_task_to_run(detail: TaskDetail, runner_container_name: str) -> RunMappin
     urn = _valid_urn(detail.override_env(ENV_EXECUTION_REQUEST_URN))
     if urn:
         return RunMapping(urn=urn, source="overrides", ours=True)
-    looks_ours = (detail.group or "").startswith(GROUP_PREFIX) or detail.container(runner_container_name) is not None
+    in_our_group = (detail.group or "").startswith(TASK_GROUP_PREFIX)
+    looks_ours = in_our_group or detail.container(runner_container_name) is not None
     started_by = (detail.startedBy or "").strip()
     if looks_ours and started_by and "/" not in started_by:
         urn = _valid_urn(EXECUTION_REQUEST_URN_PREFIX + started_by)
         if urn:
             return RunMapping(urn=urn, source="startedBy", ours=True)
-    if (detail.group or "").startswith(GROUP_PREFIX):
+    if in_our_group:
         return RunMapping(urn=None, source="group", ours=True)
     return RunMapping(urn=None, source="none", ours=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 
+from executor_common.gms_factory import checked_gms_url
 from executor_common.runspec import DEFAULT_RUN_TIMEOUT_SECONDS, RUNNER_CONTAINER_NAME
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,13 +19,6 @@ DEFAULT_BACKSTOP_GRACE_SECONDS = 15 * 60
 #: How long to wait before concluding that a runner which exited 0 never reported.
 DEFAULT_REPORT_GRACE_SECONDS = 10.0
 LOG_TAIL_LINES = 50
-
-
-def _gms_url(value: str) -> str:
-    value = value.strip().rstrip("/")
-    if not value.startswith(("http://", "https://")) or not value.endswith("/gms"):
-        raise ValueError("DATAHUB_GMS_URL must be an http(s) URL ending in /gms")
-    return value
 
 
 class ReconcilerSettings(BaseSettings):
@@ -51,7 +45,7 @@ class ReconcilerSettings(BaseSettings):
     @field_validator("datahub_gms_url")
     @classmethod
     def _valid_gms_url(cls, value: str | None) -> str | None:
-        return None if value is None else _gms_url(value)
+        return None if value is None else checked_gms_url(value)
 
     @property
     def cluster_name(self) -> str:

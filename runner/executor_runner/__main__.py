@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 
+from executor_common.errors import summarize_validation_error
 from executor_common.masking import SecretMasker
 from pydantic import ValidationError
 
@@ -53,8 +54,7 @@ def main() -> int:
     try:
         settings = RunnerSettings()
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False))
-        logger.error("The runner is misconfigured: %s", problems)
+        logger.error("The runner is misconfigured: %s", summarize_validation_error(exc))
         return EXIT_CANNOT_START
     stop = StopSwitch()
     for sig in (signal.SIGTERM, signal.SIGINT):

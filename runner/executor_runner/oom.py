@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from executor_common.fargate_sizes import FARGATE_MEMORY_BY_CPU
+from executor_common.fargate_sizes import FARGATE_MEMORY_BY_CPU, MAX_CPU_UNITS
 from executor_common.runspec import ENV_TASK_CPU, ENV_TASK_MEMORY
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -54,7 +54,7 @@ def valid_memory_hint(task_cpu: str | int | float | None) -> str:
         low, high, step = allowed[0], allowed[-1], allowed[1] - allowed[0]
         return (
             f"with {ENV_TASK_CPU}={cpu} Fargate accepts {low} to {high} MiB in steps of {step}; "
-            f"for more, raise {ENV_TASK_CPU} too (e.g. {ENV_TASK_CPU}={min(cpu * 2, 16384)})"
+            f"for more, raise {ENV_TASK_CPU} too (e.g. {ENV_TASK_CPU}={min(cpu * 2, MAX_CPU_UNITS)})"
         )
     return f"Fargate's valid values depend on {ENV_TASK_CPU} (e.g. 1024 CPU allows 2048-8192 MiB)"
 

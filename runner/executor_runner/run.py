@@ -10,7 +10,6 @@ refused the status write.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import re
 import shutil
@@ -24,6 +23,7 @@ from urllib.parse import urlparse
 
 from executor_common.errors import PermanentError
 from executor_common.masking import SecretMasker
+from executor_common.recipe import parse_recipe, source_type
 from executor_common.results import ExecutionRequestResult, StructuredExecutionReport
 from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, RunSpec
 from executor_common.status import ExecutionStatus
@@ -183,9 +183,8 @@ def _run(ctx: RunContext) -> RunOutcome:
         tmp_dir=ctx.run_dir / "tmp",
         forward_task_role=settings.forward_task_role,
     )
-    source_type = spec.source_type or json.loads(spec.recipe)["source"]["type"]
     plan = plugins.plan_install(
-        source_type,
+        spec.source_type or source_type(parse_recipe(spec.recipe)),  # build_envelope validated the recipe
         spec.version,
         spec.extra_pip_requirements,
         bundled=plugins.bundled_version(),

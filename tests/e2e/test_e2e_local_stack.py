@@ -14,11 +14,12 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from e2e_support import E2E_SECRET, TERMINAL, stopped_task_of, tasks_of, wait_until
+from e2e_support import E2E_SECRET, TERMINAL, stopped_task_of, tasks_of
 from executor_common.runspec import CANCEL_REASON_PREFIX
 
 from local_stack.commands import kill_command, new_execution_urn, run_command, sqlite_recipe
 from local_stack.demo import exclusive_lock
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from executor_common.aws import make_client
+
 logger = logging.getLogger(__name__)
 
 #: Fields of a described task definition that `register_task_definition` accepts back.
@@ -41,16 +43,7 @@ REGISTER_ATTEMPTS = 6
 
 
 def make_ecs_client(region_name: str | None = None) -> Any:
-    """A boto3 ECS client with standard retries and bounded timeouts (boto3 imported lazily for cold starts)."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        retries={"mode": "standard", "max_attempts": 3},
-        connect_timeout=5,
-        read_timeout=20,
-    )
-    return boto3.client("ecs", region_name=region_name, config=config)
+    return make_client("ecs", region_name, read_timeout=20)
 
 
 def is_concurrent_revision_error(exc: Exception) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from executor_common.aws import make_client
 from executor_common.errors import RetryableError
 
 #: GetLogEvents returns at most 10,000 events per call.
@@ -16,12 +17,7 @@ MAX_EVENTS_PER_CALL = 10_000
 
 
 def make_logs_client(region_name: str | None = None) -> Any:
-    """A boto3 CloudWatch Logs client with standard retries and short timeouts (boto3 imported lazily)."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
-    return boto3.client("logs", region_name=region_name, config=config)
+    return make_client("logs", region_name)
 
 
 class LogsAdapter:
@@ -44,9 +40,9 @@ class LogsAdapter:
                 limit=min(lines, MAX_EVENTS_PER_CALL),
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-                return []
             code = exc.response.get("Error", {}).get("Code")
+            if code == "ResourceNotFoundException":
+                return []
             raise RetryableError(f"CloudWatch Logs GetLogEvents failed: {code}") from None
         except BotoCoreError as exc:
             raise RetryableError(f"CloudWatch Logs unreachable: {type(exc).__name__}") from None

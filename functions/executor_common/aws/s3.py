@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from executor_common.aws import make_client
+
 RUNS_PREFIX = "runs"
 
 
 def make_s3_client(region_name: str | None = None) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=20)
-    return boto3.client("s3", region_name=region_name, config=config)
+    return make_client("s3", region_name, read_timeout=20)
 
 
 def run_object_key(execution_id: str, name: str) -> str:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from executor_common.aws import make_client
+
 
 def make_secretsmanager_client(region_name: str | None = None) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
-    return boto3.client("secretsmanager", region_name=region_name, config=config)
+    return make_client("secretsmanager", region_name)
 
 
 class SecretsManagerAdapter:

@@ -7,18 +7,16 @@ The forwarder finds the queue the way a user's config can: from the deployed sta
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 from datahub_actions.pipeline.pipeline_context import PipelineContext
+from e2e_support import TERMINAL
 from executor_forwarder.action import SqsExecutorForwarderAction
 
 from tests.unit.forwarder.mcl_events import input_envelope
 
 pytestmark = pytest.mark.e2e
-
-TERMINAL = {"SUCCESS", "FAILURE", "CANCELLED", "ABORTED"}
 
 
 def test_forwarder_ui_execute_runs_through_the_local_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,11 +48,6 @@ def test_forwarder_ui_execute_runs_through_the_local_stack(tmp_path: Path, monke
         assert action.act(input_envelope("forwarder-e2e-1", "remote", recipe=recipe, extra_env_vars="{}")) is True
 
         # THEN the run goes through the dispatcher and a runner and DataHub ends with SUCCESS
-        deadline = time.monotonic() + 240
-        result = stack.gms.result(urn)
-        while (result is None or result.get("status") not in TERMINAL) and time.monotonic() < deadline:
-            time.sleep(1)
-            result = stack.gms.result(urn)
-        assert result is not None, "DataHub never heard of the forwarded run"
+        result = stack.gms.wait_for_status(urn, TERMINAL, timeout=240)  # else TimeoutError naming the last status
         assert result["status"] == "SUCCESS", result.get("report", "")[-2000:]
         assert stack.gms.history(urn)[0]["status"] == "RUNNING"

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -29,13 +28,7 @@ from dispatcher_helpers import (
 )
 from moto import mock_aws
 
-
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "datahub-executor-DispatcherFunction"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:datahub-executor-DispatcherFunction"
-    aws_request_id: str = "4b3c2d1e-0000-4000-8000-000000000001"
+from tests.support.aws_harness import awsvpc_network, captured_logs, lambda_context, set_lambda_env
 
 
 @dataclass
@@ -49,12 +42,11 @@ class DispatcherStack:
     base_task_definition_arn: str
     secret_arns: dict[str, str]
     log_buffer: io.StringIO
-    env: dict[str, str] = field(default_factory=dict)
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         from dispatcher.handler import lambda_handler
 
-        return lambda_handler(event, FakeLambdaContext())
+        return lambda_handler(event, lambda_context("DispatcherFunction", REGION))
 
     def tasks(self) -> list[dict[str, Any]]:
         arns = self.ecs.list_tasks(cluster=CLUSTER)["taskArns"]
@@ -110,23 +102,9 @@ def runner_task_definition() -> dict[str, Any]:
     }
 
 
-AWS_TEST_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_NAMESPACE": "DataHubRemoteExecutor",
-    "POWERTOOLS_SERVICE_NAME": "dispatcher",
-}
-
-
-def _set_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in AWS_TEST_ENV.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "DATAHUB_GMS_TOKEN_SECRET_ARN"):
-        monkeypatch.delenv(name, raising=False)
+def _set_dispatcher_env(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
+    """The dispatcher's environment against moto, plus `variables` (the rest of what template.yaml sets)."""
+    set_lambda_env(monkeypatch, region=REGION, service="dispatcher", **variables)
 
 
 @dataclass
@@ -156,13 +134,8 @@ class MotoAccount:
 def moto_account() -> Iterator[MotoAccount]:
     """GIVEN a deployed stack in moto, built once per test module (EC2 set-up is slow) and reset per test."""
     with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
-        _set_aws_env(monkeypatch)
-        ec2 = boto3.client("ec2", region_name=REGION)
-        vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
-        ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": True})
-        subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-        sg_id = ec2.create_security_group(GroupName="runner", Description="runner", VpcId=vpc_id)["GroupId"]
+        _set_dispatcher_env(monkeypatch)
+        subnet_id, sg_id = awsvpc_network(boto3.client("ec2", region_name=REGION))
 
         ecs = boto3.client("ecs", region_name=REGION)
         ecs.create_cluster(clusterName=CLUSTER)
@@ -195,50 +168,43 @@ def dispatcher_stack(
     from dispatcher.settings import get_settings
 
     moto_account.reset()
-    _set_aws_env(monkeypatch)
-    env = {
-        "DATAHUB_GMS_URL": gms_standin.url,
-        "DATAHUB_GMS_TOKEN": gms_standin.token,
-        "EXECUTOR_ID": "remote",
-        "ECS_CLUSTER": CLUSTER,
-        "TASK_DEFINITION_ARN": moto_account.base_task_definition_arn,
-        "RUNNER_CONTAINER_NAME": "runner",
-        "SUBNET_IDS": moto_account.subnet_id,
-        "SECURITY_GROUP_IDS": moto_account.security_group_id,
-        "ASSIGN_PUBLIC_IP": "DISABLED",
-        "CAPACITY_PROVIDER": "FARGATE",
-        "DEFAULT_TASK_CPU": "1024",
-        "DEFAULT_TASK_MEMORY": "4096",
-        "DEFAULT_EPHEMERAL_STORAGE_GIB": "21",
-        "DEFAULT_RUN_TIMEOUT_SECONDS": "86400",
-        "SECRET_NAME_PREFIX": PREFIX,
-        "SECRET_ARNS": "",
-        "RUN_ENV_VARS": "DATAHUB_TELEMETRY_ENABLED=false",
-        "RUN_BUCKET": BUCKET,
-        "LOG_GROUP_NAME": LOG_GROUP,
-        "LOG_STREAM_PREFIX": "runs",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    _set_dispatcher_env(
+        monkeypatch,
+        DATAHUB_GMS_URL=gms_standin.url,
+        DATAHUB_GMS_TOKEN=gms_standin.token,
+        EXECUTOR_ID="remote",
+        ECS_CLUSTER=CLUSTER,
+        TASK_DEFINITION_ARN=moto_account.base_task_definition_arn,
+        RUNNER_CONTAINER_NAME="runner",
+        SUBNET_IDS=moto_account.subnet_id,
+        SECURITY_GROUP_IDS=moto_account.security_group_id,
+        ASSIGN_PUBLIC_IP="DISABLED",
+        CAPACITY_PROVIDER="FARGATE",
+        DEFAULT_TASK_CPU="1024",
+        DEFAULT_TASK_MEMORY="4096",
+        DEFAULT_EPHEMERAL_STORAGE_GIB="21",
+        DEFAULT_RUN_TIMEOUT_SECONDS="86400",
+        SECRET_NAME_PREFIX=PREFIX,
+        SECRET_ARNS="",
+        RUN_ENV_VARS="DATAHUB_TELEMETRY_ENABLED=false",
+        RUN_BUCKET=BUCKET,
+        LOG_GROUP_NAME=LOG_GROUP,
+        LOG_STREAM_PREFIX="runs",
+    )
     get_settings.cache_clear()
     dependencies.cache_clear()
 
-    buffer = io.StringIO()
-    capture = logging.StreamHandler(buffer)
-    capture.setFormatter(logger.registered_formatter)
-    logger.addHandler(capture)
     try:
-        yield DispatcherStack(
-            ecs=moto_account.ecs,
-            s3=moto_account.s3,
-            secretsmanager=moto_account.secretsmanager,
-            gms=gms_standin,
-            base_task_definition_arn=moto_account.base_task_definition_arn,
-            secret_arns=dict(moto_account.secret_arns),
-            log_buffer=buffer,
-            env=env,
-        )
+        with captured_logs(logger) as buffer:
+            yield DispatcherStack(
+                ecs=moto_account.ecs,
+                s3=moto_account.s3,
+                secretsmanager=moto_account.secretsmanager,
+                gms=gms_standin,
+                base_task_definition_arn=moto_account.base_task_definition_arn,
+                secret_arns=dict(moto_account.secret_arns),
+                log_buffer=buffer,
+            )
     finally:
-        logger.removeHandler(capture)
         get_settings.cache_clear()
         dependencies.cache_clear()

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from tests.conftest import load_event
+from tests.support.aws_harness import sqs_event_from_sample
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -63,14 +64,7 @@ def kill_body(execution_id: str, actor: str = "urn:li:corpuser:jdoe") -> str:
 
 def sqs_event(*bodies: str) -> dict[str, Any]:
     """An SQS event (the envelope of events/run_ingest.json) carrying `bodies`, one record each."""
-    template = load_event("run_ingest.json")["Records"][0]
-    records = []
-    for index, body in enumerate(bodies):
-        record = dict(template)
-        record["messageId"] = f"00000000-0000-4000-8000-{index:012d}"
-        record["body"] = body
-        records.append(record)
-    return {"Records": records}
+    return sqs_event_from_sample("run_ingest.json", list(bodies))
 
 
 def failed_ids(response: dict[str, Any]) -> list[str]:

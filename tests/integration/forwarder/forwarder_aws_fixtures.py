@@ -6,7 +6,6 @@ name, and a second `conftest` module here would shadow theirs.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,16 +16,14 @@ from datahub_actions.pipeline.pipeline_context import PipelineContext
 from executor_forwarder.action import SqsExecutorForwarderAction
 from moto import mock_aws
 
+from tests.conftest import unused_local_port
 from tests.integration.forwarder.forwarder_aws import FAST_RETRY, PLUGIN_NAME, REGION
+from tests.support.aws_harness import set_moto_aws_env
 
 
 @pytest.fixture
 def fwd_aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    set_moto_aws_env(monkeypatch, REGION)
     yield
 
 
@@ -55,8 +52,12 @@ def make_forwarder(fwd_queue: str) -> Callable[..., SqsExecutorForwarderAction]:
 
 
 @pytest.fixture
-def fwd_unreachable_port() -> int:
-    """A local port nothing listens on: SQS unreachable."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def fwd_unreachable_sqs(fwd_aws_env: None) -> dict[str, Any]:
+    """The action's config for an SQS endpoint on a local port nothing listens on: SQS unreachable."""
+    endpoint = f"http://127.0.0.1:{unused_local_port()}"
+    return {
+        "queue_url": f"{endpoint}/123456789012/commands",
+        "aws_region": REGION,
+        "aws_endpoint_url": endpoint,
+        "retry": FAST_RETRY,
+    }

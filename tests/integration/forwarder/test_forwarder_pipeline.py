@@ -24,7 +24,8 @@ from datahub_actions.source.event_source import EventSource
 from datahub_actions.source.event_source_registry import event_source_registry
 from executor_forwarder.action import SqsExecutorForwarderAction
 
-from tests.integration.forwarder.forwarder_aws import FAST_RETRY, REGION, queued_messages
+from tests.conftest import REPO_ROOT
+from tests.integration.forwarder.forwarder_aws import REGION, queued_messages
 from tests.unit.forwarder.mcl_events import (
     FakeKafkaMessage,
     execution_input,
@@ -37,7 +38,6 @@ from tests.unit.forwarder.mcl_events import (
 #: The fixtures (moto account, command queue, action factory) live beside this file.
 pytest_plugins = ["tests.integration.forwarder.forwarder_aws_fixtures"]
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 SOURCE_TYPE = "forwarder_test_in_memory"
 _FEEDS: dict[str, list[EventEnvelope]] = {}
 
@@ -109,7 +109,7 @@ def test_pipeline_acknowledges_forwarded_and_skipped_events(tmp_path: Path, fwd_
 
 
 def test_pipeline_throw_mode_never_acknowledges_an_event_that_was_not_queued(
-    tmp_path: Path, fwd_aws_env: None, fwd_unreachable_port: int
+    tmp_path: Path, fwd_unreachable_sqs: dict[str, Any]
 ) -> None:
     # GIVEN SQS is unreachable and the pipeline runs with failure_mode THROW (as the example config says)
     envelopes = [
@@ -117,13 +117,7 @@ def test_pipeline_throw_mode_never_acknowledges_an_event_that_was_not_queued(
         input_envelope("run-1"),
         input_envelope("run-2"),
     ]
-    action_config = {
-        "queue_url": f"http://127.0.0.1:{fwd_unreachable_port}/123456789012/commands",
-        "aws_region": REGION,
-        "aws_endpoint_url": f"http://127.0.0.1:{fwd_unreachable_port}",
-        "retry": FAST_RETRY,
-    }
-    pipeline = make_pipeline(tmp_path, envelopes, action_config, failure_mode="THROW", retry_count=1)
+    pipeline = make_pipeline(tmp_path, envelopes, fwd_unreachable_sqs, failure_mode="THROW", retry_count=1)
 
     # WHEN
     with pytest.raises(PipelineException):
@@ -136,30 +130,18 @@ def test_pipeline_throw_mode_never_acknowledges_an_event_that_was_not_queued(
 
 
 def test_pipeline_manager_reports_the_failed_pipeline_so_the_process_exits_non_zero(
-    tmp_path: Path, fwd_aws_env: None, fwd_unreachable_port: int
+    tmp_path: Path, fwd_unreachable_sqs: dict[str, Any]
 ) -> None:
-    action_config = {
-        "queue_url": f"http://127.0.0.1:{fwd_unreachable_port}/123456789012/commands",
-        "aws_endpoint_url": f"http://127.0.0.1:{fwd_unreachable_port}",
-        "aws_region": REGION,
-        "retry": FAST_RETRY,
-    }
-    pipeline = make_pipeline(tmp_path, [input_envelope("run-1")], action_config, failure_mode="THROW")
+    pipeline = make_pipeline(tmp_path, [input_envelope("run-1")], fwd_unreachable_sqs, failure_mode="THROW")
 
     assert run_pipeline(pipeline) is False  # `datahub actions run` then exits 1 once no pipeline runs
 
 
 def test_pipeline_default_continue_mode_would_acknowledge_a_lost_event(
-    tmp_path: Path, fwd_aws_env: None, fwd_unreachable_port: int
+    tmp_path: Path, fwd_unreachable_sqs: dict[str, Any]
 ) -> None:
     # GIVEN the datahub-actions default failure_mode CONTINUE (why the example config sets THROW)
-    action_config = {
-        "queue_url": f"http://127.0.0.1:{fwd_unreachable_port}/123456789012/commands",
-        "aws_endpoint_url": f"http://127.0.0.1:{fwd_unreachable_port}",
-        "aws_region": REGION,
-        "retry": FAST_RETRY,
-    }
-    pipeline = make_pipeline(tmp_path, [input_envelope("run-1")], action_config)
+    pipeline = make_pipeline(tmp_path, [input_envelope("run-1")], fwd_unreachable_sqs)
 
     pipeline.run()
 

@@ -7,7 +7,6 @@ to `dispatcher.handler.lambda_handler` (with the dispatcher tests' moto stack an
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from datahub_actions.pipeline.pipeline_context import PipelineContext
 from executor_common.runspec import CANCEL_REASON_PREFIX, TAG_EXECUTION_REQUEST
 from executor_forwarder.action import SqsExecutorForwarderAction
 
+from local_stack.event_shapes import sqs_event
 from tests.unit.forwarder.mcl_events import CANARY_PASSWORD, input_envelope, signal_envelope
 
 #: The dispatcher's own integration fixtures (a moto account shaped like the stack, the GMS stand-in, the
@@ -38,25 +38,7 @@ def lambda_sqs_event(queue_url: str, region: str) -> dict[str, Any]:
     messages = sqs.receive_message(
         QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], AttributeNames=["All"]
     ).get("Messages", [])
-    records = []
-    for message in messages:
-        records.append(
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": message.get("Attributes", {}),
-                "messageAttributes": {
-                    name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
-                    for name, value in message.get("MessageAttributes", {}).items()
-                },
-                "md5OfBody": hashlib.md5(message["Body"].encode()).hexdigest(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": region,
-            }
-        )
-    return {"Records": records}
+    return sqs_event(messages, queue_arn, region)
 
 
 @pytest.fixture

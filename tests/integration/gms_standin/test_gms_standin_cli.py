@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,11 +13,7 @@ import requests
 from executor_common.gms import GmsClient
 from executor_common.results import ExecutionRequestResult
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.conftest import unused_local_port
 
 
 def _wait_healthy(url: str, timeout: float = 30.0) -> None:
@@ -33,7 +28,7 @@ def _wait_healthy(url: str, timeout: float = 30.0) -> None:
 
 
 def test_cli_serves_until_sigterm_and_persists_state(tmp_path: Path, repo_root: Path) -> None:
-    port, state_file = _free_port(), tmp_path / "gms.json"
+    port, state_file = unused_local_port(), tmp_path / "gms.json"
     command = [sys.executable, "-m", "local_stack.gms_standin", "--port", str(port), "--token", "cli-token"]
     process = subprocess.Popen(
         [*command, "--state-file", str(state_file)],

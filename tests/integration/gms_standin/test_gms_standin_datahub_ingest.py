@@ -9,30 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from local_stack.gms_standin import GmsStandIn
 
 DATAHUB_CLI = Path(sys.executable).with_name("datahub")
 CUSTOMERS = "urn:li:dataset:(urn:li:dataPlatform:sqlite,main.customers,PROD)"
 ORDERS = "urn:li:dataset:(urn:li:dataPlatform:sqlite,main.orders,PROD)"
-
-
-@pytest.fixture
-def sqlite_db(tmp_path: Path) -> Path:
-    path = tmp_path / "shop.sqlite"
-    with sqlite3.connect(path) as db:
-        db.executescript(
-            """
-            CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT);
-            CREATE TABLE orders (
-                id INTEGER PRIMARY KEY, customer_id INTEGER, amount REAL,
-                CONSTRAINT fk_orders_customer FOREIGN KEY (customer_id) REFERENCES customers (id)
-            );
-            INSERT INTO customers VALUES (1, 'Ada', 'ada@example.com');
-            """
-        )
-    return path
 
 
 def _ingest(recipe: dict, tmp_path: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

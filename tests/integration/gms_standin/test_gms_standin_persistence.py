@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from executor_common.gms import GmsClient
 from executor_common.results import ExecutionRequestResult
 
 from local_stack.gms_standin import GmsStandIn
+from tests.support.waiting import wait_until
 
 
 def test_standin_restart_with_state_file_keeps_results_and_history(tmp_path: Path, execution_urn: str) -> None:
@@ -60,8 +60,8 @@ def test_state_file_catches_up_shortly_after_a_write_without_a_stop(tmp_path: Pa
             execution_urn, ExecutionRequestResult(status="RUNNING")
         )
 
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not (state_file.exists() and execution_urn in state_file.read_text()):
-            time.sleep(0.05)
+        wait_until(
+            lambda: state_file.exists() and execution_urn in state_file.read_text(), 5, "the write in the state file"
+        )
 
         assert execution_urn in json.loads(state_file.read_text())["entities"]

@@ -18,6 +18,8 @@ from local_stack.cfn import deploy
 from local_stack.lambdas import read_functions
 from local_stack.moto_server import LocalAws, MotoServer
 from local_stack.poller import MappingConfig, SqsPoller
+from tests.support.aws_harness import awsvpc_network
+from tests.support.waiting import wait_until
 
 MINI_TEMPLATE = Path(__file__).parent / "mini_template.yaml"
 
@@ -31,18 +33,9 @@ def aws() -> Iterator[LocalAws]:
         server.stop()
 
 
-def _network(aws: LocalAws) -> tuple[str, str]:
-    ec2 = aws.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName="t", Description="t", VpcId=vpc)["GroupId"]
-    return subnet, group
-
-
 def test_deploy_creates_the_sam_template_in_moto_and_resolves_function_environment(aws: LocalAws) -> None:
     # GIVEN a SAM template with functions, an SQS event source, a skipped Secret and list parameters
-    subnet, group = _network(aws)
+    subnet, group = awsvpc_network(aws.client("ec2"), "10.9.0.0/16")
     token_arn = aws.client("secretsmanager").create_secret(Name="bridge/token", SecretString="t")["ARN"]
 
     # WHEN it is translated and created through moto's CloudFormation
@@ -141,7 +134,7 @@ CONTAINER_SCRIPT = (
 @pytest.fixture
 def ecs_agent(aws: LocalAws, tmp_path: Path) -> Iterator[tuple[LocalEcsAgent, list[dict[str, Any]], dict[str, Any]]]:
     """An agent on a fresh cluster whose task definition has one secret and a `MODE` variable."""
-    subnet, group = _network(aws)
+    subnet, group = awsvpc_network(aws.client("ec2"), "10.9.0.0/16")
     ecs = aws.client("ecs")
     cluster = ecs.create_cluster(clusterName=f"agent-{tmp_path.name}")["cluster"]["clusterName"]
     secret_arn = aws.client("secretsmanager").create_secret(
@@ -248,10 +241,7 @@ def test_agent_runs_the_container_with_its_secret_and_reports_its_exit(aws: Loca
 def test_agent_sends_sigterm_on_stop_task_and_keeps_the_reason(aws: LocalAws, ecs_agent: Any) -> None:
     agent, events, context = ecs_agent
     task_arn = _run_task(aws, context, mode="wait")
-    deadline = time.monotonic() + 20
-    while "secret length" not in _container_output(agent, task_arn):
-        assert time.monotonic() < deadline, "the container never started"
-        time.sleep(0.1)
+    wait_until(lambda: "secret length" in _container_output(agent, task_arn), 20, "the container to start")
 
     aws.client("ecs").stop_task(
         cluster=context["cluster"], task=task_arn, reason="Cancelled in DataHub by urn:li:corpuser:x"

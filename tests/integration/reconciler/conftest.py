@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 from reconciler_stack import CLUSTER, LOG_GROUP, REGION, ReconcilerStack
+
+from tests.support.aws_harness import captured_logs, set_lambda_env
 
 
 def _clear_caches() -> None:
@@ -28,39 +28,26 @@ def reconciler_stack(gms_standin: Any, monkeypatch: pytest.MonkeyPatch) -> Itera
     """GIVEN the stack's cluster and log group (moto) and DataHub (the stand-in)."""
     from reconciler.observability import logger
 
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "DataHubRemoteExecutor",
-        "POWERTOOLS_SERVICE_NAME": "reconciler",
-        "DATAHUB_GMS_URL": gms_standin.url,
-        "DATAHUB_GMS_TOKEN": gms_standin.token,
-        "EXECUTOR_ID": "remote",
-        "ECS_CLUSTER": CLUSTER,
-        "RUNNER_CONTAINER_NAME": "runner",
-        "LOG_GROUP_NAME": LOG_GROUP,
-        "LOG_STREAM_PREFIX": "runs",
-        "DEFAULT_RUN_TIMEOUT_SECONDS": "86400",
-        "REPORT_GRACE_SECONDS": "0",
-    }
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "DATAHUB_GMS_TOKEN_SECRET_ARN"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    set_lambda_env(
+        monkeypatch,
+        region=REGION,
+        service="reconciler",
+        DATAHUB_GMS_URL=gms_standin.url,
+        DATAHUB_GMS_TOKEN=gms_standin.token,
+        EXECUTOR_ID="remote",
+        ECS_CLUSTER=CLUSTER,
+        RUNNER_CONTAINER_NAME="runner",
+        LOG_GROUP_NAME=LOG_GROUP,
+        LOG_STREAM_PREFIX="runs",
+        DEFAULT_RUN_TIMEOUT_SECONDS="86400",
+        REPORT_GRACE_SECONDS="0",
+    )
     _clear_caches()
     with mock_aws():
         logs = boto3.client("logs", region_name=REGION)
         logs.create_log_group(logGroupName=LOG_GROUP)
-        buffer = io.StringIO()
-        capture = logging.StreamHandler(buffer)
-        capture.setFormatter(logger.registered_formatter)
-        logger.addHandler(capture)
         try:
-            yield ReconcilerStack(gms=gms_standin, logs=logs, log_buffer=buffer, env=env)
+            with captured_logs(logger) as buffer:
+                yield ReconcilerStack(gms=gms_standin, logs=logs, log_buffer=buffer)
         finally:
-            logger.removeHandler(capture)
             _clear_caches()

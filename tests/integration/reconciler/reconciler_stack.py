@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from tests.conftest import load_event
+from tests.support.aws_harness import lambda_context, sqs_event_from_sample
 
 REGION = "us-east-1"
 #: The cluster the sample events in events/ come from.
@@ -24,24 +23,9 @@ RUN_LOG_LINES = [
 ]
 
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "datahub-executor-ReconcilerFunction"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:datahub-executor-ReconcilerFunction"
-    aws_request_id: str = "9e8d7c6b-0000-4000-8000-000000000002"
-
-
 def sqs_batch(*events: dict[str, Any]) -> dict[str, Any]:
     """Events wrapped the way the EventBridge rule -> SQS buffer -> Lambda event source delivers them."""
-    template = load_event("reconciler_sqs_batch.json")["Records"][0]
-    records = []
-    for index, event in enumerate(events):
-        record = copy.deepcopy(template)
-        record["messageId"] = f"00000000-0000-4000-8000-{index:012d}"
-        record["body"] = json.dumps(event)
-        records.append(record)
-    return {"Records": records}
+    return sqs_event_from_sample("reconciler_sqs_batch.json", [json.dumps(event) for event in events])
 
 
 @dataclass
@@ -49,17 +33,16 @@ class ReconcilerStack:
     gms: Any
     logs: Any
     log_buffer: io.StringIO
-    env: dict[str, str] = field(default_factory=dict)
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         from reconciler.handler import lambda_handler
 
-        return lambda_handler(event, FakeLambdaContext(function_name="datahub-executor-ReconcilerFunction"))
+        return lambda_handler(event, lambda_context("ReconcilerFunction", REGION))
 
     def invoke_backstop(self, event: dict[str, Any]) -> dict[str, Any]:
         from reconciler.backstop import lambda_handler
 
-        return lambda_handler(event, FakeLambdaContext(function_name="datahub-executor-BackstopFunction"))
+        return lambda_handler(event, lambda_context("BackstopFunction", REGION))
 
     def put_run_log(self, task_id: str, lines: list[str]) -> None:
         """Lines as the runner container's awslogs driver would have written them."""

@@ -28,6 +28,16 @@ def _seed_running(stack, event: dict, start_ms: int = 1_764_144_000_000) -> str:
     return urn
 
 
+def _oom_event_and_its_earlier_version() -> tuple[dict, dict]:
+    """The sample OOM STOPPED event (version 5), and a version 4 sent before the container's reason was known."""
+    newer = load_event("ecs_task_stopped_oom.json")
+    older = copy.deepcopy(newer)
+    older["detail"]["version"] = 4
+    older["detail"]["containers"][0].pop("reason")
+    older["detail"]["containers"][0]["exitCode"] = 1
+    return newer, older
+
+
 @pytest.mark.parametrize(
     ("event_file", "status", "expected", "has_log"),
     [
@@ -161,11 +171,7 @@ def test_reconciler_duplicate_delivery_writes_once(reconciler_stack):
 
 def test_reconciler_older_version_after_newer_does_not_overwrite(reconciler_stack):
     # GIVEN version 5 (the OOM diagnosis) was reconciled, then an older version 4 arrives late
-    newer = load_event("ecs_task_stopped_oom.json")
-    older = copy.deepcopy(newer)
-    older["detail"]["version"] = 4
-    older["detail"]["containers"][0].pop("reason")
-    older["detail"]["containers"][0]["exitCode"] = 1
+    newer, older = _oom_event_and_its_earlier_version()
     urn = _seed_running(reconciler_stack, newer)
 
     reconciler_stack.invoke(sqs_batch(newer))
@@ -177,11 +183,7 @@ def test_reconciler_older_version_after_newer_does_not_overwrite(reconciler_stac
 
 def test_reconciler_newer_version_refines_our_own_older_diagnosis(reconciler_stack):
     # GIVEN a first STOPPED event (version 4) without the container's reason, then the full one (version 5)
-    newer = load_event("ecs_task_stopped_oom.json")
-    older = copy.deepcopy(newer)
-    older["detail"]["version"] = 4
-    older["detail"]["containers"][0].pop("reason")
-    older["detail"]["containers"][0]["exitCode"] = 1
+    newer, older = _oom_event_and_its_earlier_version()
     urn = _seed_running(reconciler_stack, newer)
 
     reconciler_stack.invoke(sqs_batch(older))

@@ -12,7 +12,8 @@ from typing import Any
 
 from executor_common.runspec import ENV_RUN_SPEC, RunSpec
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from tests.conftest import REPO_ROOT
+
 CHILDREN = Path(__file__).resolve().parent / "children"
 TOKEN = "test-token"
 
@@ -81,13 +82,3 @@ class RunnerResult:
     returncode: int
     stdout: str
     stderr: str
-
-
-def sqlite_recipe(db: Path, **source_config: Any) -> dict[str, Any]:
-    return {
-        "source": {
-            "type": "sqlalchemy",
-            "config": {"platform": "sqlite", "connect_uri": f"sqlite:///{db}", **source_config},
-        },
-        "pipeline_name": "sqlite-shop",
-    }

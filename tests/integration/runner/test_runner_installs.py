@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import json
-import socket
 
 from runner_harness import child, make_spec
 
+from tests.conftest import unused_local_port
+
 INDEX_PASSWORD = "idx-pa55-0c1d"
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_runner_failed_runtime_install_reports_failure_naming_the_package(runner, gms_standin):
     # GIVEN extra pip requirements and a package index nobody listens on
     spec = make_spec("install-fail-1", extra_pip_requirements=["acme-missing-plugin==9.9"])
     extra = {
-        "RUNNER_PIP_INDEX_URL": f"http://user:{INDEX_PASSWORD}@127.0.0.1:{_closed_port()}/simple",
+        "RUNNER_PIP_INDEX_URL": f"http://user:{INDEX_PASSWORD}@127.0.0.1:{unused_local_port()}/simple",
         "UV_HTTP_RETRIES": "0",
         "PIP_RETRIES": "0",
         "RUNNER_CHILD_COMMAND": json.dumps(child("exit_code.py", "0")),

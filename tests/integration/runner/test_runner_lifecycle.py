@@ -12,13 +12,7 @@ from pathlib import Path
 import pytest
 from runner_harness import child, make_spec
 
-
-def _wait_for(predicate, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        time.sleep(0.05)
+from tests.support.waiting import wait_until
 
 
 def _alive(pid: int) -> bool:
@@ -119,9 +113,9 @@ def test_runner_sigterm_cancels_and_leaves_no_orphans(runner, gms_standin, tmp_p
     process = runner.start(
         spec, {"RUNNER_CHILD_COMMAND": json.dumps(child("family.py", str(pid_file))), "RUNNER_KILL_GRACE_SECONDS": "1"}
     )
-    _wait_for(lambda: pid_file.exists() and len(pid_file.read_text().split()) == 3)
+    wait_until(lambda: pid_file.exists() and len(pid_file.read_text().split()) == 3, 15, "the family's three pids")
     pids = [int(p) for p in pid_file.read_text().split()]
-    _wait_for(lambda: gms_standin.result(spec.execution_request_urn) is not None)
+    wait_until(lambda: gms_standin.result(spec.execution_request_urn), 15, "the kickoff in DataHub")
 
     # WHEN ECS stops the task (SIGTERM to the runner)
     process.send_signal(signal.SIGTERM)
@@ -132,7 +126,7 @@ def test_runner_sigterm_cancels_and_leaves_no_orphans(runner, gms_standin, tmp_p
     final = gms_standin.result(spec.execution_request_urn)
     assert final["status"] == "CANCELLED"
     assert "cancelled" in final["report"].splitlines()[0].lower()
-    _wait_for(lambda: not any(_alive(pid) for pid in pids), timeout=5)
+    wait_until(lambda: not any(_alive(pid) for pid in pids), 5, "every process of the family to exit")
 
 
 @pytest.mark.timeout(120)

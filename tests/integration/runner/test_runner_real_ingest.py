@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
-from runner_harness import make_spec, sqlite_recipe
+from runner_harness import make_spec
+
+from local_stack.commands import sqlite_recipe
 
 
 def test_runner_sqlite_ingestion_reports_success_with_structured_report(runner, gms_standin, sqlite_db):
     # GIVEN a real SQLite database and a recipe with no sink (the default datahub-rest sink to GMS)
-    spec = make_spec("sqlite-run-1", sqlite_recipe(sqlite_db()))
+    spec = make_spec("sqlite-run-1", sqlite_recipe(str(sqlite_db), pipeline_name="sqlite-shop"))
 
     # WHEN the runner runs it
     result = runner.run(spec)
@@ -43,12 +45,10 @@ def test_runner_sqlite_ingestion_reports_success_with_structured_report(runner, 
 
 def test_runner_test_connection_resolves_secret_from_envelope_and_masks_it(runner, gms_standin, sqlite_db):
     # GIVEN a TEST_CONNECTION whose connect_uri only works when the CLI resolves ${SHOP_DB} from the envelope
-    db = sqlite_db()
-    recipe = sqlite_recipe(db)
-    recipe["source"]["config"]["connect_uri"] = "sqlite:///${SHOP_DB}"
+    recipe = sqlite_recipe("${SHOP_DB}", pipeline_name="sqlite-shop")
     spec = make_spec("sqlite-test-1", recipe, task="TEST_CONNECTION", secret_names=["SHOP_DB"])
 
-    result = runner.run(spec, {"SHOP_DB": str(db)})
+    result = runner.run(spec, {"SHOP_DB": str(sqlite_db)})
 
     # THEN the connection test succeeded (the secret was resolved) ...
     assert result.returncode == 0, result.stderr
@@ -59,4 +59,4 @@ def test_runner_test_connection_resolves_secret_from_envelope_and_masks_it(runne
     assert connection["basic_connectivity"]["capable"] is True
     # ... and its value appears nowhere we wrote
     everything = result.stdout + result.stderr + json.dumps([r["body"] for r in gms_standin.requests])
-    assert str(db) not in everything
+    assert str(sqlite_db) not in everything

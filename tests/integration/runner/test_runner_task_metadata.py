@@ -3,33 +3,25 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from runner_harness import child, make_spec
 
+from local_stack.task_metadata import TaskMetadataServer, task_metadata
+
 TASK_ARN = "arn:aws:ecs:eu-west-1:123456789012:task/datahub-executor/0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-
-
-class _Metadata(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = json.dumps({"TaskARN": TASK_ARN, "Limits": {"CPU": 1, "Memory": 4096}}).encode()
-        self.send_response(200 if self.path.endswith("/task") else 404)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
 def metadata_uri():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Metadata)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v4/container-id"
-    server.shutdown()
+    """The task metadata endpoint v4 as the local ECS agent serves it, for one task of 1 vCPU and 4096 MiB."""
+    server = TaskMetadataServer().start()
+    task = {"taskArn": TASK_ARN, "cpu": "1024", "memory": "4096"}
+    definition = {"family": "datahub-executor-runner", "containerDefinitions": [{"name": "runner", "image": "runner"}]}
+    try:
+        yield server.register(TASK_ARN.rsplit("/", 1)[-1], task_metadata(task, definition))
+    finally:
+        server.stop()
 
 
 def test_runner_kickoff_names_the_ecs_task(runner, gms_standin, metadata_uri):

@@ -8,7 +8,6 @@ ExistingDataHubAccessTokenSecretArn: the parameter set the local stack uses.
 
 from __future__ import annotations
 
-import copy
 import importlib
 import io
 import json
@@ -20,10 +19,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from samtranslator.parser.parser import Parser
-from samtranslator.translator.translator import Translator
-from samtranslator.utils.py27hash_fix import undo_mark_unicode_str_in_template
-from samtranslator.yaml_helper import yaml_parse
+
+from local_stack.cfn import load_template, point_code_at, translate
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
@@ -37,19 +34,10 @@ SECRET_ARNS = "SNOWFLAKE_PASSWORD=arn:aws:secretsmanager:us-east-1:123456789012:
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")
 
 
-def stub_managed_policy_map() -> dict[str, str]:
-    """SAM resolves managed policy names (AWSXrayWriteOnlyAccess, ...) to ARNs through IAM; moto need not."""
-    names = ["AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess", "AWSLambdaSQSQueueExecutionRole"]
-    return {name: f"arn:aws:iam::aws:policy/service-role/{name}" for name in names}
-
-
-def translated_template(parameters: dict[str, str], session: boto3.Session) -> dict[str, Any]:
-    """What `sam deploy` sends: the SAM transform applied, with the code at a dummy S3 object."""
-    sam = copy.deepcopy(yaml_parse((REPO_ROOT / "template.yaml").read_text()))
-    sam["Globals"]["Function"]["CodeUri"] = {"Bucket": CODE_BUCKET, "Key": CODE_KEY}
-    translator = Translator(None, Parser(), boto_session=session)
-    translated = translator.translate(sam, parameter_values=parameters, get_managed_policy_map=stub_managed_policy_map)
-    return undo_mark_unicode_str_in_template(translated)
+def translated_template(parameters: dict[str, str]) -> dict[str, Any]:
+    """What `sam deploy` sends: the local stack's SAM transform, with the code at a dummy S3 object."""
+    sam = load_template(REPO_ROOT / "template.yaml")
+    return translate(point_code_at(sam, CODE_BUCKET, CODE_KEY), parameters, REGION)
 
 
 def _dummy_code_zip() -> bytes:
@@ -81,7 +69,7 @@ def create_stack(session: boto3.Session, name: str, extra_parameters: dict[str, 
         "SecurityGroupIds": sg_id,
         **extra_parameters,
     }
-    template = translated_template(parameters, session)
+    template = translated_template(parameters)
     cfn = session.client("cloudformation")
     cfn.create_stack(
         StackName=name,

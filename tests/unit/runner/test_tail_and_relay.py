@@ -94,14 +94,18 @@ def test_pump_secret_split_across_pipe_writes_is_still_masked():
     assert text.endswith("last line without newline\n")
 
 
-def test_pump_invalid_utf8_does_not_stop_the_relay():
-    relay, out, _log, _tail = _relay()
+def _pump_written(data: bytes, relay: LogRelay) -> None:
+    """Pump what a child wrote (`data`, then end of output) through `relay`."""
     read_fd, write_fd = os.pipe()
-    os.write(write_fd, b"bad \xff\xfe bytes\nnext\n")
+    os.write(write_fd, data)
     os.close(write_fd)
-
     with os.fdopen(read_fd, "rb", buffering=0) as stream:
         pump(stream, relay)
+
+
+def test_pump_invalid_utf8_does_not_stop_the_relay():
+    relay, out, _log, _tail = _relay()
+    _pump_written(b"bad \xff\xfe bytes\nnext\n", relay)
 
     assert out.getvalue().decode().endswith("next\n")
 
@@ -114,12 +118,7 @@ class _BrokenStdout(io.BytesIO):
 def test_pump_broken_stdout_keeps_draining_and_tail_still_fills():
     tail = LogTail(10)
     relay = LogRelay(SecretMasker(), tail, _BrokenStdout())
-    read_fd, write_fd = os.pipe()
-    os.write(write_fd, b"one\ntwo\n")
-    os.close(write_fd)
-
-    with os.fdopen(read_fd, "rb", buffering=0) as stream:
-        pump(stream, relay)
+    _pump_written(b"one\ntwo\n", relay)
 
     assert relay.sink_failed
     assert tail.render() == "one\ntwo"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from samtranslator.yaml_helper import yaml_parse
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from tests.conftest import REPO_ROOT
 
 
 @cache
