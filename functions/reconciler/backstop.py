@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,3 +35,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     for _ in stopped:
         count("BackstopStops", settings.powertools_metrics_namespace)
     return {"stopped": [plan.task_arn for plan in stopped]}
+
+
+# Validate the environment at cold start in Lambda: a misconfigured stack fails its init, not the tenth
+# event. Elsewhere (tests, the local stack) the first event validates it, after the caller set it up.
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    get_settings()

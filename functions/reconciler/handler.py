@@ -10,6 +10,7 @@ the same way; an error then propagates so that Lambda's async retry brings it ba
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -61,3 +62,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         outcome = handle_event(event)
         return {"action": outcome.action, "why": outcome.why, "status": outcome.status}
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+# Validate the environment at cold start in Lambda: a misconfigured stack fails its init, not the tenth
+# event. Elsewhere (tests, the local stack) the first event validates it, after the caller set it up.
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    get_settings().require_reconciler_settings()
