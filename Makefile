@@ -4,7 +4,14 @@ VENV := .venv
 TOOLS := .tools
 PY := $(VENV)/bin/python
 SAM := $(TOOLS)/bin/sam
-UV = $(shell command -v uv 2>/dev/null || echo "python3.11 -m uv")
+# uv from PATH when there is one, else uv installed by pip into the bootstrap venv $(BOOT). The
+# fallback is a fixed path, not a probe: make expands a recipe whole before its first line runs.
+# Every install names its target interpreter (--python), so no install ever lands in the
+# machine's own Python. `make setup UV_ON_PATH=` takes the fresh-machine path (.ci/run does).
+BOOT := .uv
+UV_VERSION := 0.13.9
+UV_ON_PATH := $(shell command -v uv 2>/dev/null)
+UV := $(or $(UV_ON_PATH),$(BOOT)/bin/uv)
 PYTEST := $(PY) -m pytest
 FUNCTION ?= DispatcherFunction
 EVENT ?= events/run_ingest.json
@@ -17,20 +24,22 @@ help: ## List the targets
 
 setup: $(VENV)/.done $(TOOLS)/.done ## Create .venv (project + acryl-datahub) and .tools (SAM CLI), pinned
 
-$(VENV)/.done: requirements/dev.lock pyproject.toml
-	command -v uv >/dev/null || python3.11 -m uv --version >/dev/null 2>&1 || python3.11 -m pip install --quiet uv
+$(BOOT)/bin/uv:
+	python3.11 -m venv $(BOOT)
+	$(BOOT)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.done: requirements/dev.lock pyproject.toml | $(UV)
 	$(UV) venv --quiet --allow-existing -p python3.11 $(VENV)
-	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet -r requirements/dev.lock
-	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet --no-deps -e .
+	$(UV) pip install --quiet --python $(VENV)/bin/python -r requirements/dev.lock
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
 	touch $@
 
-$(TOOLS)/.done: requirements/tools.lock
-	command -v uv >/dev/null || python3.11 -m uv --version >/dev/null 2>&1 || python3.11 -m pip install --quiet uv
+$(TOOLS)/.done: requirements/tools.lock | $(UV)
 	$(UV) venv --quiet --allow-existing -p python3.11 $(TOOLS)
-	VIRTUAL_ENV=$(TOOLS) $(UV) pip install --quiet -r requirements/tools.lock
+	$(UV) pip install --quiet --python $(TOOLS)/bin/python -r requirements/tools.lock
 	touch $@
 
-lock: ## Re-pin requirements/*.lock from requirements/*.in
+lock: | $(UV) ## Re-pin requirements/*.lock from requirements/*.in
 	$(UV) pip compile --quiet -p 3.11 requirements/dev.in -o requirements/dev.lock
 	$(UV) pip compile --quiet -p 3.11 requirements/tools.in -o requirements/tools.lock
 
@@ -71,4 +80,4 @@ bench: setup ## Benchmarks (on demand; figures go in the closing notes)
 	$(PY) -m bench
 
 clean: ## Remove build output and local state
-	rm -rf .aws-sam .local .pytest_cache
+	rm -rf .aws-sam .local .pytest_cache $(BOOT)
