@@ -84,6 +84,7 @@ def create_stack(session: boto3.Session, name: str, extra_parameters: dict[str, 
         "outputs": {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
         "token_arn": token_arn,
         "template": template,
+        "run_network": ([subnet_id], [sg_id]),
     }
 
 
@@ -255,3 +256,64 @@ def test_template_in_moto_base_task_definition_can_run(stack: dict[str, Any]) ->
 
     assert len(response["tasks"]) == 1
     assert response["failures"] == []
+
+
+def test_template_in_moto_command_queues_take_one_mib_messages(stack: dict[str, Any]) -> None:
+    sqs = stack["session"].client("sqs")
+    sizes = [
+        sqs.get_queue_attributes(QueueUrl=stack["outputs"][url], AttributeNames=["MaximumMessageSize"])["Attributes"][
+            "MaximumMessageSize"
+        ]
+        for url in ("CommandQueueUrl", "CommandDeadLetterQueueUrl")
+    ]
+
+    assert sizes == ["1048576", "1048576"]
+
+
+def function_networks(created: dict[str, Any]) -> dict[str, tuple[list[str], list[str]]]:
+    """(subnets, security groups) of each function; empty lists when it is not in a VPC."""
+    lambda_client = created["session"].client("lambda")
+    networks = {}
+    for output in ("DispatcherFunctionName", "ReconcilerFunctionName", "BackstopFunctionName"):
+        vpc_config = lambda_client.get_function_configuration(FunctionName=created["outputs"][output]).get(
+            "VpcConfig", {}
+        )
+        networks[output] = (vpc_config.get("SubnetIds", []), vpc_config.get("SecurityGroupIds", []))
+    return networks
+
+
+def test_template_in_moto_lambdas_stay_outside_the_vpc_by_default(stack: dict[str, Any]) -> None:
+    assert list(function_networks(stack).values()) == [([], [])] * 3
+
+
+def test_template_in_moto_lambdas_in_vpc_default_to_the_run_subnets_and_groups() -> None:
+    """GIVEN LambdasInVpc=true and no Lambda-specific network: GMS inside the VPC is reached from the run subnets."""
+    with mock_aws():
+        created = create_stack(boto3.Session(region_name=REGION), "dh-vpc", {"LambdasInVpc": "true"})
+        networks = function_networks(created)
+
+    assert created["status"] == "CREATE_COMPLETE"
+    assert list(networks.values()) == [created["run_network"]] * 3
+
+
+def test_template_in_moto_lambdas_in_vpc_use_their_own_subnets_when_given() -> None:
+    with mock_aws():
+        session = boto3.Session(region_name=REGION)
+        ec2 = session.client("ec2")
+        vpc_id = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        lambda_subnets = [
+            ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.9.{i}.0/24")["Subnet"]["SubnetId"] for i in (1, 2)
+        ]
+        lambda_group = ec2.create_security_group(GroupName="lambdas", Description="lambdas", VpcId=vpc_id)["GroupId"]
+        created = create_stack(
+            session,
+            "dh-vpc-own",
+            {
+                "LambdasInVpc": "true",
+                "LambdaSubnetIds": ",".join(lambda_subnets),
+                "LambdaSecurityGroupIds": lambda_group,
+            },
+        )
+        networks = function_networks(created)
+
+    assert list(networks.values()) == [(lambda_subnets, [lambda_group])] * 3

@@ -9,7 +9,10 @@ import pytest
 from sam_template import as_list, if_branches, policy_statements, resource
 
 # Actions whose IAM resource type is "*" only (no resource-level permissions exist for them).
-STAR_ONLY_ACTIONS = {"ecr:GetAuthorizationToken", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"}
+STAR_ONLY_ACTIONS = {"ecr:GetAuthorizationToken", "ecs:DescribeTaskDefinition"}
+RUNNER_LOG_STREAMS = {
+    "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${RunnerLogGroup}:log-stream:*"
+}
 CLUSTER_SCOPED_ACTIONS = {"ecs:RunTask", "ecs:StopTask", "ecs:DescribeTasks", "ecs:ListTasks"}
 CLUSTER_CONDITION = {"ArnEquals": {"ecs:cluster": {"Fn::GetAtt": ["RunnerCluster", "Arn"]}}}
 
@@ -134,7 +137,7 @@ def test_reconciler_reads_only_the_runner_log_group(template: dict[str, Any]) ->
     (statement,) = statements_granting(template, "ReconcilerFunction", "logs:GetLogEvents")
 
     assert statement["Action"] == "logs:GetLogEvents"
-    assert statement["Resource"] == {"Fn::GetAtt": ["RunnerLogGroup", "Arn"]}
+    assert statement["Resource"] == RUNNER_LOG_STREAMS
 
 
 def test_runner_task_role_touches_only_run_folders(template: dict[str, Any]) -> None:
@@ -152,12 +155,15 @@ def test_runner_execution_role_injects_token_prefixed_and_configured_secrets_onl
     assert token_and_prefix["Resource"][1]["Fn::Sub"].endswith(":secret:${SecretNamePrefix}*")
     assert "Condition" not in token_and_prefix
     assert list(configured["Condition"]["StringEquals"]) == ["secretsmanager:SecretId"]
+    assert configured["Condition"]["ArnLike"] == {
+        "secretsmanager:SecretId": {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:*:*:secret:*-??????"}
+    }
 
 
 def test_runner_execution_role_writes_only_to_the_runner_log_group(template: dict[str, Any]) -> None:
     (statement,) = statements_granting(template, "RunnerExecutionRole", "logs:PutLogEvents")
 
-    assert statement["Resource"] == {"Fn::GetAtt": ["RunnerLogGroup", "Arn"]}
+    assert statement["Resource"] == RUNNER_LOG_STREAMS
 
 
 @pytest.mark.parametrize("role", ["RunnerExecutionRole", "RunnerTaskRole"])
