@@ -40,10 +40,10 @@ $(TOOLS)/.done: requirements/tools.lock | $(UV)
 	touch $@
 
 lock: | $(UV) ## Re-pin requirements/*.lock from requirements/*.in
-	$(UV) pip compile --quiet -p 3.11 requirements/dev.in -o requirements/dev.lock
-	$(UV) pip compile --quiet -p 3.11 requirements/tools.in -o requirements/tools.lock
+	$(UV) pip compile --quiet --no-header --no-annotate -p 3.11 requirements/dev.in -o requirements/dev.lock
+	$(UV) pip compile --quiet --no-header --no-annotate -p 3.11 requirements/tools.in -o requirements/tools.lock
 
-test: setup lint validate ## Everything CI checks: ruff, hadolint, cfn-lint, sam validate --lint, all tests
+test: setup lint validate ## Everything CI checks: ruff, hadolint, cfn-lint, sam validate --lint, all tests (IAM lint + simulation included)
 	$(PYTEST) tests
 
 lint: setup ## ruff + hadolint
