@@ -3,29 +3,36 @@
 Delivery: `act()` returns only after SQS has accepted the message, and raises when it could
 not, so the pipeline does not acknowledge (commit) an event whose message is not on the
 queue, provided the pipeline runs with `failure_mode: THROW` (see forwarder/README.md).
-Events that are not ours or cannot be parsed are logged and acknowledged.
+Events that are not ours are logged and acknowledged. A run request of ours that cannot go on
+the queue (larger than the queue takes, or an aspect the event does not let us decode) is
+reported as FAILURE in DataHub through the pipeline's `datahub:` connection, so that it does
+not stay Pending forever.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import Counter
+from typing import Any
 
 from datahub_actions.action.action import Action
 from datahub_actions.event.event_envelope import EventEnvelope
 from datahub_actions.pipeline.pipeline_context import PipelineContext
+from executor_common.contract import INPUT_ASPECT
 
 from executor_forwarder.config import ForwarderConfig
 from executor_forwarder.sqs_sender import SqsSender, make_sqs_client
 from executor_forwarder.stack_outputs import resolve_queue_url
-from executor_forwarder.translate import Forward, Skip, SkipKind, decide
+from executor_forwarder.translate import Forward, Skip, SkipKind, decide, is_claimed_test_connection
 
 logger = logging.getLogger(__name__)
 
 #: `https://sqs.<region>.amazonaws.com/...` and the legacy `https://<region>.queue.amazonaws.com/...`.
 _QUEUE_URL_REGION = re.compile(r"^https://(?:sqs[.-]([a-z0-9-]+)|([a-z0-9-]+)\.queue)\.amazonaws\.com(?:\.cn)?/")
 _SKIP_LOG_LEVEL = {SkipKind.UNRELATED: logging.DEBUG, SkipKind.OTHER_EXECUTOR: logging.INFO}
+FAILURE_REPORT_HEADER = "The remote executor's forwarder could not put this request on the command queue.\n"
 
 
 def build_sender(config: ForwarderConfig) -> SqsSender:
@@ -60,28 +67,47 @@ class SqsExecutorForwarderAction(Action):
         self.ctx = ctx
         self.sender = sender
         self._executor_ids = frozenset(config.executor_ids)
+        self._claimed_ids = frozenset(config.claim_test_connections_for)
         self.counts: Counter[str] = Counter()
         logger.info(
             "Forwarding execution requests for executor ids %s to %s", sorted(self._executor_ids), sender.queue_url
         )
+        if self._claimed_ids:
+            logger.info(
+                "Claiming TEST_CONNECTION requests for executor ids %s as %r",
+                sorted(self._claimed_ids),
+                config.claim_as,
+            )
+        self._graph = ctx.graph.graph if ctx is not None and ctx.graph is not None else None
+        if self._graph is None:
+            logger.warning(
+                "The pipeline has no `datahub:` connection: a request that cannot be queued (too large, "
+                "undecodable) can only be logged, and stays Pending in DataHub"
+            )
 
     def act(self, event: EventEnvelope) -> bool:
         """True once the message is on the queue (or the event is skipped); raises `SendFailed` otherwise."""
         try:
-            decision = decide(event, self._executor_ids)
+            decision = decide(event, self._executor_ids, self._claimed_ids, self.config.claim_as)
         except Exception as exc:  # a bad event must never stop the pipeline
             decision = Skip(SkipKind.INVALID, f"unexpected {type(exc).__name__} while reading the event")
         if isinstance(decision, Skip):
             self._skip(decision)
-            return True
-        if len(decision.body.encode()) > self.config.max_message_bytes:
-            self._skip(
-                Skip(
-                    SkipKind.INVALID,
-                    f"the message would exceed {self.config.max_message_bytes} bytes (SQS limit)",
-                    decision.entity_urn,
+            if decision.kind == SkipKind.UNDECODABLE and decision.entity_urn and self._stored_request_is_ours(decision):
+                self._report_failure(
+                    decision.entity_urn, f"DataHub's change event could not be read: {decision.reason}."
                 )
+            return True
+        size = len(decision.body.encode())
+        if size > self.config.max_message_bytes:
+            reason = (
+                f"The request is {size} bytes as a queue message; the command queue takes at most "
+                f"{self.config.max_message_bytes} bytes (SQS allows 1 MiB). Make the recipe smaller, e.g. move "
+                "long lists or inline files out of it."
             )
+            self._skip(Skip(SkipKind.INVALID, reason, decision.entity_urn))
+            if decision.aspect_name == INPUT_ASPECT:
+                self._report_failure(decision.entity_urn, reason)
             return True
         self._send(decision)
         return True
@@ -92,6 +118,8 @@ class SqsExecutorForwarderAction(Action):
 
     def _send(self, decision: Forward) -> None:
         label = f"{decision.aspect_name} of {decision.entity_urn}"
+        if decision.claimed_from is not None:
+            logger.info("Claiming the TEST_CONNECTION %s (executorId %r)", decision.entity_urn, decision.claimed_from)
         if decision.problem:
             logger.warning("Forwarding %s although it is malformed, so DataHub shows why: %s", label, decision.problem)
         try:
@@ -107,6 +135,58 @@ class SqsExecutorForwarderAction(Action):
         if not self.config.message_attributes:
             return None
         return {"executorId": decision.executor_id, "aspectName": decision.aspect_name}
+
+    def _stored_request_is_ours(self, skip: Skip) -> bool:
+        """Whether the run request GMS stored under this URN is for one of our executor ids (or a claimed test).
+
+        The event could not be read, so GMS's copy decides: FAILURE is never written onto a request
+        that another executor owns.
+        """
+        if self._graph is None or skip.entity_urn is None:
+            return False
+        from datahub.metadata.schema_classes import ExecutionRequestInputClass
+
+        try:
+            stored: Any = self._graph.get_aspect(skip.entity_urn, ExecutionRequestInputClass)
+        except Exception as exc:
+            logger.error("Could not read %s from DataHub to see whose it is: %s", skip.entity_urn, type(exc).__name__)
+            return False
+        if stored is None:
+            return False
+        aspect = {"task": stored.task, "executorId": stored.executorId}
+        return stored.executorId in self._executor_ids or is_claimed_test_connection(
+            INPUT_ASPECT, aspect, self._claimed_ids
+        )
+
+    def _report_failure(self, entity_urn: str, reason: str) -> None:
+        """FAILURE in DataHub with the reason; best effort (logged), so one bad event never stops the pipeline."""
+        if self._graph is None:
+            self.counts["failure_unreported"] += 1
+            logger.error(
+                "%s stays Pending in DataHub: %s Add a `datahub:` connection to the pipeline so the forwarder "
+                "can report it.",
+                entity_urn,
+                reason,
+            )
+            return
+        from datahub.emitter.mcp import MetadataChangeProposalWrapper
+        from datahub.metadata.schema_classes import ExecutionRequestResultClass
+        from executor_common.status import ExecutionStatus
+
+        result = ExecutionRequestResultClass(
+            status=ExecutionStatus.FAILURE.value,
+            report=FAILURE_REPORT_HEADER + reason + "\n",
+            startTimeMs=int(time.time() * 1000),
+            durationMs=0,
+        )
+        try:
+            self._graph.emit_mcp(MetadataChangeProposalWrapper(entityUrn=entity_urn, aspect=result))
+        except Exception as exc:
+            self.counts["failure_unreported"] += 1
+            logger.error("Could not report FAILURE for %s in DataHub (%s): %s", entity_urn, type(exc).__name__, reason)
+            return
+        self.counts["failure_reported"] += 1
+        logger.warning("Reported FAILURE for %s in DataHub: %s", entity_urn, reason)
 
     def _skip(self, skip: Skip) -> None:
         self.counts[f"skipped_{skip.kind}"] += 1

@@ -19,6 +19,7 @@ from executor_common.contract import (
     EXECUTION_REQUEST_URN_PREFIX,
     INPUT_ASPECT,
     SIGNAL_ASPECT,
+    ExecutionTask,
     parse_command,
 )
 from pydantic import ValidationError
@@ -33,6 +34,7 @@ class SkipKind(StrEnum):
     UNRELATED = "unrelated"  # not an execution-request input/signal change: the common case
     OTHER_EXECUTOR = "other_executor"  # a request for an executor id this forwarder does not serve
     INVALID = "invalid"  # meant for us (or undecidable) but malformed: worth a warning
+    UNDECODABLE = "undecodable"  # an execution-request aspect whose executor cannot be read from the event
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,20 @@ class Forward:
     executor_id: str
     body: str = field(repr=False)
     problem: str | None = None
+    claimed_from: str | None = None  # the executorId DataHub wrote, when a test connection was claimed
 
 
-def decide(envelope: EventEnvelope, executor_ids: Collection[str]) -> Forward | Skip:
-    """Forward an execution-request input/signal change for one of `executor_ids`; skip anything else."""
+def decide(
+    envelope: EventEnvelope,
+    executor_ids: Collection[str],
+    claim_test_connections_for: Collection[str] = (),
+    claim_as: str | None = None,
+) -> Forward | Skip:
+    """Forward an execution-request input/signal change for one of `executor_ids`; skip anything else.
+
+    A TEST_CONNECTION input for an id in `claim_test_connections_for` is forwarded too, with its
+    executorId replaced by `claim_as` (the stack's id), so the dispatcher runs it.
+    """
     if envelope.event_type != METADATA_CHANGE_LOG_EVENT_V1_TYPE:
         return Skip(SkipKind.UNRELATED, f"event type {envelope.event_type!r} is not a MetadataChangeLog")
     event = envelope.event
@@ -76,12 +88,16 @@ def decide(envelope: EventEnvelope, executor_ids: Collection[str]) -> Forward | 
 
     aspect, problem = _decode_aspect(_field(event, "aspect"))
     if aspect is None:
-        return Skip(SkipKind.INVALID, problem, entity_urn)
+        return Skip(SkipKind.UNDECODABLE, problem, entity_urn)
     executor_id = aspect.get("executorId")
     if not isinstance(executor_id, str):
-        return Skip(SkipKind.INVALID, "the aspect has no executorId string", entity_urn)
+        return Skip(SkipKind.UNDECODABLE, "the aspect has no executorId string", entity_urn)
+    claimed_from = None
     if executor_id not in executor_ids:
-        return Skip(SkipKind.OTHER_EXECUTOR, f"executorId {_short(executor_id)!r} is not served here", entity_urn)
+        if not (claim_as and is_claimed_test_connection(aspect_name, aspect, claim_test_connections_for)):
+            return Skip(SkipKind.OTHER_EXECUTOR, f"executorId {_short(executor_id)!r} is not served here", entity_urn)
+        claimed_from, executor_id = executor_id, claim_as
+        aspect = {**aspect, "executorId": claim_as}
 
     body = {"entityUrn": entity_urn, "aspectName": aspect_name, "aspect": aspect}
     problem: str | None = None
@@ -91,7 +107,16 @@ def decide(envelope: EventEnvelope, executor_ids: Collection[str]) -> Forward | 
         problem = f"not a valid command: {safe_validation_summary(exc)}"
     except ValueError:
         problem = "not a valid command"
-    return Forward(entity_urn, aspect_name, executor_id, json.dumps(body, separators=(",", ":")), problem)
+    return Forward(entity_urn, aspect_name, executor_id, json.dumps(body, separators=(",", ":")), problem, claimed_from)
+
+
+def is_claimed_test_connection(aspect_name: str, aspect: dict[str, Any], claimed_ids: Collection[str]) -> bool:
+    """A UI "Test Connection" input whose executorId the forwarder was told to claim."""
+    return (
+        aspect_name == INPUT_ASPECT
+        and aspect.get("task") == ExecutionTask.TEST_CONNECTION
+        and aspect.get("executorId") in claimed_ids
+    )
 
 
 def safe_validation_summary(exc: ValidationError) -> str:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from datahub.configuration.config_loader import load_config_file
@@ -151,12 +152,22 @@ def test_pipeline_default_continue_mode_would_acknowledge_a_lost_event(
     assert "run-1" in failed_log.read_text()
 
 
+def point_datahub_at(monkeypatch: pytest.MonkeyPatch, gms_standin: Any) -> None:
+    """The example's `datahub:` section reads DataHub's usual GMS variables: aim them at the stand-in."""
+    url = urlsplit(gms_standin.url)
+    monkeypatch.setenv("DATAHUB_GMS_PROTOCOL", url.scheme)
+    monkeypatch.setenv("DATAHUB_GMS_HOST", url.hostname or "")
+    monkeypatch.setenv("DATAHUB_GMS_PORT", str(url.port))
+    monkeypatch.setenv("DATAHUB_GMS_TOKEN", gms_standin.token)
+
+
 def test_example_config_is_a_valid_throw_mode_pipeline(
-    tmp_path: Path, fwd_queue: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fwd_queue: str, monkeypatch: pytest.MonkeyPatch, gms_standin: Any
 ) -> None:
     # GIVEN forwarder/actions-config.example.yml, loaded as `datahub actions -c` loads it (env vars expanded),
     # with its Kafka source swapped for the in-memory one
     monkeypatch.setenv("COMMAND_QUEUE_URL", fwd_queue)
+    point_datahub_at(monkeypatch, gms_standin)
     monkeypatch.delenv("EXECUTOR_ID", raising=False)
     example = load_config_file(REPO_ROOT / "forwarder" / "actions-config.example.yml")
     assert example["action"]["type"] == "aws_sqs_executor_forwarder"
@@ -178,13 +189,16 @@ def test_example_config_is_a_valid_throw_mode_pipeline(
     assert json.loads(message["Body"])["entityUrn"] == "urn:li:dataHubExecutionRequest:run-1"
     assert [urn for urn, _ in pipeline.source.acks] == ["run-1", "hive,t,PROD)", "run-x"]
     assert pipeline.action.counts == {"forwarded": 1, "skipped_other_executor": 1}
+    # AND the `datahub:` section gives the action a DataHub connection for its FAILURE reports
+    assert pipeline.action.ctx.graph is not None
 
 
 def test_example_config_kafka_pipeline_forwards_a_raw_mcl_and_drops_others_early(
-    tmp_path: Path, fwd_queue: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fwd_queue: str, monkeypatch: pytest.MonkeyPatch, gms_standin: Any
 ) -> None:
     # GIVEN the example config as shipped (Kafka source), pointed at a broker that is not there
     monkeypatch.setenv("COMMAND_QUEUE_URL", fwd_queue)
+    point_datahub_at(monkeypatch, gms_standin)
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVER", "127.0.0.1:9")
     config = load_config_file(REPO_ROOT / "forwarder" / "actions-config.example.yml")
     config["options"]["failed_events_dir"] = str(tmp_path)

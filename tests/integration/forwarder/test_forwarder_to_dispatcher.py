@@ -7,6 +7,7 @@ to `dispatcher.handler.lambda_handler` (with the dispatcher tests' moto stack an
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,12 @@ from executor_common.runspec import CANCEL_REASON_PREFIX, TAG_EXECUTION_REQUEST
 from executor_forwarder.action import SqsExecutorForwarderAction
 
 from local_stack.event_shapes import sqs_event
-from tests.unit.forwarder.mcl_events import CANARY_PASSWORD, input_envelope, signal_envelope
+from tests.unit.forwarder.mcl_events import (
+    CANARY_PASSWORD,
+    input_envelope,
+    signal_envelope,
+    ui_test_connection_envelope,
+)
 
 #: The dispatcher's own integration fixtures (a moto account shaped like the stack, the GMS stand-in, the
 #: handler), reused rather than copied. That conftest imports its helper module by bare name.
@@ -109,3 +115,29 @@ def test_request_for_another_executor_never_reaches_the_dispatcher(dispatcher_st
 
     assert lambda_sqs_event(queue_url, region) == {"Records": []}
     assert dispatcher_stack.tasks() == []
+
+
+def test_ui_test_connection_claimed_for_default_is_launched_by_the_dispatcher(dispatcher_stack: Any) -> None:
+    # GIVEN a forwarder told to claim test connections for "default", and the MCL of a UI "Test Connection"
+    # (executorId "default", as open-source DataHub's CreateTestConnectionRequestResolver always writes)
+    region = dispatcher_stack.ecs.meta.region_name
+    queue_url = boto3.client("sqs", region_name=region).create_queue(QueueName="cmd-claims")["QueueUrl"]
+    action = SqsExecutorForwarderAction.create(
+        {"queue_url": queue_url, "aws_region": region, "claim_test_connections_for": ["default"]},
+        PipelineContext("fwd", None),
+    )
+    test_urn = "urn:li:dataHubExecutionRequest:tc-0001"
+    action.act(ui_test_connection_envelope("tc-0001"))
+
+    # WHEN the dispatcher handles exactly what was queued
+    event = lambda_sqs_event(queue_url, region)
+    response = dispatcher_stack.invoke(event)
+
+    # THEN the message names this stack's executor id, and one task runs the test connection
+    (record,) = event["Records"]
+    assert record["messageAttributes"]["executorId"]["stringValue"] == "remote"
+    assert json.loads(record["body"])["aspect"]["task"] == "TEST_CONNECTION"
+    assert response.get("batchItemFailures", []) == []
+    (task,) = dispatcher_stack.tasks()
+    assert {t["key"]: t["value"] for t in task["tags"]}[TAG_EXECUTION_REQUEST] == test_urn
+    assert dispatcher_stack.gms.result(test_urn)["status"] == "RUNNING"

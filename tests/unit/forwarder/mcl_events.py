@@ -69,6 +69,30 @@ def execution_input(
     )
 
 
+def ui_test_connection_input(
+    execution_urn: str, *, recipe: str | None = None, version: str | None = "1.7.0.17"
+) -> ExecutionRequestInputClass:
+    """What the UI's "Test Connection" writes: field for field what GMS's CreateTestConnectionRequestResolver
+    sets. executorId is always "default"; source has a type and no ingestionSource; args hold the recipe
+    with `pipeline_name` set to the request's URN (IngestionUtils.injectPipelineName) and, when
+    resolved, the CLI version.
+    """
+    recipe_dict = json.loads(recipe if recipe is not None else recipe_json())
+    if not recipe_dict.get("pipeline_name"):
+        recipe_dict["pipeline_name"] = execution_urn
+    args = {"recipe": json.dumps(recipe_dict)}
+    if version:
+        args["version"] = version
+    return ExecutionRequestInputClass(
+        task="TEST_CONNECTION",
+        args=args,
+        executorId="default",
+        source=ExecutionRequestSourceClass(type="MANUAL_TEST_CONNECTION"),
+        requestedAt=REQUESTED_AT,
+        actorUrn=ACTOR,
+    )
+
+
 def execution_signal(executor_id: str = "remote") -> ExecutionRequestSignalClass:
     """What the UI's "Cancel" writes."""
     return ExecutionRequestSignalClass(
@@ -171,6 +195,12 @@ def input_envelope(execution_id: str = "run-0001", executor_id: str = "remote", 
         "dataHubExecutionRequestInput",
         execution_input(executor_id, **kwargs),
     )
+
+
+def ui_test_connection_envelope(execution_id: str = "tc-0001", **kwargs: Any) -> EventEnvelope:
+    """The MCL GMS emits for a UI "Test Connection" (the resolver's URN is a random UUID)."""
+    urn = f"urn:li:dataHubExecutionRequest:{execution_id}"
+    return mcl_envelope(urn, "dataHubExecutionRequestInput", ui_test_connection_input(urn, **kwargs))
 
 
 def signal_envelope(execution_id: str = "run-0001", executor_id: str = "remote") -> EventEnvelope:

@@ -14,6 +14,8 @@ def test_config_defaults_serve_the_remote_executor_id() -> None:
     assert config.executor_ids == ["remote"]
     assert config.retry.max_attempts == 5
     assert config.message_attributes is True
+    assert config.claim_test_connections_for == []  # test connections are claimed only when asked
+    assert config.max_message_bytes == 1_048_576  # SQS's maximum, which the template sets on the queue
 
 
 @pytest.mark.parametrize(
@@ -23,6 +25,7 @@ def test_config_defaults_serve_the_remote_executor_id() -> None:
         pytest.param({"queue_url": "https://q", "stack_name": "s"}, id="both"),
         pytest.param({"queue_url": "https://q", "executor_ids": []}, id="no-executor-ids"),
         pytest.param({"queue_url": "https://q", "executor_ids": [" "]}, id="blank-executor-id"),
+        pytest.param({"queue_url": "https://q", "claim_test_connections_for": [""]}, id="blank-claimed-id"),
         pytest.param({"queue_url": "https://q", "queue": "typo"}, id="unknown-key"),
         pytest.param({"queue_url": "https://q", "retry": {"max_attempts": 0}}, id="zero-attempts"),
     ],

@@ -18,6 +18,8 @@ from tests.unit.forwarder.mcl_events import (
     input_envelope,
     mcl_envelope,
     signal_envelope,
+    ui_test_connection_envelope,
+    ui_test_connection_input,
 )
 
 EXECUTORS = frozenset({"remote", "remote-eu"})
@@ -180,3 +182,69 @@ def test_forward_repr_never_shows_the_recipe() -> None:
     assert isinstance(decision, Forward)
     assert CANARY_PASSWORD in decision.body  # forwarded unchanged: the runner resolves it
     assert CANARY_PASSWORD not in repr(decision)
+
+
+def test_decide_ui_test_connection_for_a_claimed_id_is_forwarded_as_ours() -> None:
+    # GIVEN the MCL of a UI "Test Connection" (executorId "default") and a forwarder told to claim "default"
+    envelope = ui_test_connection_envelope("tc-0001")
+
+    # WHEN
+    decision = decide(envelope, EXECUTORS, claim_test_connections_for={"default"}, claim_as="remote")
+
+    # THEN it is forwarded under the stack's executor id, everything else exactly as DataHub wrote it
+    assert isinstance(decision, Forward)
+    assert (decision.executor_id, decision.claimed_from, decision.problem) == ("remote", "default", None)
+    expected = json.loads(aspect_json(ui_test_connection_input("urn:li:dataHubExecutionRequest:tc-0001")))
+    assert json.loads(decision.body)["aspect"] == expected | {"executorId": "remote"}
+    assert isinstance(parse_command(decision.body), RunCommand)
+
+
+def test_decide_ui_test_connection_without_a_claim_is_left_to_the_default_executor() -> None:
+    decision = decide(ui_test_connection_envelope(), EXECUTORS)
+
+    assert isinstance(decision, Skip) and decision.kind == SkipKind.OTHER_EXECUTOR
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        pytest.param(input_envelope("run-0001", "default"), id="run-ingest-for-default"),
+        pytest.param(signal_envelope("run-0001", "default"), id="cancel-for-default"),
+    ],
+)
+def test_decide_claim_takes_only_test_connections(envelope: EventEnvelope) -> None:
+    decision = decide(envelope, EXECUTORS, claim_test_connections_for={"default"}, claim_as="remote")
+
+    assert isinstance(decision, Skip) and decision.kind == SkipKind.OTHER_EXECUTOR
+
+
+def test_decide_undecodable_aspect_is_marked_for_an_ownership_check() -> None:
+    decision = decide(mcl_envelope(URN, "dataHubExecutionRequestInput", b"{not json"), EXECUTORS)
+
+    assert isinstance(decision, Skip)
+    assert (decision.kind, decision.entity_urn) == (SkipKind.UNDECODABLE, URN)
+
+
+def test_decide_event_from_datahub_actions_cloud_event_source_is_forwarded() -> None:
+    """The `datahub-cloud` event source (DataHub Cloud's events API) yields MCLs through its own
+    handle_mcl; the forwarder reads those as it reads Kafka's. Only the code path is checked here:
+    no DataHub Cloud instance was available to verify what its events API carries."""
+    from datahub.metadata.schema_classes import GenericAspectClass, MetadataChangeLogClass
+    from datahub_actions.event.event_registry import MetadataChangeLogEvent
+    from datahub_actions.plugin.source.acryl.datahub_cloud_event_source import DataHubEventSource
+    from datahub_actions.plugin.source.acryl.datahub_cloud_events_consumer import ExternalEvent
+
+    mcl = MetadataChangeLogClass(
+        entityType="dataHubExecutionRequest",
+        entityUrn=URN,
+        changeType="UPSERT",
+        aspectName="dataHubExecutionRequestInput",
+        aspect=GenericAspectClass(value=aspect_json(execution_input()), contentType="application/json"),
+    )
+    external = ExternalEvent(contentType="application/json", value=MetadataChangeLogEvent.from_class(mcl).as_json())
+
+    (envelope,) = DataHubEventSource.handle_mcl(external)
+    decision = decide(envelope, EXECUTORS)
+
+    assert isinstance(decision, Forward)
+    assert json.loads(decision.body)["aspect"] == json.loads(aspect_json(execution_input()))
