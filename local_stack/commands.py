@@ -1,6 +1,6 @@
 """Commands as DataHub puts them on the queue, and the small SQLite "private source" the demo ingests.
 
-The envelopes are exactly the contract in DESIGN.md (`dataHubExecutionRequestInput` /
+The envelopes are exactly the queue contract in docs/architecture.md (`dataHubExecutionRequestInput` /
 `dataHubExecutionRequestSignal` aspects); every `args` value is a string, as DataHub sends it.
 """
 

@@ -2,7 +2,7 @@
 
 The base task definition resembles template.yaml's RunnerTaskDefinition (awslogs, the
 DATAHUB_GMS_TOKEN secret, a non-root user); moto needs the container-level `memory`,
-a VPC with DNS hostnames and explicit security groups (see DESIGN.md known facts).
+a VPC with DNS hostnames and explicit security groups (see docs/architecture.md, moto facts).
 """
 
 from __future__ import annotations

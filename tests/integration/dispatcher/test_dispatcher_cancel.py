@@ -1,4 +1,7 @@
-"""Behaviour 8: a KILL signal stops the run's task with a reason naming the actor; never raises otherwise."""
+"""A KILL signal stops the run's task with a reason naming the actor; never raises otherwise.
+
+Dispatcher behaviour 8 in docs/architecture.md.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Behaviour 7: RunTask outcomes classified. Retryable -> batch item failure; permanent -> FAILURE + consumed.
+"""RunTask outcomes classified. Retryable -> batch item failure; permanent -> FAILURE + consumed.
+
+Dispatcher behaviour 7 in docs/architecture.md.
 
 moto cannot produce these errors, so botocore's Stubber answers for the ECS client of the
 handler's own dependencies (S3, Secrets Manager and GMS stay real).

@@ -1,4 +1,7 @@
-"""Behaviour 5: redelivery never launches a second task (the startedBy guard; clientToken is unit-tested)."""
+"""Redelivery never launches a second task (the startedBy guard; clientToken is unit-tested).
+
+Dispatcher behaviour 5 in docs/architecture.md.
+"""
 
 from __future__ import annotations
 

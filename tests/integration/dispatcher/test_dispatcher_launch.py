@@ -1,4 +1,7 @@
-"""Behaviours 4 and 6: one RunTask per run, shaped as agreed, then RUNNING in DataHub."""
+"""One RunTask per run, shaped as agreed, then RUNNING in DataHub.
+
+Dispatcher behaviours 4 and 6 in docs/architecture.md.
+"""
 
 from __future__ import annotations
 

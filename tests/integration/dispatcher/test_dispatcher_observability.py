@@ -1,4 +1,7 @@
-"""Behaviour 9 and the canary: correlation ids, metrics, and secrets never in overrides, logs or DataHub."""
+"""Correlation ids, metrics, and secrets never in overrides, logs or DataHub.
+
+Dispatcher behaviour 9 in docs/architecture.md (and the canary).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Behaviours 1 and 2: unparseable messages are consumed (FAILURE when a URN is recoverable); misrouted ones ignored."""
+"""Unparseable messages are consumed (FAILURE when a URN is recoverable); misrouted ones ignored.
+
+Dispatcher behaviours 1 and 2 in docs/architecture.md.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Behaviour 3: an invalid request becomes a FAILURE that names exactly what is wrong; nothing is launched."""
+"""An invalid request becomes a FAILURE that names exactly what is wrong; nothing is launched.
+
+Dispatcher behaviour 3 in docs/architecture.md.
+"""
 
 from __future__ import annotations
 
