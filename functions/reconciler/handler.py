@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from executor_common.aws.logs import LogsAdapter, make_logs_client
+from executor_common.errors import GmsTokenUnreadable
 from executor_common.gms_factory import make_gms_client
 
 from reconciler.logic import Outcome, ReconcilerPorts, reconcile_stopped_task
@@ -44,7 +45,13 @@ def handle_event(event: dict[str, Any]) -> Outcome:
     logger.remove_keys(["task_arn", "event_version", "mapped_from"])
     parsed = TaskStateChangeEvent.model_validate(event)
     ports = get_ports()
-    outcome = reconcile_stopped_task(parsed.detail, ports)
+    try:
+        outcome = reconcile_stopped_task(parsed.detail, ports)
+    except GmsTokenUnreadable as exc:
+        # A deployment problem, not GMS: say which secret and how to fix it; the event comes back (DLQ + alarm).
+        logger.error(str(exc), extra={"error_type": type(exc).__name__, "secret_arn": exc.secret_arn})
+        count("GmsTokenUnreadable", ports.settings.powertools_metrics_namespace)
+        raise
     if outcome.action == "written":
         count("RunsReconciled", ports.settings.powertools_metrics_namespace, Reason=outcome.reason or "Unknown")
     return outcome

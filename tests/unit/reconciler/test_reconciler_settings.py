@@ -19,9 +19,9 @@ def test_settings_defaults_fit_the_template(monkeypatch):
     assert (settings.backstop_grace_seconds, settings.log_tail_lines) == (900, 50)
 
 
-def test_settings_reject_a_gms_url_without_gms_suffix():
+def test_settings_reject_a_datahub_cloud_url_without_gms_suffix():
     with pytest.raises(ValidationError, match="/gms"):
-        ReconcilerSettings(ecs_cluster="c", datahub_gms_url="https://datahub.example.com")
+        ReconcilerSettings(ecs_cluster="c", datahub_gms_url="https://acme.acryl.io")
 
 
 def test_settings_reconciler_needs_gms_the_backstop_does_not():
