@@ -55,8 +55,10 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts) -> Outcom
     settings = ports.settings
     if detail.lastStatus != STOPPED:
         return Outcome("ignored", f"lastStatus is {detail.lastStatus}, not STOPPED")
-    if detail.cluster_name and detail.cluster_name != settings.cluster_name:
-        return Outcome("ignored", f"task of cluster {detail.cluster_name}, not {settings.cluster_name}")
+    if detail.cluster_name != settings.cluster_name:
+        # No clusterArn is no proof of anything: only a task of our own cluster may touch DataHub.
+        cluster = detail.cluster_name or "(none given)"
+        return Outcome("ignored", f"task of cluster {cluster}, not {settings.cluster_name}")
     mapping = map_task_to_run(detail, settings.runner_container_name)
     if mapping.urn is None:
         why = "an ingestion task without a run id" if mapping.ours else "not launched by this executor"
@@ -71,22 +73,23 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts) -> Outcom
         # startedBy may be a sanitized (hashed) id: only trust it for a run DataHub knows.
         logger.warning("startedBy names no run DataHub knows; not writing", extra={"started_by": detail.startedBy})
         return Outcome("ignored", "startedBy names no run DataHub knows", urn=urn)
-    decision = decide(current, detail.task_id, detail.version)
+    diagnosis = diagnose(detail, settings.runner_container_name)
+    replaces = diagnosis.replaces_runner_cancel
+    decision = decide(current, detail.task_id, detail.version, replaces_cancelled=replaces)
     if not decision.write:
         logger.info("Nothing to reconcile", extra={"why": decision.why})
         return Outcome("skipped", decision.why, urn=urn)
 
-    diagnosis = diagnose(detail, settings.runner_container_name)
     if diagnosis.reason == EXITED_WITHOUT_REPORT and settings.report_grace_seconds > 0:
         # The runner exited 0: its final write may still be landing in GMS (async ingestion).
         ports.sleep(settings.report_grace_seconds)
-    report = _report(detail, diagnosis, ports)
-
     current = ports.gms.read_result(urn)
-    decision = decide(current, detail.task_id, detail.version)
+    decision = decide(current, detail.task_id, detail.version, replaces_cancelled=replaces)
     if not decision.write:
         logger.info("The run reported while we were diagnosing it", extra={"why": decision.why})
         return Outcome("skipped", decision.why, urn=urn)
+    superseded = current if current is not None and current.status == ExecutionStatus.CANCELLED else None
+    report = _report(detail, diagnosis, ports, superseded)
 
     result = _result(detail, diagnosis, report, current)
     ports.gms.write_result(urn, result)
@@ -97,7 +100,9 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts) -> Outcom
     return Outcome("written", decision.why, urn=urn, status=diagnosis.status, reason=diagnosis.reason)
 
 
-def _report(detail: TaskDetail, diagnosis: Diagnosis, ports: ReconcilerPorts) -> str:
+def _report(
+    detail: TaskDetail, diagnosis: Diagnosis, ports: ReconcilerPorts, superseded: ExecutionRequestResult | None
+) -> str:
     settings = ports.settings
     log_location = None
     lines: list[str] | None = None
@@ -117,6 +122,7 @@ def _report(detail: TaskDetail, diagnosis: Diagnosis, ports: ReconcilerPorts) ->
         log_location=log_location,
         log_lines=lines,
         log_problem=problem,
+        superseded=superseded,
     )
 
 
@@ -129,4 +135,12 @@ def _result(
     start_ms = (current.startTimeMs if current else None) or started or epoch_ms(detail.createdAt)
     begin = started or start_ms
     duration = max(0, stopped - begin) if stopped is not None and begin is not None else None
-    return ExecutionRequestResult(status=diagnosis.status, report=report, startTimeMs=start_ms, durationMs=duration)
+    # Replacing the runner's CANCELLED keeps what it reported about the ingestion (counts, warnings).
+    structured = current.structuredReport if current is not None and diagnosis.replaces_runner_cancel else None
+    return ExecutionRequestResult(
+        status=diagnosis.status,
+        report=report,
+        structuredReport=structured,
+        startTimeMs=start_ms,
+        durationMs=duration,
+    )

@@ -102,6 +102,7 @@ def test_logic_clean_exit_with_no_report_says_so():
     [
         (detail(last_status="RUNNING"), "not STOPPED"),
         (detail(clusterArn="arn:aws:ecs:us-east-1:1:cluster/other"), "cluster other"),
+        (detail(clusterArn=None), "cluster (none given)"),
         (detail(urn=None, startedBy=None, group="family:x", containers=[container("app")]), "not launched"),
     ],
 )
