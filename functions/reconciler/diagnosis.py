@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from executor_common.durations import human_duration
+from executor_common.ecs_task import ContainerState, TaskDetail
 from executor_common.fargate_sizes import MAX_MEMORY_MIB
 from executor_common.runspec import (
     CANCEL_REASON_PREFIX,
@@ -22,9 +24,7 @@ from executor_common.runspec import (
     RUNNER_CONTAINER_NAME,
 )
 from executor_common.status import ExecutionStatus
-
-from reconciler.stop_reasons import BACKSTOP_REASON_PREFIX, human_duration
-from reconciler.task_event import ContainerState, TaskDetail
+from executor_common.stop_reasons import BACKSTOP_REASON_PREFIX
 
 OOM_MARKER = "OutOfMemoryError"
 PULL_MARKER = "CannotPullContainerError"
@@ -208,13 +208,13 @@ def _exited_without_report() -> tuple[str, str, str]:
     )
 
 
-def _first_failed_container(detail: TaskDetail, runner_container_name: str) -> ContainerState | None:
-    runner = detail.container(runner_container_name)
+def _first_failed_container(detail: TaskDetail) -> ContainerState | None:
+    runner = detail.container(RUNNER_CONTAINER_NAME)
     ordered = ([runner] if runner else []) + [c for c in detail.containers if c is not runner]
     return next((c for c in ordered if c.exitCode not in (None, 0)), None)
 
 
-def diagnose(detail: TaskDetail, runner_container_name: str = RUNNER_CONTAINER_NAME) -> Diagnosis:
+def diagnose(detail: TaskDetail) -> Diagnosis:
     """The status and plain-words explanation for a STOPPED task whose runner did not report."""
     facts = _facts(detail)
     reasons = _all_reasons(detail)
@@ -289,12 +289,12 @@ def diagnose(detail: TaskDetail, runner_container_name: str = RUNNER_CONTAINER_N
         return make(ExecutionStatus.FAILURE, "ResourceInitialization", _resource_init(detail))
     if stop_code == "TaskFailedToStart":
         return make(ExecutionStatus.FAILURE, "FailedToStart", _failed_to_start(detail))
-    failed = _first_failed_container(detail, runner_container_name)
+    failed = _first_failed_container(detail)
     if failed is not None and failed.exitCode == SIGKILL_EXIT_CODE:
         return make(ExecutionStatus.FAILURE, "OutOfMemory", _out_of_memory(detail, certain=False))
     if failed is not None:
         return make(ExecutionStatus.FAILURE, "ContainerExited", _nonzero_exit(failed))
-    runner = detail.container(runner_container_name)
+    runner = detail.container(RUNNER_CONTAINER_NAME)
     if runner is not None and runner.exitCode == 0:
         return make(ExecutionStatus.FAILURE, "ExitedWithoutReport", _exited_without_report())
     return make(
