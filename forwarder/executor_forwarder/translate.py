@@ -21,6 +21,7 @@ from executor_common.contract import (
     SIGNAL_ASPECT,
     parse_command,
 )
+from executor_common.errors import summarize_validation_error
 from pydantic import ValidationError
 
 FORWARDED_ASPECTS = frozenset({INPUT_ASPECT, SIGNAL_ASPECT})
@@ -88,15 +89,10 @@ def decide(envelope: EventEnvelope, executor_ids: Collection[str]) -> Forward | 
     try:
         parse_command(body)
     except ValidationError as exc:
-        problem = f"not a valid command: {safe_validation_summary(exc)}"
+        problem = f"not a valid command: {summarize_validation_error(exc)}"
     except ValueError:
         problem = "not a valid command"
     return Forward(entity_urn, aspect_name, executor_id, json.dumps(body, separators=(",", ":")), problem)
-
-
-def safe_validation_summary(exc: ValidationError) -> str:
-    """Where and what kind of error, never the offending input (pydantic's str() quotes it)."""
-    return "; ".join(f"{'.'.join(str(part) for part in err['loc']) or '<root>'}: {err['type']}" for err in exc.errors())
 
 
 def _field(record: Any, name: str) -> Any:
