@@ -310,6 +310,11 @@ def test_reconciler_fuzzed_batches_never_crash_lose_or_overwrite(
         ]
         assert candidates, f"a write no STOPPED event of our cluster explains: {written.report[-200:]}"
         assert any(_may_replace(previous, e, written) for e in candidates), (previous, written.status)
+        # (to the run the event names: the runner's override, or startedBy for a run DataHub knew)
+        named = {_override_urn(e["detail"]) for e in candidates} | {
+            URN_PREFIX + str(e["detail"].get("startedBy")) for e in candidates if previous is not None
+        }
+        assert urn in named, urn
 
     # AND nothing is lost: a STOPPED event of ours naming a run that was not final leaves it final
     if not gms.fail_reads and not gms.fail_writes:
