@@ -13,7 +13,6 @@ from executor_common.tolerant import TolerantModel
 from pydantic import Field
 
 DETAIL_TYPE = "ECS Task State Change"
-SOURCE = "aws.ecs"
 
 
 class TaskStateChangeEvent(TolerantModel):
