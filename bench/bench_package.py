@@ -21,7 +21,7 @@ GOAL_BYTES = 10 * 1024 * 1024
 MB = 1024 * 1024
 #: What the python3.11 Lambda runtime provides besides the standard library.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "dateutil", "six.py", "jmespath")
-HANDLER_MODULES = ("dispatcher.handler", "reconciler.handler", "reconciler.backstop")
+HANDLER_MODULES = ("dispatcher.handler", "reconciler.handler", "backstop.handler")
 
 
 def package_files(path: Path) -> list[Path]:

@@ -22,6 +22,7 @@ from executor_common.contract import (
     ExecutionTask,
     parse_command,
 )
+from executor_common.errors import summarize_validation_error
 from pydantic import ValidationError
 
 FORWARDED_ASPECTS = frozenset({INPUT_ASPECT, SIGNAL_ASPECT})
@@ -104,7 +105,7 @@ def decide(
     try:
         parse_command(body)
     except ValidationError as exc:
-        problem = f"not a valid command: {safe_validation_summary(exc)}"
+        problem = f"not a valid command: {summarize_validation_error(exc)}"
     except ValueError:
         problem = "not a valid command"
     return Forward(entity_urn, aspect_name, executor_id, json.dumps(body, separators=(",", ":")), problem, claimed_from)
@@ -117,11 +118,6 @@ def is_claimed_test_connection(aspect_name: str, aspect: dict[str, Any], claimed
         and aspect.get("task") == ExecutionTask.TEST_CONNECTION
         and aspect.get("executorId") in claimed_ids
     )
-
-
-def safe_validation_summary(exc: ValidationError) -> str:
-    """Where and what kind of error, never the offending input (pydantic's str() quotes it)."""
-    return "; ".join(f"{'.'.join(str(part) for part in err['loc']) or '<root>'}: {err['type']}" for err in exc.errors())
 
 
 def _field(record: Any, name: str) -> Any:

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from executor_common.aws.s3 import run_object_key
 from executor_common.errors import PermanentError
+from executor_common.log_streams import runner_log_stream
 from executor_common.results import ExecutionRequestResult
 from executor_common.runspec import (
     ENV_CHILD_ENV_NAMES,
@@ -202,7 +203,7 @@ def _console_encode(value: str) -> str:
 
 
 def log_stream_name(settings: DispatcherSettings, task_arn: str) -> str:
-    return f"{settings.log_stream_prefix}/{settings.runner_container_name}/{task_arn.rsplit('/', 1)[-1]}"
+    return runner_log_stream(settings.log_stream_prefix, task_arn)
 
 
 def log_console_url(settings: DispatcherSettings, task_arn: str) -> str:

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
+from executor_common.tolerant import TolerantModel as _Tolerant
+
 EXECUTION_REQUEST_URN_PREFIX = "urn:li:dataHubExecutionRequest:"
 INPUT_ASPECT = "dataHubExecutionRequestInput"
 SIGNAL_ASPECT = "dataHubExecutionRequestSignal"
@@ -30,10 +32,6 @@ class SourceType(StrEnum):
     SCHEDULED_INGESTION_SOURCE = "SCHEDULED_INGESTION_SOURCE"
     MANUAL_TEST_CONNECTION = "MANUAL_TEST_CONNECTION"
     CLI_INGESTION_SOURCE = "CLI_INGESTION_SOURCE"
-
-
-class _Tolerant(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
 def execution_id_from_urn(urn: str) -> str:

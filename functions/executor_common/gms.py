@@ -21,14 +21,15 @@ from urllib3.util.retry import Retry
 from executor_common.contract import EXECUTION_REQUEST_ENTITY, RESULT_ASPECT
 from executor_common.errors import GmsError
 from executor_common.results import ExecutionRequestResult
-from executor_common.status import ExecutionStatus
 
 logger = logging.getLogger(__name__)
 
 RESULT_RECORD_NAME = "com.linkedin.execution.ExecutionRequestResult"
 DEFAULT_TIMEOUT_SECONDS = 10.0
-#: GMS status codes that no retry can fix: log loudly, give up.
-NOT_RETRYABLE = frozenset({400, 401, 403, 404, 422})
+
+#: Called before every request: the Lambdas pass one that reads the secret through powertools' cache,
+#: so a rotated token is used as soon as that cache expires, without a new client or a cold start.
+TokenProvider = Callable[[], str | None]
 
 
 class _TimeoutSession(requests.Session):
@@ -42,12 +43,16 @@ class _TimeoutSession(requests.Session):
 
 
 class GmsClient:
-    """A small, typed client; every call carries the bearer token and the rest.li protocol header."""
+    """A small, typed client; every call carries the bearer token and the rest.li protocol header.
+
+    `token` is a `TokenProvider` (asked per request), or a fixed token for a caller whose token cannot
+    change while it lives (the runner: ECS injected it at task start).
+    """
 
     def __init__(
         self,
         server: str,
-        token: str | None,
+        token: TokenProvider | str | None,
         *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         session_retries: int = 2,
@@ -75,8 +80,9 @@ class GmsClient:
                 "User-Agent": "datahub-aws-executor",
             }
         )
-        if token:
-            self._session.headers["Authorization"] = f"Bearer {token}"
+        self._token: TokenProvider = token if callable(token) else (lambda: token)
+        #: A fixed token cannot change while we retry, so a refused token is final for this client.
+        self._token_is_fixed = not callable(token)
 
     # -- writes -------------------------------------------------------------------------
     def write_result(self, urn: str, result: ExecutionRequestResult) -> None:
@@ -126,7 +132,7 @@ class GmsClient:
                 if exc.status_code == 413 and len(candidate.report or "") > 2_000:
                     candidate = candidate.bounded(max_report_chars=max(2_000, len(candidate.report or "") // 4))
                     continue
-                if not exc.retryable:
+                if not exc.retryable or (exc.setup_refused and self._token_is_fixed):
                     logger.error(
                         "GMS refused the %s result for %s (HTTP %s): %s", result.status, urn, exc.status_code, exc
                     )
@@ -155,10 +161,6 @@ class GmsClient:
             {k: v for k, v in aspect.items() if k in ExecutionRequestResult.model_fields}
         )
 
-    def read_status(self, urn: str) -> ExecutionStatus | str | None:
-        result = self.read_result(urn)
-        return None if result is None else result.status
-
     def check(self) -> dict[str, Any]:
         """`GET /config`: proves the URL and token before any run depends on them."""
         response = self._call("GET", f"{self.server}/config")
@@ -167,8 +169,10 @@ class GmsClient:
 
     # -- plumbing -----------------------------------------------------------------------
     def _call(self, method: str, url: str, *, allow_404: bool = False, **kwargs: Any) -> requests.Response | None:
+        token = self._token()  # per request: the provider's cache decides when a rotated token is read
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
-            response = self._session.request(method, url, **kwargs)
+            response = self._session.request(method, url, headers=headers, **kwargs)
         except requests.RequestException as exc:
             raise GmsError(f"GMS unreachable at {self.server}: {type(exc).__name__}") from None
         if allow_404 and response.status_code == 404:

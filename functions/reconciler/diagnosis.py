@@ -13,17 +13,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from executor_common.durations import human_duration
+from executor_common.ecs_task import ContainerState, TaskDetail
 from executor_common.fargate_sizes import MAX_MEMORY_MIB
-from executor_common.runspec import CANCEL_REASON_PREFIX, ENV_TASK_CPU, ENV_TASK_MEMORY, RUNNER_CONTAINER_NAME
+from executor_common.runspec import (
+    CANCEL_REASON_PREFIX,
+    ENV_RUN_TIMEOUT,
+    ENV_TASK_CPU,
+    ENV_TASK_MEMORY,
+    RUNNER_CONTAINER_NAME,
+)
 from executor_common.status import ExecutionStatus
-
-from reconciler.stop_reasons import BACKSTOP_REASON_PREFIX
-from reconciler.task_event import ContainerState, TaskDetail
+from executor_common.stop_reasons import BACKSTOP_REASON_PREFIX
 
 OOM_MARKER = "OutOfMemoryError"
 PULL_MARKER = "CannotPullContainerError"
 RESOURCE_INIT_MARKER = "ResourceInitializationError"
 SIGKILL_EXIT_CODE = 137
+#: Stops ECS explains better than the runner can: it writes CANCELLED on any SIGTERM, but these were
+#: not cancels, so their diagnosis replaces a runner-written CANCELLED (see `ordering`).
+NOT_A_CANCEL = frozenset({"SpotInterruption", "TerminationNotice", "TimedOut"})
 
 
 @dataclass(frozen=True)
@@ -37,9 +46,19 @@ class Diagnosis:
     fix: str
     details: list[str] = field(default_factory=list)
 
+    @property
+    def replaces_runner_cancel(self) -> bool:
+        """ECS says this stop was not a cancel, so a CANCELLED the runner wrote on SIGTERM is replaced."""
+        return self.reason in NOT_A_CANCEL
+
 
 def _all_reasons(detail: TaskDetail) -> str:
     return " | ".join([detail.stoppedReason or "", *(c.reason or "" for c in detail.containers)])
+
+
+def _run_timeout_seconds(detail: TaskDetail) -> int | None:
+    raw = (detail.override_env(ENV_RUN_TIMEOUT) or "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else None
 
 
 def _memory_mib(detail: TaskDetail) -> int | None:
@@ -189,13 +208,13 @@ def _exited_without_report() -> tuple[str, str, str]:
     )
 
 
-def _first_failed_container(detail: TaskDetail, runner_container_name: str) -> ContainerState | None:
-    runner = detail.container(runner_container_name)
+def _first_failed_container(detail: TaskDetail) -> ContainerState | None:
+    runner = detail.container(RUNNER_CONTAINER_NAME)
     ordered = ([runner] if runner else []) + [c for c in detail.containers if c is not runner]
     return next((c for c in ordered if c.exitCode not in (None, 0)), None)
 
 
-def diagnose(detail: TaskDetail, runner_container_name: str = RUNNER_CONTAINER_NAME) -> Diagnosis:
+def diagnose(detail: TaskDetail) -> Diagnosis:
     """The status and plain-words explanation for a STOPPED task whose runner did not report."""
     facts = _facts(detail)
     reasons = _all_reasons(detail)
@@ -241,11 +260,12 @@ def diagnose(detail: TaskDetail, runner_container_name: str = RUNNER_CONTAINER_N
             ),
         )
     if stopped_reason.startswith(BACKSTOP_REASON_PREFIX):
+        timeout = _run_timeout_seconds(detail)
         return make(
             ExecutionStatus.FAILURE,
             "TimedOut",
             (
-                "The run timed out",
+                f"The run timed out after {human_duration(timeout)}" if timeout else "The run timed out",
                 f"The run went on past its timeout and its runner did not stop it, so the executor stopped the task "
                 f"({stopped_reason}).",
                 "If the source legitimately needs longer, raise the per-source setting EXECUTOR_RUN_TIMEOUT_SECONDS "
@@ -269,12 +289,12 @@ def diagnose(detail: TaskDetail, runner_container_name: str = RUNNER_CONTAINER_N
         return make(ExecutionStatus.FAILURE, "ResourceInitialization", _resource_init(detail))
     if stop_code == "TaskFailedToStart":
         return make(ExecutionStatus.FAILURE, "FailedToStart", _failed_to_start(detail))
-    failed = _first_failed_container(detail, runner_container_name)
+    failed = _first_failed_container(detail)
     if failed is not None and failed.exitCode == SIGKILL_EXIT_CODE:
         return make(ExecutionStatus.FAILURE, "OutOfMemory", _out_of_memory(detail, certain=False))
     if failed is not None:
         return make(ExecutionStatus.FAILURE, "ContainerExited", _nonzero_exit(failed))
-    runner = detail.container(runner_container_name)
+    runner = detail.container(RUNNER_CONTAINER_NAME)
     if runner is not None and runner.exitCode == 0:
         return make(ExecutionStatus.FAILURE, "ExitedWithoutReport", _exited_without_report())
     return make(

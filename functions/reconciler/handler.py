@@ -5,6 +5,10 @@ input is an SQS batch whose record bodies are the EventBridge events; a failed r
 reported as a batch item failure and comes back. A raw EventBridge event (direct invocation,
 `sam local invoke -e events/ecs_task_stopped_oom.json`) is told apart by its shape and handled
 the same way; an error then propagates so that Lambda's async retry brings it back.
+
+A record the logic defers (a runner that exited 0 may still be landing its final status) is sent
+back to the same queue with `DelaySeconds` = the report grace and a `DEFERRED_ATTRIBUTE`, so the
+second delivery is handled at once; the Lambda never sleeps.
 """
 
 from __future__ import annotations
@@ -17,12 +21,18 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from executor_common.aws.logs import LogsAdapter, make_logs_client
+from executor_common.aws.sqs import SqsAdapter, make_sqs_client
+from executor_common.errors import GmsTokenUnreadable
 from executor_common.gms_factory import make_gms_client
+from executor_common.metrics import count
 
 from reconciler.logic import Outcome, ReconcilerPorts, reconcile_stopped_task
-from reconciler.observability import count, logger, tracer
+from reconciler.observability import logger, tracer
 from reconciler.settings import get_settings
 from reconciler.task_event import TaskStateChangeEvent, is_task_state_change
+
+#: Marks an event the reconciler already delayed once (an SQS message attribute; the body stays AWS's event).
+DEFERRED_ATTRIBUTE = "reconciler-deferred"
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -31,27 +41,42 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 def get_ports() -> ReconcilerPorts:
     """Clients created once per container (tests call `get_ports.cache_clear()`)."""
     settings = get_settings()
-    settings.require_reconciler_settings()
-    assert settings.datahub_gms_url is not None
     gms = make_gms_client(settings.datahub_gms_url, settings.datahub_gms_token_secret_arn)
     logs = LogsAdapter(make_logs_client(settings.aws_region)) if settings.log_group_name else None
     return ReconcilerPorts(settings=settings, gms=gms, logs=logs)
 
 
-def handle_event(event: dict[str, Any]) -> Outcome:
+@functools.cache
+def get_queue() -> SqsAdapter:
+    """The SQS client that delays events, created on first use (tests call `get_queue.cache_clear()`)."""
+    return SqsAdapter(make_sqs_client(get_settings().aws_region))
+
+
+def handle_event(event: dict[str, Any], *, may_defer: bool = False) -> Outcome:
     """One EventBridge event (already unwrapped from SQS): validate, reconcile, count."""
     logger.set_correlation_id(None)  # per record: a batch must not carry the previous run's keys
     logger.remove_keys(["task_arn", "event_version", "mapped_from"])
     parsed = TaskStateChangeEvent.model_validate(event)
     ports = get_ports()
-    outcome = reconcile_stopped_task(parsed.detail, ports)
+    try:
+        outcome = reconcile_stopped_task(parsed.detail, ports, may_defer=may_defer)
+    except GmsTokenUnreadable as exc:
+        # A deployment problem, not GMS: say which secret and how to fix it; the event comes back (DLQ + alarm).
+        logger.error(str(exc), extra={"error_type": type(exc).__name__, "secret_arn": exc.secret_arn})
+        count("GmsTokenUnreadable", ports.settings.powertools_metrics_namespace)
+        raise
     if outcome.action == "written":
         count("RunsReconciled", ports.settings.powertools_metrics_namespace, Reason=outcome.reason or "Unknown")
     return outcome
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
-    outcome = handle_event(record.json_body)
+    settings = get_settings()
+    already_deferred = DEFERRED_ATTRIBUTE in (record.message_attributes or {})
+    queue_url = settings.reconciler_queue_url
+    outcome = handle_event(record.json_body, may_defer=bool(queue_url) and not already_deferred)
+    if outcome.action == "deferred" and queue_url:
+        get_queue().send_delayed(queue_url, record.body, settings.report_grace_seconds, {DEFERRED_ATTRIBUTE: "1"})
     return {"action": outcome.action, "why": outcome.why}
 
 
@@ -67,4 +92,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 # Validate the environment at cold start in Lambda: a misconfigured stack fails its init, not the tenth
 # event. Elsewhere (tests, the local stack) the first event validates it, after the caller set it up.
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-    get_settings().require_reconciler_settings()
+    get_settings()

@@ -1,18 +1,20 @@
 """One STOPPED task -> at most one terminal status in DataHub, explained.
 
-Map the task to its run, read DataHub, decide (see `ordering` for why no state is needed),
-diagnose, fetch the log's last lines, re-read DataHub right before writing, write. GMS errors
-propagate so that the event comes back (SQS batch item failure, or EventBridge's async retry);
-a log-reading problem only adds a note, because it must never block the terminal status.
+Map the task to its run, read DataHub, diagnose, decide (see `ordering` for why no state is needed),
+fetch the log's last lines, re-read DataHub right before writing, write. GMS errors propagate so
+that the event comes back (SQS batch item failure, or EventBridge's async retry); a log-reading
+problem only adds a note, because it must never block the terminal status.
+
+Nothing here sleeps: when a runner that exited 0 may still be landing its final write, the logic
+answers "deferred" and the handler sends the event back to its queue with a delivery delay.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from executor_common.aws.logs import LogsAdapter
+from executor_common.ecs_task import TaskDetail, epoch_ms
 from executor_common.errors import RetryableError
 from executor_common.gms import GmsClient
 from executor_common.results import ExecutionRequestResult
@@ -24,7 +26,6 @@ from reconciler.observability import logger
 from reconciler.ordering import STOPPED, decide
 from reconciler.report import build_report
 from reconciler.settings import ReconcilerSettings
-from reconciler.task_event import TaskDetail, epoch_ms
 
 #: The diagnosis for which the runner may just have been slow to land its final write.
 EXITED_WITHOUT_REPORT = "ExitedWithoutReport"
@@ -37,12 +38,12 @@ class ReconcilerPorts:
     settings: ReconcilerSettings
     gms: GmsClient
     logs: LogsAdapter | None
-    sleep: Callable[[float], None] = field(default=time.sleep)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one event: `written`, `skipped` (DataHub already final) or `ignored` (not ours)."""
+    """What happened to one event: `written`, `skipped` (DataHub already final), `ignored` (not ours),
+    or `deferred` (to be delivered again after the report grace)."""
 
     action: str
     why: str
@@ -51,13 +52,16 @@ class Outcome:
     reason: str | None = None
 
 
-def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts) -> Outcome:
+def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_defer: bool = False) -> Outcome:
+    """`may_defer`: the caller can deliver this event again after the report grace (see the handler)."""
     settings = ports.settings
     if detail.lastStatus != STOPPED:
         return Outcome("ignored", f"lastStatus is {detail.lastStatus}, not STOPPED")
-    if detail.cluster_name and detail.cluster_name != settings.cluster_name:
-        return Outcome("ignored", f"task of cluster {detail.cluster_name}, not {settings.cluster_name}")
-    mapping = map_task_to_run(detail, settings.runner_container_name)
+    if detail.cluster_name != settings.cluster_name:
+        # No clusterArn is no proof of anything: only a task of our own cluster may touch DataHub.
+        cluster = detail.cluster_name or "(none given)"
+        return Outcome("ignored", f"task of cluster {cluster}, not {settings.cluster_name}")
+    mapping = map_task_to_run(detail)
     if mapping.urn is None:
         why = "an ingestion task without a run id" if mapping.ours else "not launched by this executor"
         logger.info("Ignoring stopped task", extra={"task_arn": detail.taskArn, "why": why})
@@ -71,22 +75,25 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts) -> Outcom
         # startedBy may be a sanitized (hashed) id: only trust it for a run DataHub knows.
         logger.warning("startedBy names no run DataHub knows; not writing", extra={"started_by": detail.startedBy})
         return Outcome("ignored", "startedBy names no run DataHub knows", urn=urn)
-    decision = decide(current, detail.task_id, detail.version)
+    diagnosis = diagnose(detail)
+    replaces = diagnosis.replaces_runner_cancel
+    decision = decide(current, detail.task_id, detail.version, replaces_cancelled=replaces)
     if not decision.write:
         logger.info("Nothing to reconcile", extra={"why": decision.why})
         return Outcome("skipped", decision.why, urn=urn)
 
-    diagnosis = diagnose(detail, settings.runner_container_name)
-    if diagnosis.reason == EXITED_WITHOUT_REPORT and settings.report_grace_seconds > 0:
-        # The runner exited 0: its final write may still be landing in GMS (async ingestion).
-        ports.sleep(settings.report_grace_seconds)
-    report = _report(detail, diagnosis, ports)
-
+    if diagnosis.reason == EXITED_WITHOUT_REPORT and may_defer and settings.report_grace_seconds > 0:
+        # The runner exited 0: its final write may still be landing in GMS. Look again later, without
+        # holding the Lambda (a batch of such events must not run into its timeout).
+        logger.info("Runner exited 0 without a final status yet; looking again after the report grace")
+        return Outcome("deferred", f"looking again in {settings.report_grace_seconds} s", urn=urn)
     current = ports.gms.read_result(urn)
-    decision = decide(current, detail.task_id, detail.version)
+    decision = decide(current, detail.task_id, detail.version, replaces_cancelled=replaces)
     if not decision.write:
         logger.info("The run reported while we were diagnosing it", extra={"why": decision.why})
         return Outcome("skipped", decision.why, urn=urn)
+    superseded = current if current is not None and current.status == ExecutionStatus.CANCELLED else None
+    report = _report(detail, diagnosis, ports, superseded)
 
     result = _result(detail, diagnosis, report, current)
     ports.gms.write_result(urn, result)
@@ -97,7 +104,9 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts) -> Outcom
     return Outcome("written", decision.why, urn=urn, status=diagnosis.status, reason=diagnosis.reason)
 
 
-def _report(detail: TaskDetail, diagnosis: Diagnosis, ports: ReconcilerPorts) -> str:
+def _report(
+    detail: TaskDetail, diagnosis: Diagnosis, ports: ReconcilerPorts, superseded: ExecutionRequestResult | None
+) -> str:
     settings = ports.settings
     log_location = None
     lines: list[str] | None = None
@@ -117,6 +126,7 @@ def _report(detail: TaskDetail, diagnosis: Diagnosis, ports: ReconcilerPorts) ->
         log_location=log_location,
         log_lines=lines,
         log_problem=problem,
+        superseded=superseded,
     )
 
 
@@ -129,4 +139,12 @@ def _result(
     start_ms = (current.startTimeMs if current else None) or started or epoch_ms(detail.createdAt)
     begin = started or start_ms
     duration = max(0, stopped - begin) if stopped is not None and begin is not None else None
-    return ExecutionRequestResult(status=diagnosis.status, report=report, startTimeMs=start_ms, durationMs=duration)
+    # Replacing the runner's CANCELLED keeps what it reported about the ingestion (counts, warnings).
+    structured = current.structuredReport if current is not None and diagnosis.replaces_runner_cancel else None
+    return ExecutionRequestResult(
+        status=diagnosis.status,
+        report=report,
+        structuredReport=structured,
+        startTimeMs=start_ms,
+        durationMs=duration,
+    )

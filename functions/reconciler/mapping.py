@@ -15,9 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from executor_common.contract import EXECUTION_REQUEST_URN_PREFIX, execution_id_from_urn
-from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, TASK_GROUP_PREFIX
-
-from reconciler.task_event import TaskDetail
+from executor_common.ecs_task import TaskDetail
+from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, RUNNER_CONTAINER_NAME, TASK_GROUP_PREFIX
 
 
 @dataclass(frozen=True)
@@ -39,12 +38,12 @@ def _valid_urn(value: str | None) -> str | None:
     return value
 
 
-def map_task_to_run(detail: TaskDetail, runner_container_name: str) -> RunMapping:
+def map_task_to_run(detail: TaskDetail) -> RunMapping:
     urn = _valid_urn(detail.override_env(ENV_EXECUTION_REQUEST_URN))
     if urn:
         return RunMapping(urn=urn, source="overrides", ours=True)
     in_our_group = (detail.group or "").startswith(TASK_GROUP_PREFIX)
-    looks_ours = in_our_group or detail.container(runner_container_name) is not None
+    looks_ours = in_our_group or detail.container(RUNNER_CONTAINER_NAME) is not None
     started_by = (detail.startedBy or "").strip()
     if looks_ours and started_by and "/" not in started_by:
         urn = _valid_urn(EXECUTION_REQUEST_URN_PREFIX + started_by)

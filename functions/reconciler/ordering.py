@@ -5,6 +5,10 @@ Why no table or cache is needed:
   by its `lastStatus`, so it can never undo anything.
 - A terminal status in DataHub is never overwritten by anything but a newer diagnosis of our
   own, so a duplicate delivery finds the status it (or the runner) wrote and does nothing.
+  One exception: a CANCELLED without our marker, when ECS says the stop was not a cancel. The runner
+  writes CANCELLED on any SIGTERM and cannot tell a DataHub cancel from a Spot reclaim or the
+  backstop's timeout stop; ECS can (`stopCode`, the StopTask reason), so its word is final there.
+  Once replaced, the status carries our marker, so duplicates and older versions change nothing.
 - Two STOPPED events of one task (ECS can send version N with partial container data, then
   N+1) are ordered by `detail.version`. The version we acted on is recorded in the report we
   write (a marker line at its end, which the report's tail-keeping bound never cuts), so
@@ -22,7 +26,7 @@ import re
 from dataclasses import dataclass
 
 from executor_common.results import ExecutionRequestResult
-from executor_common.status import is_terminal
+from executor_common.status import ExecutionStatus, is_terminal
 
 STOPPED = "STOPPED"
 _MARKER = re.compile(r"\[written by the executor's reconciler for ECS task (\S+), event version (\d+)\]\s*\Z")
@@ -44,13 +48,21 @@ class Decision:
     why: str
 
 
-def decide(current: ExecutionRequestResult | None, task_id: str, version: int) -> Decision:
-    """Whether a STOPPED event of `task_id` at `version` may write a terminal status over `current`."""
+def decide(
+    current: ExecutionRequestResult | None, task_id: str, version: int, *, replaces_cancelled: bool = False
+) -> Decision:
+    """Whether a STOPPED event of `task_id` at `version` may write a terminal status over `current`.
+
+    `replaces_cancelled`: ECS says this stop was a Spot reclaim, a termination notice or the backstop,
+    so a CANCELLED the runner wrote on SIGTERM is replaced by what really happened.
+    """
     if current is None:
         return Decision(True, "DataHub has no result for this run yet")
     if not is_terminal(current.status):
         return Decision(True, f"DataHub still shows {current.status}")
     ours = parse_marker(current.report)
+    if ours is None and replaces_cancelled and current.status == ExecutionStatus.CANCELLED:
+        return Decision(True, "the runner wrote CANCELLED on SIGTERM, but ECS says the task was not cancelled")
     if ours is None:
         return Decision(False, f"DataHub already shows the final status {current.status}")
     written_task, written_version = ours

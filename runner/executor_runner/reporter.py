@@ -88,9 +88,7 @@ class ProgressReporter:
             self._last_sent = report
 
     def _on_error(self, exc: GmsError) -> None:
-        from executor_common.gms import NOT_RETRYABLE
-
-        if exc.status_code in NOT_RETRYABLE:
+        if exc.setup_refused or not exc.retryable:
             if exc.status_code not in self._complained:
                 self._complained.add(exc.status_code)
                 logger.error(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlparse
 
+from executor_common.durations import human_duration
 from executor_common.errors import PermanentError
 from executor_common.masking import SecretMasker
 from executor_common.recipe import parse_recipe, source_type
@@ -255,14 +256,6 @@ def interpret_exit(exit_: ChildExit, spec: RunSpec, ctx: RunContext) -> RunOutco
     outcome = RunOutcome(status=ExecutionStatus.FAILURE)
     outcome.info(f"Failed to execute 'datahub ingest', exit code {exit_.returncode}")
     return outcome
-
-
-def human_duration(seconds: float) -> str:
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "", f"{secs}s" if secs else ""]
-    return " ".join(p for p in parts if p) or "0s"
 
 
 def _failure(headline: str) -> RunOutcome:

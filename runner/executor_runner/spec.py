@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from urllib.parse import urlparse
 
-from executor_common.errors import PermanentError
+from executor_common.errors import PermanentError, summarize_validation_error
 from executor_common.runspec import ENV_RUN_SPEC, ENV_RUN_SPEC_URI, ENV_RUN_TIMEOUT, RunSpec
 from pydantic import ValidationError
 
@@ -35,10 +35,8 @@ def load_run_spec(env: Mapping[str, str], read_s3_text: S3TextReader | None = No
     try:
         spec = RunSpec.model_validate_json(raw)
     except ValidationError as exc:
-        first = exc.errors(include_input=False)[0]
-        where = ".".join(map(str, first["loc"]))
         raise PermanentError(
-            f"the run spec is invalid ({exc.error_count()} error(s)); {where}: {first['msg']}"
+            f"the run spec is invalid ({exc.error_count()} error(s)): {summarize_validation_error(exc)}"
         ) from None
     override = env.get(ENV_RUN_TIMEOUT, "").strip()
     if override:

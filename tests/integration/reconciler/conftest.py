@@ -14,12 +14,15 @@ from tests.support.aws_harness import captured_logs, set_lambda_env
 
 
 def _clear_caches() -> None:
-    from reconciler.backstop import get_ecs
-    from reconciler.handler import get_ports
+    from backstop.handler import get_ecs
+    from backstop.settings import get_settings as get_backstop_settings
+    from reconciler.handler import get_ports, get_queue
     from reconciler.settings import get_settings
 
     get_settings.cache_clear()
+    get_backstop_settings.cache_clear()
     get_ports.cache_clear()
+    get_queue.cache_clear()
     get_ecs.cache_clear()
 
 

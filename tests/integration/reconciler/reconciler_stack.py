@@ -40,7 +40,7 @@ class ReconcilerStack:
         return lambda_handler(event, lambda_context("ReconcilerFunction", REGION))
 
     def invoke_backstop(self, event: dict[str, Any]) -> dict[str, Any]:
-        from reconciler.backstop import lambda_handler
+        from backstop.handler import lambda_handler
 
         return lambda_handler(event, lambda_context("BackstopFunction", REGION))
 

@@ -214,7 +214,7 @@ def test_template_in_moto_with_default_lists_creates_stack_complete() -> None:
     [
         ("DispatcherFunctionName", "dispatcher.settings:DispatcherSettings"),
         ("ReconcilerFunctionName", "reconciler.settings:ReconcilerSettings"),
-        ("BackstopFunctionName", "reconciler.settings:ReconcilerSettings"),
+        ("BackstopFunctionName", "backstop.settings:BackstopSettings"),
     ],
 )
 def test_template_in_moto_function_environment_validates_in_its_settings_model(
@@ -232,8 +232,12 @@ def test_template_in_moto_function_environment_validates_in_its_settings_model(
     settings = settings_class()
 
     assert settings.ecs_cluster == stack["outputs"]["RunnerClusterName"]
+    if output == "BackstopFunctionName":
+        return  # the backstop reads neither DataHub's token nor the run logs (its own settings model)
     assert settings.datahub_gms_token_secret_arn == stack["token_arn"]
     assert settings.log_group_name == stack["outputs"]["RunnerLogGroupName"]
+    if output == "ReconcilerFunctionName":
+        assert "ReconcilerQueue" in settings.reconciler_queue_url  # the report grace is a delay on its own queue
 
 
 def test_template_in_moto_base_task_definition_can_run(stack: dict[str, Any]) -> None:

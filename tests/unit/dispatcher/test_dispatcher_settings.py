@@ -58,7 +58,8 @@ def test_settings_empty_pairs_are_empty(env, monkeypatch):
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ({"datahub_gms_url": "https://datahub.example.com"}, "must be an http(s) URL ending in /gms"),
+        ({"datahub_gms_url": "https://acme.acryl.io"}, "for DataHub Cloud must end in /gms"),
+        ({"datahub_gms_url": "datahub-gms:8080"}, "must be an http(s) base URL"),
         ({"default_task_cpu": "1024", "default_task_memory": "1024"}, "use one of 2048"),
         ({"default_ephemeral_storage_gib": 10}, "outside Fargate's 21-200 GiB"),
         ({"subnet_ids": ""}, "at least one id is required"),

@@ -33,16 +33,10 @@ class FakeLogs:
         return [f"{stream} line {i}" for i in range(3)]
 
 
-def _ports(gms: FakeGms, sleeps: list[float] | None = None, **settings) -> ReconcilerPorts:
+def _ports(gms: FakeGms, **settings) -> ReconcilerPorts:
     values = {"ecs_cluster": "datahub-remote-executor", "datahub_gms_url": "http://gms/gms", "log_group_name": "g"}
     values.update(settings)
-    sleeps = [] if sleeps is None else sleeps
-    return ReconcilerPorts(
-        settings=ReconcilerSettings(**values),
-        gms=gms,
-        logs=FakeLogs(),
-        sleep=sleeps.append,  # type: ignore[arg-type]
-    )
+    return ReconcilerPorts(settings=ReconcilerSettings(**values), gms=gms, logs=FakeLogs())  # type: ignore[arg-type]
 
 
 RUNNING = ExecutionRequestResult(status=ExecutionStatus.RUNNING, startTimeMs=1_000)
@@ -76,22 +70,25 @@ def test_logic_runner_reporting_during_diagnosis_wins():
     assert gms.writes == []
 
 
-def test_logic_clean_exit_waits_for_a_late_report_first():
-    gms = FakeGms(RUNNING, SUCCESS)
-    sleeps: list[float] = []
-
-    outcome = reconcile_stopped_task(
-        detail(containers=[container(exit_code=0)]), _ports(gms, sleeps, report_grace_seconds=7)
-    )
-
-    assert sleeps == [7]
-    assert outcome.action == "skipped"
-
-
-def test_logic_clean_exit_with_no_report_says_so():
+def test_logic_clean_exit_is_deferred_for_a_late_report_not_slept_on():
     gms = FakeGms(RUNNING)
 
-    reconcile_stopped_task(detail(containers=[container(exit_code=0)]), _ports(gms, report_grace_seconds=0))
+    outcome = reconcile_stopped_task(
+        detail(containers=[container(exit_code=0)]), _ports(gms, report_grace_seconds=7), may_defer=True
+    )
+
+    assert (outcome.action, outcome.why) == ("deferred", "looking again in 7 s")
+    assert gms.writes == []
+
+
+@pytest.mark.parametrize(("may_defer", "grace"), [(False, 7), (True, 0)])
+def test_logic_clean_exit_with_no_report_says_so(may_defer, grace):
+    # GIVEN the event was already delayed once (or there is no grace): the runner's status never came
+    gms = FakeGms(RUNNING)
+
+    reconcile_stopped_task(
+        detail(containers=[container(exit_code=0)]), _ports(gms, report_grace_seconds=grace), may_defer=may_defer
+    )
 
     ((_, result),) = gms.writes
     assert "never reached DataHub" in (result.report or "")
@@ -102,6 +99,7 @@ def test_logic_clean_exit_with_no_report_says_so():
     [
         (detail(last_status="RUNNING"), "not STOPPED"),
         (detail(clusterArn="arn:aws:ecs:us-east-1:1:cluster/other"), "cluster other"),
+        (detail(clusterArn=None), "cluster (none given)"),
         (detail(urn=None, startedBy=None, group="family:x", containers=[container("app")]), "not launched"),
     ],
 )

@@ -52,3 +52,17 @@ def test_marker_only_counts_at_the_very_end():
     report = marker("abc", 7) + "\nthen the runner wrote SUCCESS"
 
     assert parse_marker(report) is None
+
+
+@pytest.mark.parametrize(
+    ("current", "write"),
+    [
+        (_result("CANCELLED", "the runner's report"), True),  # the runner's CANCELLED on SIGTERM
+        (_result("SUCCESS", "ingestion done"), False),
+        (_result("FAILURE", "the runner's failure"), False),
+        (_result("ABORTED", "x\n" + marker("task-a", 5)), False),  # our own correction, duplicate delivery
+    ],
+    ids=["runner-cancelled", "runner-success", "runner-failure", "ours-already"],
+)
+def test_decide_not_a_cancel_replaces_only_a_runner_cancelled(current, write):
+    assert decide(current, "task-a", 5, replaces_cancelled=True).write is write

@@ -54,7 +54,7 @@ def test_interpret_exit_oom_uses_task_metadata_limit_when_no_cgroup(tmp_path):
     assert "EXECUTOR_TASK_CPU=2048" in outcome.headline
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(86400, "24h"), (90, "1m 30s"), (5, "5s"), (0, "0s")])
+@pytest.mark.parametrize(("seconds", "text"), [(86400, "1d"), (90, "1m 30s"), (5, "5s"), (0, "0s")])
 def test_human_duration(seconds, text):
     assert human_duration(seconds) == text
 

@@ -37,9 +37,15 @@ def allowed_pattern(name: str) -> re.Pattern[str]:
 
 @pytest.mark.parametrize(
     "url",
-    ["https://acme.acryl.io/gms", "http://datahub-gms.internal:8080/gms", "https://datahub.example.com/api/gms"],
+    [
+        "https://acme.acryl.io/gms",
+        "http://datahub-gms.internal:8080/gms",
+        "https://datahub.example.com/api/gms",
+        "http://datahub-gms:8080",  # open-source GMS, addressed directly
+        "https://gms",
+    ],
 )
-def test_datahub_base_url_ending_in_gms_is_accepted(url: str) -> None:
+def test_datahub_base_url_http_base_url_is_accepted(url: str) -> None:
     assert allowed_pattern("DataHubBaseUrl").fullmatch(url)
 
 
@@ -51,11 +57,12 @@ def test_datahub_base_url_ending_in_gms_is_accepted(url: str) -> None:
         "https://acme.acryl.io/gms/",
         "https://acme.acryl.io/api/graphql",
         "acme.acryl.io/gms",
-        "https://gms",
+        "http://datahub-gms:8080/",
+        "http://datahub-gms:8080?x=1",
         "",
     ],
 )
-def test_datahub_base_url_without_trailing_gms_is_rejected(url: str) -> None:
+def test_datahub_base_url_cloud_without_gms_or_not_a_base_url_is_rejected(url: str) -> None:
     assert not allowed_pattern("DataHubBaseUrl").fullmatch(url)
 
 

@@ -67,7 +67,7 @@ def test_template_required_logical_id_exists_with_its_type(
     [
         ("DispatcherFunction", "dispatcher.handler.lambda_handler"),
         ("ReconcilerFunction", "reconciler.handler.lambda_handler"),
-        ("BackstopFunction", "reconciler.backstop.lambda_handler"),
+        ("BackstopFunction", "backstop.handler.lambda_handler"),
     ],
 )
 def test_functions_share_one_code_uri_and_differ_by_handler(

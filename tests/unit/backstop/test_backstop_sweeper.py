@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from backstop.sweeper import plan_stops
+from executor_common.ecs_task import TaskDetail
 from executor_common.runspec import TAG_EXECUTION_REQUEST, TAG_RUN_TIMEOUT
 from reconciler.diagnosis import diagnose
-from reconciler.stop_reasons import human_duration
-from reconciler.sweeper import plan_stops
-from reconciler.task_event import TaskDetail
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 HOUR = 3600
@@ -87,7 +86,3 @@ def test_plan_stops_reason_is_read_back_as_timed_out():
     )
     assert len(plan.reason) <= 255
     assert diagnose(stopped).reason == "TimedOut"
-
-
-def test_human_duration_reads_naturally():
-    assert [human_duration(s) for s in (0, 59, 3725, 90_000)] == ["0s", "59s", "1h 2m 5s", "1d 1h"]

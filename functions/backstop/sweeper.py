@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from executor_common.aws.ecs import EcsAdapter
+from executor_common.durations import human_duration
+from executor_common.ecs_task import TaskDetail
 from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, ENV_RUN_TIMEOUT, TAG_EXECUTION_REQUEST, TAG_RUN_TIMEOUT
+from executor_common.stop_reasons import BACKSTOP_REASON_PREFIX, MAX_REASON_CHARS
 
-from reconciler.observability import logger
-from reconciler.stop_reasons import backstop_reason
-from reconciler.task_event import TaskDetail
+from backstop.observability import logger
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,15 @@ class StopPlan:
     running_seconds: float
     timeout_seconds: int
     reason: str
+
+
+def backstop_reason(running_seconds: float, timeout_seconds: int, grace_seconds: int) -> str:
+    """The StopTask reason: starts with the prefix the reconciler recognises (a "timed out" FAILURE)."""
+    reason = (
+        f"{BACKSTOP_REASON_PREFIX}: running for {human_duration(running_seconds)}, "
+        f"longer than its timeout {human_duration(timeout_seconds)} (+{human_duration(grace_seconds)} grace)"
+    )
+    return reason[:MAX_REASON_CHARS]
 
 
 def _tags(task: dict[str, Any]) -> dict[str, str]:

@@ -9,10 +9,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from executor_common.aws.ecs import EcsAdapter, make_ecs_client
+from executor_common.metrics import count
 
-from reconciler.observability import count, logger, tracer
-from reconciler.settings import get_settings
-from reconciler.sweeper import sweep
+from backstop.observability import logger, tracer
+from backstop.settings import get_settings
+from backstop.sweeper import sweep
 
 
 @functools.cache
