@@ -29,7 +29,7 @@ class SecretResolver:
         ttl_seconds: float = SECRET_CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._adapter = adapter
+        self.adapter = adapter
         self._configured = dict(configured_arns)
         self._prefix = name_prefix
         self._ttl = ttl_seconds
@@ -48,7 +48,7 @@ class SecretResolver:
             else:
                 resolved[name] = arn
         if unknown:
-            found = self._adapter.find_secret_arns([self._prefix + name for name in unknown], self._prefix)
+            found = self.adapter.find_secret_arns([self._prefix + name for name in unknown], self._prefix)
             for name in unknown:
                 arn = found.get(self._prefix + name)
                 if arn is not None:

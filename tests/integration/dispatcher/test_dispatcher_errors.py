@@ -117,7 +117,7 @@ def test_handler_one_bad_record_never_fails_the_others(dispatcher_stack):
     from tests.conftest import load_event
 
     pg_body = load_event("run_ingest.json")["Records"][0]["body"]
-    sm_client = dependencies().secrets._adapter.client
+    sm_client = dependencies().secrets.adapter.client
     with Stubber(sm_client) as stub:
         stub.add_client_error("list_secrets", service_error_code="ThrottlingException", http_status_code=400)
         response = dispatcher_stack.invoke(sqs_event(run_body("first"), pg_body, run_body("third")))

@@ -189,8 +189,8 @@ def test_ecs_register_rides_out_concurrent_revision_errors_with_jittered_backoff
 
 
 def test_ecs_register_still_racing_after_its_attempts_is_retryable_not_permanent(ecs):
-    adapter, stub, sleeps = ecs
-    adapter._register_attempts = 2
+    _, stub, sleeps = ecs
+    adapter = EcsAdapter(stub.client, CLUSTER, sleep=sleeps.append, register_attempts=2)
     for _ in range(2):
         stub.add_client_error("register_task_definition", service_error_code="ConflictException", service_message="x")
     with pytest.raises(RetryableError, match="raced other callers after 2 attempts"):
