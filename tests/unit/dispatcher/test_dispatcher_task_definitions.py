@@ -178,3 +178,27 @@ def test_resolver_forget_drops_only_cached_derived_revisions():
     ecs.existing.clear()
     resolver.for_secrets(PG)
     assert ecs.calls.count("register") == 2
+
+
+def test_derived_registration_is_a_request_ecs_accepts():
+    # GIVEN the derived definition and tags for a long base ARN and many secrets;
+    # the client validates the RegisterTaskDefinition request against ECS's model before Stubber answers
+    import boto3
+    from botocore.stub import ANY, Stubber
+    from dispatcher.task_definitions import derived_tags
+    from executor_common.aws.ecs import EcsAdapter
+
+    secrets = {f"KEY_{i:03d}": f"arn:aws:secretsmanager:us-east-1:123456789012:secret:k{i}-AbCdEf" for i in range(60)}
+    base = {**BASE, "containerDefinitions": [{**c, "memory": 512} for c in BASE["containerDefinitions"]]}
+    family = derived_family(BASE_ARN, secrets)
+    definition = derive_definition(base, "runner", secrets, family)
+    tags = derived_tags(BASE_ARN, secrets)
+    client = boto3.client("ecs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_response(
+            "register_task_definition",
+            {"taskDefinition": {"taskDefinitionArn": f"arn:aws:ecs:us-east-1:1:task-definition/{family}:1"}},
+            {**{k: ANY for k in definition if definition[k] not in (None, [], {})}, "family": family, "tags": tags},
+        )
+        EcsAdapter(client, "c").register_task_definition(definition, tags)
+    assert all(len(t["value"]) <= 256 for t in tags)
