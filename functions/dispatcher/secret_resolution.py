@@ -29,12 +29,16 @@ class SecretResolver:
         ttl_seconds: float = SECRET_CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.adapter = adapter
+        self._adapter = adapter
         self._configured = dict(configured_arns)
         self._prefix = name_prefix
         self._ttl = ttl_seconds
         self._clock = clock
         self._cache: dict[str, tuple[str, float]] = {}
+
+    @property
+    def adapter(self) -> SecretsManagerAdapter:
+        return self._adapter
 
     def resolve(self, names: Iterable[str]) -> dict[str, str]:
         """NAME -> ARN for every name; PermanentError listing every missing one, RetryableError on throttling."""
@@ -48,7 +52,7 @@ class SecretResolver:
             else:
                 resolved[name] = arn
         if unknown:
-            found = self.adapter.find_secret_arns([self._prefix + name for name in unknown], self._prefix)
+            found = self._adapter.find_secret_arns([self._prefix + name for name in unknown], self._prefix)
             for name in unknown:
                 arn = found.get(self._prefix + name)
                 if arn is not None:
