@@ -164,13 +164,23 @@ def _already_finished(urn: str, deps: Dependencies) -> bool:
 
 
 def _already_launched(conflict: RunTaskConflict, command: RunCommand, deps: Dependencies) -> MessageOutcome:
-    """RunTask's clientToken was used before with other parameters: this run has its task. Never a FAILURE."""
+    """RunTask's clientToken was used before with other parameters: this run has its task. Never a FAILURE.
+
+    When ECS names no task and none is listed for the run's startedBy (ListTasks can lag a fresh
+    RunTask), nothing proves a launch: the message comes back rather than being consumed silently.
+    """
     task_arns = list(conflict.task_arns)
     if not task_arns:
         try:
             task_arns = [t["taskArn"] for t in deps.ecs.tasks_started_by(started_by_for(command.execution_id))]
-        except (RetryableError, PermanentError) as exc:
-            logger.warning("Could not list the run's existing task", extra={"error": str(exc)[:500]})
+        except PermanentError as exc:
+            raise RetryableError(
+                f"RunTask's clientToken is in use, and finding its task failed: {exc.reason}"
+            ) from None
+    if not task_arns:
+        raise RetryableError(
+            "RunTask answered that this run's clientToken is already in use, but ECS names no task for it yet"
+        )
     logger.info(
         "Run already launched: RunTask's clientToken names an existing task; launching nothing",
         extra={"task_arns": task_arns},

@@ -270,3 +270,16 @@ def test_handler_records_without_time_to_finish_come_back_before_the_deadline(di
     assert dispatcher_stack.gms.history(urn_of("late-1")) == []
     retried = [r for r in dispatcher_stack.log_records() if r.get("message") == "Will retry this message"]
     assert "s of this invocation are left" in retried[0]["reason"]
+
+
+def test_handler_runtask_conflict_naming_no_task_anywhere_comes_back_not_consumed(dispatcher_stack):
+    # GIVEN ECS says the token is in use but names no task, and none is listed for the run (yet)
+    def conflict_nothing_listed(stub):
+        stub.add_client_error("run_task", service_error_code="ConflictException", service_message="in use")
+        stub.add_response("list_tasks", {"taskArns": []})
+
+    response = _run_with_ecs_answer(dispatcher_stack, "conflict-unproven", conflict_nothing_listed)
+
+    # THEN nothing proves a launch: the message comes back (and the DLQ alarm speaks if it persists)
+    assert len(failed_ids(response)) == 1
+    assert dispatcher_stack.gms.history(urn_of("conflict-unproven")) == []
