@@ -127,6 +127,8 @@ class MotoAccount:
         self.ecs_rules.reset()
         backend = ecs_backends[ACCOUNT_ID][REGION]
         backend.tasks.clear()
+        # A fresh stack has used no RunTask clientToken (branch localstack's aws_fidelity keeps them on the backend).
+        backend.__dict__.pop("_fidelity_client_tokens", None)
         for family in [f for f in backend.task_definitions if f != FAMILY]:
             del backend.task_definitions[family]
         listed = self.s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
