@@ -15,7 +15,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from executor_common.errors import RetryableError
+from executor_common.runspec import RUNNER_CONTAINER_NAME
 
+from dispatcher.budget import TimeBudget
+from dispatcher.gms_guard import GuardedGms
 from dispatcher.logic import Dependencies, handle_message
 from dispatcher.observability import logger, metrics, tracer
 from dispatcher.secret_resolution import SecretResolver
@@ -29,7 +32,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 @functools.cache
 def dependencies() -> Dependencies:
-    """The adapters of this container; their caches (secret ARNs, task definitions) live as long as it does."""
+    """The adapters of this container, GMS client included; their caches live as long as it does."""
     from executor_common.aws.ecs import EcsAdapter, make_ecs_client
     from executor_common.aws.s3 import S3Adapter, make_s3_client
     from executor_common.aws.secretsmanager import SecretsManagerAdapter, make_secretsmanager_client
@@ -46,15 +49,16 @@ def dependencies() -> Dependencies:
             settings.secret_arns,
             settings.secret_name_prefix,
         ),
-        task_definitions=TaskDefinitionResolver(ecs, settings.task_definition_arn, settings.runner_container_name),
-        gms_factory=lambda: make_gms_client(settings.datahub_gms_url, settings.datahub_gms_token_secret_arn),
+        task_definitions=TaskDefinitionResolver(ecs, settings.task_definition_arn, RUNNER_CONTAINER_NAME),
+        gms=GuardedGms(make_gms_client(settings.datahub_gms_url, settings.datahub_gms_token_secret_arn)),
     )
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
+    """One record; BatchProcessor passes `lambda_context` because this signature names it."""
     try:
-        outcome = handle_message(record.body, dependencies())
+        outcome = handle_message(record.body, dependencies(), TimeBudget.of(lambda_context))
     except RetryableError as exc:
         logger.warning("Will retry this message", extra={"reason": str(exc)[:1000], "message_id": record.message_id})
         metrics.add_metric(name=RETRIED_METRIC, unit=MetricUnit.Count, value=1)

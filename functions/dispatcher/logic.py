@@ -1,8 +1,12 @@
 """Per-message flow: parse -> route -> validate -> launch or cancel, and tell DataHub.
 
-Receives its adapters (`Dependencies`) so tests pass moto-backed or fake ones. Errors are
-either re-raised as `RetryableError` (the message comes back) or turned into a FAILURE
-result and the message is consumed; the returned `Outcome` names what happened.
+Receives its adapters (`Dependencies`) so tests pass moto-backed or fake ones. The adapters
+raise the project's errors (they alone know AWS's failure modes): a `RetryableError` leaves
+this module (the message comes back); a `PermanentError` becomes a FAILURE result and the
+message is consumed; the returned `MessageOutcome` names what happened.
+
+Exactly one ECS call per launched run in steady state: RunTask, whose deterministic
+`clientToken` (idempotent for 24 hours on ECS) makes a redelivery launch nothing new.
 """
 
 from __future__ import annotations
@@ -13,44 +17,35 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from executor_common.aws.ecs import EcsAdapter
+from executor_common.aws.ecs import EcsAdapter, is_stopped
+from executor_common.aws.errors import RunTaskConflict, TaskDefinitionInactive
 from executor_common.aws.s3 import S3Adapter
 from executor_common.contract import RunCommand, SignalCommand, parse_command, recover_execution_urn
 from executor_common.errors import GmsError, PermanentError, RetryableError, summarize_validation_error
-from executor_common.gms import GmsClient
-from executor_common.results import ExecutionRequestResult
 from executor_common.runspec import CANCEL_REASON_PREFIX
-from executor_common.status import is_terminal
+from executor_common.status import ExecutionStatus, is_terminal
 from pydantic import ValidationError
 
-from dispatcher.classify import Verdict, classify_failures, describe_failures, error_summary, raise_classified
+from dispatcher.budget import UNLIMITED, TimeBudget
 from dispatcher.gms_guard import GuardedGms
 from dispatcher.observability import logger
-from dispatcher.planner import (
-    cancelled_result,
-    failure_result,
-    plan_launch,
-    running_result,
-    started_by_for,
-)
+from dispatcher.planner import LaunchPlan, plan_launch, started_by_for
+from dispatcher.report import cancelled_result, failure_result, running_result
 from dispatcher.secret_resolution import SecretResolver
 from dispatcher.settings import DispatcherSettings
 from dispatcher.task_definitions import TaskDefinitionResolver
-from dispatcher.validation import validate_run
+from dispatcher.validation import ValidatedRun, validate_run
 
-#: A GMS client lives this long, so a rotated token (cached as long by powertools) is picked up.
-GMS_CLIENT_MAX_AGE_SECONDS = 300.0
 KILL_SIGNAL = "KILL"
-#: GMS answers that mean the payload itself is wrong: retrying the same message cannot help.
-PAYLOAD_REFUSED = frozenset({400, 422})
 
 
-class Outcome(StrEnum):
+class MessageOutcome(StrEnum):
     """What one message led to; the handler turns each into a metric."""
 
     LAUNCHED = "RunsLaunched"
     REJECTED = "RunsRejected"
     CANCELLED = "RunsCancelled"
+    CANCEL_FAILED = "CancelsFailed"
     MISROUTED = "MisroutedMessages"
     ALREADY_LAUNCHED = "DuplicateDeliveries"
     ALREADY_FINISHED = "FinishedRunsIgnored"
@@ -59,29 +54,24 @@ class Outcome(StrEnum):
 
 @dataclass
 class Dependencies:
-    """The adapters one container uses; caches inside them live as long as this object."""
+    """The adapters one container uses, built once; caches inside them live as long as this object.
+
+    `gms` is one client for the container's life: the token is fetched per request by the
+    GMS client's token provider (cached as powertools caches the secret), so nothing here rebuilds it.
+    """
 
     settings: DispatcherSettings
     ecs: EcsAdapter
     s3: S3Adapter
     secrets: SecretResolver
     task_definitions: TaskDefinitionResolver
-    gms_factory: Callable[[], GmsClient]
+    gms: GuardedGms
     clock_ms: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
-    _gms: GuardedGms | None = field(default=None, init=False, repr=False)
-    _gms_made_at: float = field(default=0.0, init=False, repr=False)
-
-    @property
-    def gms(self) -> GuardedGms:
-        now = time.monotonic()
-        if self._gms is None or now - self._gms_made_at > GMS_CLIENT_MAX_AGE_SECONDS:
-            self._gms = GuardedGms(self.gms_factory())
-            self._gms_made_at = now
-        return self._gms
 
 
-def handle_message(body: str, deps: Dependencies) -> Outcome:
+def handle_message(body: str, deps: Dependencies, budget: TimeBudget = UNLIMITED) -> MessageOutcome:
     """Process one SQS message body. Raises RetryableError when the message must come back."""
+    budget.check("Not starting this message")
     try:
         command = parse_command(body)
     except ValidationError as exc:
@@ -92,92 +82,72 @@ def handle_message(body: str, deps: Dependencies) -> Outcome:
         return _reject_unparseable(body, f"The message is not valid JSON: {str(exc)[:200]}", deps)
 
     logger.set_correlation_id(command.entityUrn)
-    if command.executor_id != deps.settings.executor_id:
-        logger.info(
-            "Misrouted message: it is for another executor; launching nothing",
-            extra={"message_executor_id": command.executor_id, "executor_id": deps.settings.executor_id},
-        )
-        return Outcome.MISROUTED
     if isinstance(command, SignalCommand):
-        return _handle_signal(command, deps)
-    return _handle_run(command, deps)
+        return _handle_signal(command, deps)  # routed by whether a task of ours runs it, not by executorId alone
+    if command.executor_id != deps.settings.executor_id:
+        return _misrouted(command.executor_id, deps)
+    return _handle_run(command, deps, budget)
+
+
+def _misrouted(message_executor_id: str | None, deps: Dependencies) -> MessageOutcome:
+    logger.info(
+        "Misrouted message: it is for another executor; launching nothing",
+        extra={"message_executor_id": message_executor_id, "executor_id": deps.settings.executor_id},
+    )
+    return MessageOutcome.MISROUTED
 
 
 # -- unparseable ------------------------------------------------------------------------------
-def _reject_unparseable(body: str, reason: str, deps: Dependencies) -> Outcome:
+def _reject_unparseable(body: str, reason: str, deps: Dependencies) -> MessageOutcome:
     urn = recover_execution_urn(body)
     logger.set_correlation_id(urn)
     logger.warning("Rejected an unparseable message", extra={"reason": reason, "execution_request_urn": urn})
     if urn is not None:
         _write_failure(urn, reason, deps)
-    return Outcome.REJECTED
+    return MessageOutcome.REJECTED
 
 
 def _write_failure(urn: str, reason: str, deps: Dependencies) -> None:
-    """FAILURE for a run we refused; GMS unavailable -> RetryableError, so the message (and reason) is not lost."""
+    """FAILURE for a run we refused; a retryable GMS error -> RetryableError, so the reason is not lost."""
     result = failure_result(reason, deps.settings.executor_id, deps.clock_ms())
     try:
         deps.gms.write_result(urn, result)
     except GmsError as exc:
-        if exc.status_code not in PAYLOAD_REFUSED:
-            # Down, throttled, or our token refused: keep the message (DLQ + alarm if it persists).
+        if exc.retryable:
             raise RetryableError(f"Could not report FAILURE to DataHub: {exc}") from None
         logger.error("DataHub refused the FAILURE result", extra={"error": str(exc)[:500]})
 
 
 # -- runs -------------------------------------------------------------------------------------
-def _handle_run(command: RunCommand, deps: Dependencies) -> Outcome:
-    settings = deps.settings
-    task_definition_arn = ""
+def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget) -> MessageOutcome:
     try:
-        run = validate_run(command, settings)
+        run = validate_run(command, deps.settings)
         if _already_finished(command.entityUrn, deps):
-            return Outcome.ALREADY_FINISHED
-        started_by = started_by_for(run.execution_id)
-        if _active_tasks(started_by, deps):
-            logger.info(
-                "Run already launched: a task with this startedBy is pending or running",
-                extra={"started_by": started_by},
-            )
-            return Outcome.ALREADY_LAUNCHED
+            return MessageOutcome.ALREADY_FINISHED
         secret_arns = deps.secrets.resolve(run.secret_names)
         task_definition_arn = deps.task_definitions.for_secrets(secret_arns)
-        plan = plan_launch(run, settings, task_definition_arn)
+        launched_at_ms = deps.clock_ms()
+        plan = plan_launch(run, deps.settings, task_definition_arn, launched_at_ms)
+        budget.check("Not launching the run")
         if plan.spec_object is not None:
-            try:
-                deps.s3.put_text(plan.spec_object.bucket, plan.spec_object.key, plan.spec_object.body)
-            except Exception as exc:
-                raise_classified(exc, "Writing the run spec to the run bucket")
-        task_arn = _run_task(plan.request, deps)
-    except PermanentError as exc:
-        if "inactive" in exc.reason.lower() and deps.task_definitions.forget(task_definition_arn):
+            deps.s3.put_text(plan.spec_object.bucket, plan.spec_object.key, plan.spec_object.body)
+        task = deps.ecs.run_task(plan.request)
+    except RunTaskConflict as conflict:
+        return _already_launched(conflict, command, deps)
+    except TaskDefinitionInactive as exc:
+        if deps.task_definitions.forget(exc.task_definition):
             # A derived revision was deregistered behind our cache: the next attempt registers a fresh one.
             raise RetryableError(f"The cached task definition is no longer active: {exc.reason}") from None
-        logger.warning("Run rejected", extra={"reason": exc.reason})
-        _write_failure(command.entityUrn, exc.reason, deps)
-        return Outcome.REJECTED
+        return _reject(command.entityUrn, exc.reason, deps)
+    except PermanentError as exc:
+        return _reject(command.entityUrn, exc.reason, deps)
+    return _after_launch(run, plan, task, launched_at_ms, deps)
 
-    logger.info(
-        "Run launched",
-        extra={
-            "task_arn": task_arn,
-            "task_definition": plan.request["taskDefinition"],
-            "cpu": run.size.cpu,
-            "memory": run.size.memory,
-            "spec_via_s3": plan.spec_object is not None,
-            "overrides_chars": plan.overrides_chars,
-        },
-    )
-    # The task is running: failing the record now would only bring the message back to find the task
-    # already there. If GMS is briefly down, the runner writes RUNNING itself moments later, so a
-    # warning is enough here.
-    try:
-        deps.gms.write_result(command.entityUrn, running_result(run, settings, task_arn, deps.clock_ms()))
-    except GmsError as exc:
-        logger.warning(
-            "Launched, but could not write RUNNING to DataHub; the runner will", extra={"error": str(exc)[:500]}
-        )
-    return Outcome.LAUNCHED
+
+def _reject(urn: str, reason: str, deps: Dependencies) -> MessageOutcome:
+    logger.warning("Run rejected", extra={"reason": reason})
+    _write_failure(urn, reason, deps)
+    return MessageOutcome.REJECTED
 
 
 def _already_finished(urn: str, deps: Dependencies) -> bool:
@@ -193,59 +163,131 @@ def _already_finished(urn: str, deps: Dependencies) -> bool:
     return False
 
 
-def _active_tasks(started_by: str, deps: Dependencies) -> list[str]:
-    try:
-        return deps.ecs.list_active_tasks_started_by(started_by)
-    except Exception as exc:
-        raise_classified(exc, "Listing the run's tasks (ListTasks)")
+def _already_launched(conflict: RunTaskConflict, command: RunCommand, deps: Dependencies) -> MessageOutcome:
+    """RunTask's clientToken was used before with other parameters: this run has its task. Never a FAILURE.
+
+    When ECS names no task and none is listed for the run's startedBy (ListTasks can lag a fresh
+    RunTask), nothing proves a launch: the message comes back rather than being consumed silently.
+    """
+    task_arns = list(conflict.task_arns)
+    if not task_arns:
+        try:
+            task_arns = [t["taskArn"] for t in deps.ecs.tasks_started_by(started_by_for(command.execution_id))]
+        except PermanentError as exc:
+            raise RetryableError(
+                f"RunTask's clientToken is in use, and finding its task failed: {exc.reason}"
+            ) from None
+    if not task_arns:
+        raise RetryableError(
+            "RunTask answered that this run's clientToken is already in use, but ECS names no task for it yet"
+        )
+    logger.info(
+        "Run already launched: RunTask's clientToken names an existing task; launching nothing",
+        extra={"task_arns": task_arns},
+    )
+    return MessageOutcome.ALREADY_LAUNCHED
 
 
-def _run_task(request: dict[str, Any], deps: Dependencies) -> str:
-    """One RunTask call; the task ARN, or the classified error."""
+def _after_launch(
+    run: ValidatedRun, plan: LaunchPlan, task: dict[str, Any], launched_at_ms: int, deps: Dependencies
+) -> MessageOutcome:
+    """RUNNING in DataHub, unless the task already ended, DataHub already shows a status, or a cancel overtook us."""
+    task_arn = str(task["taskArn"])
+    if is_stopped(task):
+        # A clientToken replay: ECS returned the task this run started before, and it has ended. Whatever
+        # DataHub shows (the runner's or the reconciler's final word) must not be overwritten with RUNNING.
+        logger.info(
+            "Run already launched and its task has stopped; writing nothing",
+            extra={"task_arn": task_arn, "last_status": task.get("lastStatus")},
+        )
+        return MessageOutcome.ALREADY_LAUNCHED
+    logger.info(
+        "Run launched",
+        extra={
+            "task_arn": task_arn,
+            "task_definition": plan.request["taskDefinition"],
+            "cpu": run.size.cpu,
+            "memory": run.size.memory,
+            "spec_via_s3": plan.spec_object is not None,
+            "overrides_chars": plan.overrides_chars,
+        },
+    )
+    # The task is running: failing the record now would only bring the message back to find the task
+    # already there. If GMS is briefly down, the runner writes RUNNING itself moments later, so a
+    # warning is enough here.
     try:
-        response = deps.ecs.run_task(request)
-    except Exception as exc:
-        raise_classified(exc, "Starting the ECS task (RunTask)")
-    failures = response.get("failures", [])
-    tasks = response.get("tasks", [])
-    if failures or not tasks:
-        detail = describe_failures(failures) or "- RunTask returned no task and no failure"
-        message = f"ECS could not start the task:\n{detail}"
-        if failures and classify_failures(failures) is Verdict.RETRY:
-            raise RetryableError(message)
-        raise PermanentError(message)
-    return str(tasks[0]["taskArn"])
+        current = deps.gms.read_result(run.urn)
+        if current is not None and current.status == ExecutionStatus.CANCELLED:
+            return _stop_cancelled_launch(task_arn, deps)
+        if current is not None and (is_terminal(current.status) or current.status == ExecutionStatus.RUNNING):
+            logger.info(
+                "DataHub already shows a status for this run; not writing RUNNING over it",
+                extra={"status": str(current.status)},
+            )
+            return MessageOutcome.ALREADY_LAUNCHED
+        deps.gms.write_result(run.urn, running_result(run, deps.settings, task_arn, launched_at_ms))
+    except GmsError as exc:
+        logger.warning(
+            "Launched, but could not write RUNNING to DataHub; the runner will", extra={"error": str(exc)[:500]}
+        )
+    return MessageOutcome.LAUNCHED
+
+
+def _stop_cancelled_launch(task_arn: str, deps: Dependencies) -> MessageOutcome:
+    """A KILL was recorded between our status read and RunTask: stop the task we just started."""
+    try:
+        deps.ecs.stop_task(task_arn, f"{CANCEL_REASON_PREFIX} while the run was being launched")
+    except (RetryableError, PermanentError) as exc:
+        logger.error(
+            "The run was cancelled while launching, and its task could not be stopped",
+            extra={"task_arn": task_arn, "error": str(exc)[:500]},
+        )
+        return MessageOutcome.CANCEL_FAILED
+    logger.info("The run was cancelled while launching; stopped its task", extra={"task_arn": task_arn})
+    return MessageOutcome.CANCELLED
 
 
 # -- signals ----------------------------------------------------------------------------------
-def _handle_signal(command: SignalCommand, deps: Dependencies) -> Outcome:
+def _handle_signal(command: SignalCommand, deps: Dependencies) -> MessageOutcome:
+    """KILL: stop the run's live tasks, or record CANCELLED when it has none. Ours if we hold a task for it."""
     signal = command.aspect.signal
     if signal != KILL_SIGNAL:
         logger.info("Ignoring an unknown signal", extra={"signal": signal[:64]})
-        return Outcome.IGNORED
+        return MessageOutcome.IGNORED
     actor = command.aspect.createdAt.actor if command.aspect.createdAt else "an unknown user"
     reason = f"{CANCEL_REASON_PREFIX} by {actor}"[:255]
-    task_arns = _active_tasks(started_by_for(command.execution_id), deps)
-    for task_arn in task_arns:
-        try:
-            deps.ecs.stop_task(task_arn, reason)
-        except Exception as exc:
-            raise_classified(exc, "Stopping the run's task (StopTask)")
-        logger.info("Stopped the run's task", extra={"task_arn": task_arn, "actor": actor})
-    if task_arns:
-        return Outcome.CANCELLED
-    logger.info("Cancel for a run with no pending or running task (unknown, or already stopped)")
+    try:
+        tasks = deps.ecs.tasks_started_by(started_by_for(command.execution_id))
+        if not tasks and command.executor_id != deps.settings.executor_id:
+            return _misrouted(command.executor_id, deps)
+        live = [task for task in tasks if not is_stopped(task)]
+        for task in live:
+            deps.ecs.stop_task(task["taskArn"], reason)
+            logger.info("Stopped the run's task", extra={"task_arn": task["taskArn"], "actor": actor})
+    except PermanentError as exc:
+        # Access denied and the like: a retry cannot help, so say so loudly (metric + error log) and consume.
+        logger.error("Could not cancel the run", extra={"reason": exc.reason})
+        return MessageOutcome.CANCEL_FAILED
+    if live:
+        return MessageOutcome.CANCELLED
+    logger.info("Cancel for a run with no pending or running task (not launched yet, or already stopped)")
     _cancel_in_datahub_if_open(command.entityUrn, actor, deps)
-    return Outcome.CANCELLED
+    return MessageOutcome.CANCELLED
 
 
 def _cancel_in_datahub_if_open(urn: str, actor: str, deps: Dependencies) -> None:
-    """Never raises: a cancel for a run that is not running must not loop through the queue."""
+    """CANCELLED unless DataHub shows a final status; a retryable GMS error brings the KILL back, never lost.
+
+    Recording it matters: the run message may still be on its way, and it launches nothing once
+    DataHub shows CANCELLED.
+    """
     try:
-        current: ExecutionRequestResult | None = deps.gms.read_result(urn)
+        current = deps.gms.read_result(urn)
         if current is not None and is_terminal(current.status):
             logger.info("DataHub already shows a final status; writing nothing", extra={"status": str(current.status)})
             return
         deps.gms.write_result(urn, cancelled_result(actor, deps.clock_ms()))
     except GmsError as exc:
-        logger.warning("Could not record the cancel in DataHub", extra={"error": error_summary(exc)[:500]})
+        if exc.retryable:
+            raise RetryableError(f"Could not record the cancel in DataHub: {exc}") from None
+        logger.error("DataHub refused the CANCELLED result", extra={"error": str(exc)[:500]})

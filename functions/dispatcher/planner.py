@@ -1,8 +1,11 @@
-"""Pure launch planning: a validated run + settings -> the exact RunTask request and status texts.
+"""Pure launch planning: a validated run + settings -> the exact RunTask request.
 
 No I/O here: the logic module uploads the spec when the plan says so and makes the call.
-The run spec travels inline when the whole `overrides` JSON stays within a safe budget,
-else through `s3://RUN_BUCKET/runs/<execution-id>/spec.json` (never truncated).
+The run spec (with the child's extra env vars) travels inline when the `overrides` JSON, measured
+as botocore sends it, fits ECS's 8192-character limit, else through
+`s3://RUN_BUCKET/runs/<execution-id>/spec.json` (never truncated). Every name built from an
+execution id (startedBy, tags, group, S3 key) is bounded to what AWS accepts, with a hash of
+the whole id where it had to be cut, so distinct ids stay distinct.
 Task-level cpu/memory/ephemeralStorage overrides are always set (not only when they differ
 from the defaults): the task then runs at exactly the size the RUNNING report names, even
 when the base task definition's own size drifted from DEFAULT_TASK_*.
@@ -14,18 +17,15 @@ import hashlib
 import json
 import re
 from typing import Any
-from urllib.parse import quote
 
 from executor_common.aws.s3 import run_object_key
 from executor_common.errors import PermanentError
-from executor_common.log_streams import runner_log_stream
-from executor_common.results import ExecutionRequestResult
 from executor_common.runspec import (
-    ENV_CHILD_ENV_NAMES,
     ENV_EXECUTION_REQUEST_URN,
     ENV_RUN_SPEC,
     ENV_RUN_SPEC_URI,
     ENV_RUN_TIMEOUT,
+    RUNNER_CONTAINER_NAME,
     TAG_EXECUTION_REQUEST,
     TAG_EXECUTOR_ID,
     TAG_INGESTION_SOURCE,
@@ -34,18 +34,21 @@ from executor_common.runspec import (
     TASK_GROUP_PREFIX,
     RunSpec,
 )
-from executor_common.status import ExecutionStatus
 from pydantic import BaseModel, ConfigDict
 
 from dispatcher.settings import DispatcherSettings
 from dispatcher.validation import ValidatedRun
 
-#: ECS refuses `overrides` above 8192 characters; inline specs stay under this budget.
+#: ECS refuses `overrides` above 8192 characters, "including the JSON formatting characters".
 OVERRIDES_LIMIT_CHARS = 8192
-INLINE_SPEC_BUDGET_CHARS = 7000
 SPEC_OBJECT_NAME = "spec.json"
-_STARTED_BY_BAD = re.compile(r"[^A-Za-z0-9_/-]")
+#: ECS has refused a longer `startedBy` on RunTask and ListTasks (its model says 128).
+MAX_STARTED_BY = 36
+_STARTED_BY_BAD = re.compile(r"[^A-Za-z0-9_-]")
+#: ECS tag values: at most 256 characters of letters, numbers, spaces and `_.:/=+-@`.
+MAX_TAG_VALUE = 256
 _TAG_VALUE_BAD = re.compile(r"[^\w .:/=+\-@]")
+MAX_GROUP = 255
 _GROUP_BAD = re.compile(r"[^A-Za-z0-9_:.\-]")
 INGESTION_SOURCE_PREFIX = "urn:li:dataHubIngestionSource:"
 
@@ -73,12 +76,16 @@ class LaunchPlan(BaseModel):
 
 
 def started_by_for(execution_id: str) -> str:
-    """ECS allows 128 of `[A-Za-z0-9_/-]`; anything else keeps a hash suffix so ids stay distinct."""
+    """The id itself when it is at most 36 of `[A-Za-z0-9_-]`, else `<cleaned prefix>/<hash of the id>`.
+
+    The `/` (which ECS allows, and an id kept as-is never contains) marks a derived value: the
+    reconciler never reads an execution id back from such a `startedBy`.
+    """
+    if len(execution_id) <= MAX_STARTED_BY and not _STARTED_BY_BAD.search(execution_id):
+        return execution_id
+    digest = hashlib.sha256(execution_id.encode("utf-8")).hexdigest()[:16]
     clean = _STARTED_BY_BAD.sub("-", execution_id)
-    if clean == execution_id and len(clean) <= 128:
-        return clean
-    digest = hashlib.sha256(execution_id.encode("utf-8")).hexdigest()[:12]
-    return f"{clean[:115]}-{digest}"
+    return f"{clean[: MAX_STARTED_BY - len(digest) - 1]}/{digest}"
 
 
 def client_token_for(execution_id: str) -> str:
@@ -90,14 +97,29 @@ def group_for(ingestion_source_urn: str | None) -> str:
     source_id = "adhoc"
     if ingestion_source_urn and ingestion_source_urn.startswith(INGESTION_SOURCE_PREFIX):
         source_id = ingestion_source_urn[len(INGESTION_SOURCE_PREFIX) :] or "adhoc"
-    return _GROUP_BAD.sub("_", f"{TASK_GROUP_PREFIX}{source_id}")[:255]
+    return _GROUP_BAD.sub("_", f"{TASK_GROUP_PREFIX}{source_id}")[:MAX_GROUP]
+
+
+def utf16_prefix(value: str, limit: int) -> str:
+    """The longest prefix of `value` of at most `limit` UTF-16 code units (how AWS's Java services count)."""
+    if len(value.encode("utf-16-le")) <= 2 * limit:
+        return value
+    out, used = [], 0
+    for char in value:
+        units = 2 if ord(char) > 0xFFFF else 1
+        if used + units > limit:
+            break
+        out.append(char)
+        used += units
+    return "".join(out)
 
 
 def tag_value(value: str) -> str:
-    return _TAG_VALUE_BAD.sub("_", value)[:256]
+    """A tag value ECS accepts: other characters become `_`, cut to 256 characters (a console aid, not a key)."""
+    return utf16_prefix(_TAG_VALUE_BAD.sub("_", value), MAX_TAG_VALUE)
 
 
-def run_spec_for(run: ValidatedRun, settings: DispatcherSettings) -> RunSpec:
+def run_spec_for(run: ValidatedRun, settings: DispatcherSettings, launched_at_ms: int | None = None) -> RunSpec:
     aspect = run.command.aspect
     return RunSpec(
         execution_request_urn=run.urn,
@@ -116,20 +138,22 @@ def run_spec_for(run: ValidatedRun, settings: DispatcherSettings) -> RunSpec:
         task_memory=run.size.memory,
         requested_at=aspect.requestedAt,
         actor_urn=aspect.actorUrn,
+        extra_env_vars=dict(run.child_env),
+        launched_at_ms=launched_at_ms,
     )
 
 
 def _overrides(run: ValidatedRun, settings: DispatcherSettings, spec_env: tuple[str, str]) -> dict[str, Any]:
+    """Only the runner's own wiring: the child's env vars travel inside the spec, never as container env."""
     environment = [
         {"name": spec_env[0], "value": spec_env[1]},
         {"name": ENV_EXECUTION_REQUEST_URN, "value": run.urn},
         {"name": ENV_RUN_TIMEOUT, "value": str(run.run_timeout_seconds)},
-        {"name": ENV_CHILD_ENV_NAMES, "value": ",".join(sorted(run.child_env))},
-    ] + [{"name": name, "value": run.child_env[name]} for name in sorted(run.child_env)]
+    ]
     return {
         "containerOverrides": [
             {
-                "name": settings.runner_container_name,
+                "name": RUNNER_CONTAINER_NAME,
                 "environment": environment,
                 # A container-level hard limit in the base would otherwise cap a larger per-run size.
                 "memory": int(run.size.memory),
@@ -142,27 +166,32 @@ def _overrides(run: ValidatedRun, settings: DispatcherSettings, spec_env: tuple[
 
 
 def overrides_length(overrides: dict[str, Any]) -> int:
-    """Measured with json's default separators (wider than the wire form): a safe upper bound."""
+    """The characters of `overrides` as sent: botocore's JSON protocol writes `json.dumps(body)`.
+
+    That is json's default separators and ASCII escapes (`\\uXXXX`), the longest form ECS could
+    count, so a plan within 8192 here is within ECS's limit however ECS counts.
+    """
     return len(json.dumps(overrides))
 
 
-def plan_launch(run: ValidatedRun, settings: DispatcherSettings, task_definition_arn: str) -> LaunchPlan:
+def plan_launch(
+    run: ValidatedRun, settings: DispatcherSettings, task_definition_arn: str, launched_at_ms: int | None = None
+) -> LaunchPlan:
     """The RunTask request for `run`; PermanentError when even the S3 form cannot fit ECS's limit."""
-    spec_json = run_spec_for(run, settings).model_dump_json(exclude_none=True)
+    spec_json = run_spec_for(run, settings, launched_at_ms).model_dump_json(exclude_none=True)
     spec_object: SpecObject | None = None
     overrides = _overrides(run, settings, (ENV_RUN_SPEC, spec_json))
-    if overrides_length(overrides) > INLINE_SPEC_BUDGET_CHARS:
+    if overrides_length(overrides) > OVERRIDES_LIMIT_CHARS:
         spec_object = SpecObject(
             bucket=settings.run_bucket, key=run_object_key(run.execution_id, SPEC_OBJECT_NAME), body=spec_json
         )
         overrides = _overrides(run, settings, (ENV_RUN_SPEC_URI, spec_object.uri))
     length = overrides_length(overrides)
-    if length > INLINE_SPEC_BUDGET_CHARS:
-        env_chars = sum(len(k) + len(v) for k, v in run.child_env.items())
+    if length > OVERRIDES_LIMIT_CHARS:
+        # Only the URN is unbounded once the spec travels through S3.
         raise PermanentError(
-            f"The run's environment variables take {env_chars} characters; with the executor's own they exceed "
-            f"the {OVERRIDES_LIMIT_CHARS}-character limit of ECS task overrides. Move large values into "
-            "Secrets Manager and reference them as ${NAME} in the recipe."
+            f"The execution request's URN is {len(run.urn)} characters long: the task overrides that must "
+            f"carry it would take {length} characters, over ECS's {OVERRIDES_LIMIT_CHARS}-character limit."
         )
     aspect = run.command.aspect
     tags = {
@@ -194,44 +223,3 @@ def plan_launch(run: ValidatedRun, settings: DispatcherSettings, task_definition
     else:
         request["launchType"] = "FARGATE"
     return LaunchPlan(request=request, spec_object=spec_object, overrides_chars=length)
-
-
-# -- what DataHub is told --------------------------------------------------------------------
-def _console_encode(value: str) -> str:
-    """The CloudWatch console's fragment encoding: URL-encode twice, then `%` -> `$` (`/` -> `$252F`)."""
-    return quote(quote(value, safe=""), safe="").replace("%", "$")
-
-
-def log_stream_name(settings: DispatcherSettings, task_arn: str) -> str:
-    return runner_log_stream(settings.log_stream_prefix, task_arn)
-
-
-def log_console_url(settings: DispatcherSettings, task_arn: str) -> str:
-    region = settings.aws_region
-    return (
-        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups/log-group/"
-        f"{_console_encode(settings.log_group_name)}/log-events/{_console_encode(log_stream_name(settings, task_arn))}"
-    )
-
-
-def running_result(
-    run: ValidatedRun, settings: DispatcherSettings, task_arn: str, now_ms: int
-) -> ExecutionRequestResult:
-    report = (
-        f"Launched on the remote executor '{settings.executor_id}' as ECS task {task_arn}\n"
-        f"Cluster: {settings.ecs_cluster}\n"
-        f"Size: CPU {run.size.cpu}, memory {run.size.memory} MiB, "
-        f"ephemeral storage {run.size.ephemeral_storage_gib} GiB\n"
-        f"Logs: {log_console_url(settings, task_arn)}\n"
-    )
-    return ExecutionRequestResult(status=ExecutionStatus.RUNNING, report=report, startTimeMs=now_ms)
-
-
-def failure_result(reason: str, executor_id: str, now_ms: int) -> ExecutionRequestResult:
-    report = f"The remote executor '{executor_id}' did not start this run.\n{reason}\n"
-    return ExecutionRequestResult(status=ExecutionStatus.FAILURE, report=report, startTimeMs=now_ms, durationMs=0)
-
-
-def cancelled_result(actor: str, now_ms: int) -> ExecutionRequestResult:
-    report = f"Cancelled by {actor}. No running ECS task was found for this run, so nothing had to be stopped.\n"
-    return ExecutionRequestResult(status=ExecutionStatus.CANCELLED, report=report, startTimeMs=now_ms, durationMs=0)

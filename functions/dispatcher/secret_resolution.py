@@ -1,8 +1,9 @@
 """`${NAME}` -> Secrets Manager ARN, from SECRET_ARNS first, else the secret named prefix + NAME.
 
-Found ARNs are cached for the life of the container with a TTL, so a steady stream of
-runs makes no Secrets Manager calls; misses are never cached, so a secret created after
-a failed run is found on the next one.
+Names not configured nor cached are looked up together, in one ListSecrets listing (never one
+call per name: a recipe may reference thousands). Found ARNs are cached for the life of the
+container with a TTL, so a steady stream of runs makes no Secrets Manager calls; misses are
+never cached, so a secret created after a failed run is found on the next one.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from collections.abc import Callable, Iterable
 from executor_common.aws.secretsmanager import SecretsManagerAdapter
 from executor_common.errors import PermanentError
 
-from dispatcher.classify import raise_classified
-
 SECRET_CACHE_SECONDS = 300.0
+#: A FAILURE names at most this many missing secrets (then counts the rest).
+MAX_LISTED_MISSING = 50
 
 
 class SecretResolver:
@@ -35,22 +36,37 @@ class SecretResolver:
         self._clock = clock
         self._cache: dict[str, tuple[str, float]] = {}
 
+    @property
+    def adapter(self) -> SecretsManagerAdapter:
+        return self._adapter
+
     def resolve(self, names: Iterable[str]) -> dict[str, str]:
         """NAME -> ARN for every name; PermanentError listing every missing one, RetryableError on throttling."""
         resolved: dict[str, str] = {}
-        missing: list[str] = []
+        unknown: list[str] = []
+        now = self._clock()
         for name in sorted(set(names)):
-            arn = self._lookup(name)
+            arn = self._configured.get(name) or self._cached(name, now)
             if arn is None:
-                missing.append(name)
+                unknown.append(name)
             else:
                 resolved[name] = arn
+        if unknown:
+            found = self._adapter.find_secret_arns([self._prefix + name for name in unknown], self._prefix)
+            for name in unknown:
+                arn = found.get(self._prefix + name)
+                if arn is not None:
+                    self._cache[name] = (arn, now)
+                    resolved[name] = arn
+        missing = [name for name in unknown if name not in resolved]
         if missing:
             lines = [
                 f"- ${{{name}}}: not in the stack's SECRET_ARNS and no secret named "
                 f"{self._prefix + name!r} in Secrets Manager"
-                for name in missing
+                for name in missing[:MAX_LISTED_MISSING]
             ]
+            if len(missing) > MAX_LISTED_MISSING:
+                lines.append(f"- and {len(missing) - MAX_LISTED_MISSING} more")
             raise PermanentError(
                 "The recipe references secrets that do not exist:\n"
                 + "\n".join(lines)
@@ -59,18 +75,8 @@ class SecretResolver:
             )
         return resolved
 
-    def _lookup(self, name: str) -> str | None:
-        if name in self._configured:
-            return self._configured[name]
+    def _cached(self, name: str, now: float) -> str | None:
         cached = self._cache.get(name)
-        now = self._clock()
         if cached is not None and now - cached[1] < self._ttl:
             return cached[0]
-        secret_id = self._prefix + name
-        try:
-            arn = self._adapter.find_secret_arn(secret_id)
-        except Exception as exc:
-            raise_classified(exc, f"Looking up the secret {secret_id!r} in Secrets Manager")
-        if arn is not None:
-            self._cache[name] = (arn, now)
-        return arn
+        return None

@@ -7,12 +7,13 @@ first import-time validation, not on the tenth message.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Annotated, Any, Literal
 
 from executor_common.fargate_sizes import ephemeral_storage_problem, size_problem
 from executor_common.gms_factory import checked_gms_url
 from executor_common.recipe import ENV_VAR_NAME
-from executor_common.runspec import DEFAULT_RUN_TIMEOUT_SECONDS, RUNNER_CONTAINER_NAME
+from executor_common.runspec import DEFAULT_RUN_TIMEOUT_SECONDS
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -39,6 +40,34 @@ def _split_pairs(value: Any, what: str) -> Any:
     return pairs
 
 
+#: A complete Secrets Manager secret ARN: `...:secret:<name>-<6 characters>`, nothing after it.
+SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}")
+_SECRET_ARN_HEAD = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:")
+
+
+def secret_arn_problem(value: str) -> str | None:
+    """Why `value` is not the complete ARN of a secret, or None.
+
+    ECS fetches a task secret by its bare ARN, so the runner's execution role (scoped to these ARNs)
+    only matches complete ones: a `:json-key:version-stage:version-id` suffix or a partial ARN
+    (no 6-character suffix) would be refused at task start with ResourceInitializationError.
+    """
+    if SECRET_ARN.fullmatch(value):
+        return None
+    head = _SECRET_ARN_HEAD.match(value)
+    if head is None:
+        return "is not a Secrets Manager secret ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:<name>)"
+    if ":" in value[head.end() :]:
+        return (
+            "has a JSON-key or version suffix after the secret's name; give the secret's bare ARN "
+            "(the recipe gets the whole secret value)"
+        )
+    return (
+        "is a partial ARN: the complete ARN ends with '-' and the six characters Secrets Manager "
+        "appended to the name (copy it from the secret's page)"
+    )
+
+
 CommaList = Annotated[list[str], NoDecode]
 PairMap = Annotated[dict[str, str], NoDecode]
 
@@ -54,7 +83,6 @@ class DispatcherSettings(BaseSettings):
 
     ecs_cluster: str
     task_definition_arn: str
-    runner_container_name: str = RUNNER_CONTAINER_NAME
     subnet_ids: CommaList
     security_group_ids: CommaList
     assign_public_ip: Literal["ENABLED", "DISABLED"] = "DISABLED"
@@ -83,6 +111,22 @@ class DispatcherSettings(BaseSettings):
     @classmethod
     def _secret_pairs(cls, value: Any) -> Any:
         return _split_pairs(value, "SECRET_ARNS")
+
+    @field_validator("secret_arns")
+    @classmethod
+    def _secret_arns_are_complete(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = [f"{name}: the ARN {problem}" for name, arn in value.items() if (problem := secret_arn_problem(arn))]
+        if problems:
+            raise ValueError("SECRET_ARNS entries must be complete secret ARNs; " + "; ".join(problems))
+        return value
+
+    @field_validator("datahub_gms_token_secret_arn")
+    @classmethod
+    def _token_arn_is_complete(cls, value: str | None) -> str | None:
+        problem = secret_arn_problem(value) if value else None
+        if problem:
+            raise ValueError(f"DATAHUB_GMS_TOKEN_SECRET_ARN {problem}")
+        return value or None
 
     @field_validator("run_env_vars", mode="before")
     @classmethod

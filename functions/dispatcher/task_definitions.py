@@ -12,9 +12,7 @@ import hashlib
 from typing import Any
 
 from executor_common.aws.ecs import REGISTRABLE_FIELDS, EcsAdapter
-from executor_common.errors import PermanentError
-
-from dispatcher.classify import raise_classified
+from executor_common.errors import PermanentError, RetryableError
 
 TAG_DERIVED_FROM = "datahub:derived-from"
 TAG_SECRET_NAMES = "datahub:secret-names"
@@ -77,15 +75,7 @@ class TaskDefinitionResolver:
         cached = self._by_family.get(family)
         if cached is not None:
             return cached
-        try:
-            arn = self._ecs.find_active_task_definition(family)
-            if arn is None:
-                definition = derive_definition(self._describe_base(), self._container_name, secret_arns, family)
-                arn = self._ecs.register_task_definition(definition, derived_tags(self._base_arn, secret_arns))
-        except PermanentError:
-            raise
-        except Exception as exc:
-            raise_classified(exc, f"Preparing the task definition {family!r} for the recipe's secrets")
+        arn = self._ecs.find_active_task_definition(family) or self._register(family, secret_arns)
         self._by_family[family] = arn
         return arn
 
@@ -95,6 +85,17 @@ class TaskDefinitionResolver:
         for family in stale:
             del self._by_family[family]
         return bool(stale)
+
+    def _register(self, family: str, secret_arns: dict[str, str]) -> str:
+        definition = derive_definition(self._describe_base(), self._container_name, secret_arns, family)
+        try:
+            return self._ecs.register_task_definition(definition, derived_tags(self._base_arn, secret_arns))
+        except RetryableError:
+            # Racing other containers on this family: any ACTIVE revision of it is the same definition.
+            registered = self._ecs.find_active_task_definition(family)
+            if registered is None:
+                raise
+            return registered
 
     def _describe_base(self) -> dict[str, Any]:
         if self._base is None:

@@ -1,9 +1,11 @@
 """The run spec: what the dispatcher hands the runner for one run, and how it travels.
 
 The spec never contains secret values, only the names of the secrets that the task
-definition injects as environment variables. It travels inline in an environment
-variable when it fits comfortably in the 8192-character overrides limit, else as an
-object in the run bucket whose `s3://` URI is passed instead.
+definition injects as environment variables. The child's extra env vars (the stack's and the
+request's) travel in it too, apart from the runner's own settings, so a request cannot set those.
+`launched_at_ms` is the dispatcher's launch time, the `startTimeMs` of its RUNNING write.
+The spec travels inline in an environment variable when the overrides fit ECS's
+8192-character limit, else as an object in the run bucket whose `s3://` URI is passed instead.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from executor_common.contract import ExecutionTask
 #: Environment variable names shared by the dispatcher (writer) and the runner (reader).
 ENV_RUN_SPEC = "EXECUTOR_RUN_SPEC"
 ENV_RUN_SPEC_URI = "EXECUTOR_RUN_SPEC_URI"
+#: No longer set by the dispatcher (the child's env vars travel in `RunSpec.extra_env_vars`); kept until the
+#: runner stops reading it.
 ENV_CHILD_ENV_NAMES = "EXECUTOR_CHILD_ENV_NAMES"
 
 #: Per-source settings a DataHub admin sets in the ingestion source's "extra env vars".
@@ -46,6 +50,8 @@ class RunSpec(BaseModel):
     task_memory: str | None = None
     requested_at: int | None = None
     actor_urn: str | None = None
+    extra_env_vars: dict[str, str] = Field(default_factory=dict)
+    launched_at_ms: int | None = None
 
 
 #: Always in the runner container's overrides, so the reconciler can map a STOPPED task back

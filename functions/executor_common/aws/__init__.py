@@ -1,7 +1,10 @@
 """One adapter per AWS service: boto3 lives here and nowhere else in the logic.
 
-Each adapter returns the project's models and turns `ClientError` codes into
-`PermanentError` / `RetryableError`.
+Each adapter method returns plain data or the project's models and raises only the project's
+errors, naming the call it made: `RetryableError` / `PermanentError` as `classify` decides (the
+one table of AWS failure modes), and the typed errors of `errors` where callers branch
+(`RunTaskConflict`, `TaskDefinitionInactive`). No code outside this package inspects an AWS
+error code. Adapters may touch AWS only; they know nothing of DataHub or SQS messages.
 """
 
 from __future__ import annotations

@@ -1,21 +1,33 @@
 """The ECS adapter: every ECS call this project makes goes through `EcsAdapter`.
 
-It returns plain response data (dicts shaped exactly like the ECS API) and lets
-botocore errors propagate: the caller's classifier decides retryable vs permanent,
-because the same error code means different things to the dispatcher and the reconciler.
-The one thing handled here is ECS's "Too many concurrent attempts to create a new
-revision", which botocore's retry modes do not cover.
+It returns plain response data (dicts shaped exactly like the ECS API) and raises the project's
+errors, naming the call: `RetryableError` / `PermanentError` as `classify` decides, and typed ones
+where the caller branches (`RunTaskConflict`, `TaskDefinitionInactive`). RunTask `failures[]` are
+classified here too. ECS's "Too many concurrent attempts to create a new revision", which
+botocore's retry modes do not cover, is ridden out here.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 
 from executor_common.aws import make_client
+from executor_common.aws.classify import (
+    Verdict,
+    aws_call,
+    classified,
+    classify_failures,
+    describe_failures,
+    error_code,
+    error_message,
+)
+from executor_common.aws.errors import RunTaskConflict, TaskDefinitionInactive
+from executor_common.errors import PermanentError, RetryableError
 
 logger = logging.getLogger(__name__)
 
@@ -40,22 +52,37 @@ REGISTRABLE_FIELDS = (
 )
 CONCURRENT_REVISION_MESSAGE = "Too many concurrent attempts to create a new revision"
 REGISTER_ATTEMPTS = 6
+#: DescribeTasks takes at most 100 tasks per call.
+DESCRIBE_TASKS_CHUNK = 100
+_TASK_ARN = re.compile(r"arn:aws[\w-]*:ecs:[\w-]+:\d{12}:task/[\w/-]+")
 
 
 def make_ecs_client(region_name: str | None = None) -> Any:
     return make_client("ecs", region_name, read_timeout=20)
 
 
-def is_concurrent_revision_error(exc: Exception) -> bool:
-    """True for ECS's ClientException about concurrent RegisterTaskDefinition calls on one family."""
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return False
-    error = response.get("Error", {})
-    return (
-        error.get("Code") == "ClientException"
-        and CONCURRENT_REVISION_MESSAGE.lower() in str(error.get("Message", "")).lower()
-    )
+def is_concurrent_revision_error(exc: BaseException) -> bool:
+    """True for ECS's answers to concurrent RegisterTaskDefinition calls on one family.
+
+    ECS says ClientException "Too many concurrent attempts to create a new revision"; a ConflictException
+    on the same call means the same race. Neither is a property of the request, so both are worth a retry.
+    """
+    code = error_code(exc)
+    if code == "ConflictException":
+        return True
+    return code == "ClientException" and CONCURRENT_REVISION_MESSAGE.lower() in error_message(exc).lower()
+
+
+def _is_inactive_task_definition(exc: BaseException) -> bool:
+    """RunTask's ClientException "TaskDefinition is inactive"."""
+    return error_code(exc) == "ClientException" and "inactive" in error_message(exc).lower()
+
+
+def _conflicting_task_arns(exc: BaseException) -> list[str]:
+    """The tasks a RunTask ConflictException names: `resourceIds`, else any task ARN in the message."""
+    response = getattr(exc, "response", {}) or {}
+    named = [str(arn) for arn in response.get("resourceIds") or [] if arn]
+    return named or _TASK_ARN.findall(error_message(exc))
 
 
 class EcsAdapter:
@@ -77,38 +104,48 @@ class EcsAdapter:
     # -- task definitions ------------------------------------------------------------------
     def describe_task_definition(self, task_definition: str) -> dict[str, Any]:
         """`{"taskDefinition": {...}, "tags": [...]}` for an ARN, `family` or `family:revision`."""
-        response = self.client.describe_task_definition(taskDefinition=task_definition, include=["TAGS"])
+        with aws_call(f"Describing the task definition {task_definition!r} (DescribeTaskDefinition)"):
+            response = self.client.describe_task_definition(taskDefinition=task_definition, include=["TAGS"])
         return {"taskDefinition": response["taskDefinition"], "tags": response.get("tags", [])}
 
     def find_active_task_definition(self, family: str) -> str | None:
         """The ARN of the latest ACTIVE revision of `family`, or None when the family has none."""
         from botocore.exceptions import ClientError
 
-        try:
-            described = self.client.describe_task_definition(taskDefinition=family)["taskDefinition"]
-        except ClientError as exc:
-            # ECS answers ClientException "Unable to describe task definition." for an unknown family.
-            if exc.response.get("Error", {}).get("Code") == "ClientException":
-                return None
-            raise
+        with aws_call(f"Looking up the task definition family {family!r} (DescribeTaskDefinition)"):
+            try:
+                described = self.client.describe_task_definition(taskDefinition=family)["taskDefinition"]
+            except ClientError as exc:
+                # ECS answers ClientException "Unable to describe task definition." for an unknown family.
+                if error_code(exc) == "ClientException":
+                    return None
+                raise
         if described.get("status", "ACTIVE") != "ACTIVE":
             return None
         return str(described["taskDefinitionArn"])
 
     def register_task_definition(self, definition: dict[str, Any], tags: list[dict[str, str]]) -> str:
-        """Register a revision and return its ARN, riding out concurrent-revision errors with jittered retries."""
+        """Register a revision and return its ARN, riding out concurrent-revision errors with jittered retries.
+
+        Still racing after every attempt: RetryableError (the message comes back), never a FAILURE.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
         kwargs = {k: v for k, v in definition.items() if k in REGISTRABLE_FIELDS and v not in (None, [], {})}
         if tags:
             kwargs["tags"] = tags
+        doing = f"Registering the task definition {kwargs.get('family')!r} (RegisterTaskDefinition)"
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = self.client.register_task_definition(**kwargs)
                 return str(response["taskDefinition"]["taskDefinitionArn"])
-            except Exception as exc:
-                if not is_concurrent_revision_error(exc) or attempt >= self._register_attempts:
-                    raise
+            except (ClientError, BotoCoreError) as exc:
+                if not is_concurrent_revision_error(exc):
+                    raise classified(exc, doing) from exc
+                if attempt >= self._register_attempts:
+                    raise RetryableError(f"{doing} still raced other callers after {attempt} attempts") from exc
                 delay = min(8.0, 0.25 * 2**attempt) * (0.5 + random.random())
                 logger.warning(
                     "RegisterTaskDefinition for %s raced another caller (attempt %d); retrying in %.2fs",
@@ -120,41 +157,77 @@ class EcsAdapter:
 
     # -- tasks -----------------------------------------------------------------------------
     def run_task(self, request: dict[str, Any]) -> dict[str, Any]:
-        """One RunTask call on this cluster; returns `{"tasks": [...], "failures": [...]}` as ECS does."""
-        response = self.client.run_task(cluster=self.cluster, **request)
-        return {"tasks": response.get("tasks", []), "failures": response.get("failures", [])}
+        """One RunTask call on this cluster; the started task as ECS describes it.
 
-    def list_active_tasks_started_by(self, started_by: str) -> list[str]:
-        """Task ARNs with this `startedBy` whose desired status is RUNNING (this covers PENDING tasks too)."""
-        arns: list[str] = []
-        kwargs: dict[str, Any] = {"cluster": self.cluster, "startedBy": started_by, "desiredStatus": "RUNNING"}
-        while True:
-            response = self.client.list_tasks(**kwargs)
-            arns.extend(response.get("taskArns", []))
-            token = response.get("nextToken")
-            if not token:
-                return arns
-            kwargs["nextToken"] = token
+        `RunTaskConflict` when the `clientToken` already launched a task with other parameters;
+        `TaskDefinitionInactive` when the task definition was deregistered; RunTask `failures[]`
+        become RetryableError (capacity, agent, resources) or PermanentError, listing every one.
+        With the same `clientToken` and parameters ECS returns the task it started before,
+        in its current state (possibly STOPPED): callers look at `lastStatus`.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        doing = "Starting the ECS task (RunTask)"
+        try:
+            response = self.client.run_task(cluster=self.cluster, **request)
+        except ClientError as exc:
+            if error_code(exc) == "ConflictException":
+                raise RunTaskConflict(_conflicting_task_arns(exc), error_message(exc)) from exc
+            if _is_inactive_task_definition(exc):
+                reason = classified(exc, doing)
+                raise TaskDefinitionInactive(str(request.get("taskDefinition", "")), str(reason)) from exc
+            raise classified(exc, doing) from exc
+        except BotoCoreError as exc:
+            raise classified(exc, doing) from exc
+        failures = response.get("failures", [])
+        tasks = response.get("tasks", [])
+        if failures or not tasks:
+            detail = describe_failures(failures) or "- RunTask returned no task and no failure"
+            message = f"ECS could not start the task:\n{detail}"
+            if failures and classify_failures(failures) is Verdict.RETRY:
+                raise RetryableError(message)
+            raise PermanentError(message)
+        return dict(tasks[0])
+
+    def tasks_started_by(self, started_by: str) -> list[dict[str, Any]]:
+        """The tasks ECS lists for this `startedBy` (all pages), described; recently stopped ones included.
+
+        `startedBy` is ListTasks' only filter: ECS refuses it combined with any other
+        (desiredStatus included). Callers tell live tasks from stopped ones by `lastStatus`.
+        """
+        with aws_call(f"Listing the tasks started by {started_by!r} (ListTasks)"):
+            arns: list[str] = []
+            for page in self.client.get_paginator("list_tasks").paginate(cluster=self.cluster, startedBy=started_by):
+                arns.extend(page.get("taskArns", []))
+        return self.describe_tasks_with_tags(arns) if arns else []
 
     def stop_task(self, task_arn: str, reason: str) -> dict[str, Any]:
         """StopTask with a reason (ECS keeps at most 255 characters of it); returns the stopped task."""
-        response = self.client.stop_task(cluster=self.cluster, task=task_arn, reason=reason[:255])
+        with aws_call(f"Stopping the task {task_arn} (StopTask)"):
+            response = self.client.stop_task(cluster=self.cluster, task=task_arn, reason=reason[:255])
         return dict(response.get("task", {}))
 
     # -- reconciler / backstop -------------------------------------------------------------
     def list_running_task_arns(self) -> list[str]:
         """ARNs of this cluster's tasks whose desired status is RUNNING (PENDING ones included), all pages."""
         arns: list[str] = []
-        paginator = self.client.get_paginator("list_tasks")
-        for page in paginator.paginate(cluster=self.cluster, desiredStatus="RUNNING"):
-            arns.extend(page.get("taskArns", []))
+        with aws_call("Listing the cluster's running tasks (ListTasks)"):
+            paginator = self.client.get_paginator("list_tasks")
+            for page in paginator.paginate(cluster=self.cluster, desiredStatus="RUNNING"):
+                arns.extend(page.get("taskArns", []))
         return arns
 
     def describe_tasks_with_tags(self, task_arns: list[str]) -> list[dict[str, Any]]:
         """DescribeTasks (with tags) in chunks of 100, the API's limit; tasks as ECS returns them."""
         tasks: list[dict[str, Any]] = []
-        for start in range(0, len(task_arns), 100):
-            chunk = task_arns[start : start + 100]
-            response = self.client.describe_tasks(cluster=self.cluster, tasks=chunk, include=["TAGS"])
-            tasks.extend(response.get("tasks", []))
+        with aws_call("Describing tasks (DescribeTasks)"):
+            for start in range(0, len(task_arns), DESCRIBE_TASKS_CHUNK):
+                chunk = task_arns[start : start + DESCRIBE_TASKS_CHUNK]
+                response = self.client.describe_tasks(cluster=self.cluster, tasks=chunk, include=["TAGS"])
+                tasks.extend(response.get("tasks", []))
         return tasks
+
+
+def is_stopped(task: dict[str, Any]) -> bool:
+    """A task that ended or is being stopped: nothing more will run in it."""
+    return task.get("lastStatus") in {"STOPPED", "DEPROVISIONING"} or task.get("desiredStatus") == "STOPPED"

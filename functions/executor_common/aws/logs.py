@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from executor_common.aws import make_client
+from executor_common.aws.classify import error_code, error_summary
 from executor_common.errors import RetryableError
 
 #: GetLogEvents returns at most 10,000 events per call.
@@ -39,12 +40,12 @@ class LogsAdapter:
                 startFromHead=False,
                 limit=min(lines, MAX_EVENTS_PER_CALL),
             )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code == "ResourceNotFoundException":
+        except (ClientError, BotoCoreError) as exc:
+            if error_code(exc) == "ResourceNotFoundException":
                 return []
-            raise RetryableError(f"CloudWatch Logs GetLogEvents failed: {code}") from None
-        except BotoCoreError as exc:
-            raise RetryableError(f"CloudWatch Logs unreachable: {type(exc).__name__}") from None
+            # Retryable whatever the cause (AccessDenied included): the caller notes it and goes on.
+            raise RetryableError(
+                f"Reading the log stream {log_stream!r} (GetLogEvents) failed: {error_summary(exc)}"
+            ) from None
         events = response.get("events", [])
         return [str(event.get("message", "")) for event in events][-lines:]

@@ -1,10 +1,16 @@
-"""The Secrets Manager adapter: finds a secret's ARN by name without ever reading its value."""
+"""The Secrets Manager adapter: finds secrets' ARNs by name, in bulk, without ever reading a value."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from executor_common.aws import make_client
+from executor_common.aws.classify import aws_call
+
+#: ListSecrets takes at most 10 values per filter and returns at most 100 secrets per page.
+MAX_FILTER_VALUES = 10
+PAGE_SIZE = 100
 
 
 def make_secretsmanager_client(region_name: str | None = None) -> Any:
@@ -12,24 +18,35 @@ def make_secretsmanager_client(region_name: str | None = None) -> Any:
 
 
 class SecretsManagerAdapter:
-    """DescribeSecret only: the dispatcher needs ARNs for the task definition, never values."""
+    """ListSecrets only: the dispatcher needs ARNs for the task definition, never values."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def find_secret_arn(self, secret_id: str) -> str | None:
-        """The secret's ARN, or None when it does not exist or is scheduled for deletion.
+    def find_secret_arns(self, secret_names: Iterable[str], common_prefix: str = "") -> dict[str, str]:
+        """Name -> ARN for each of `secret_names` that exists and is not scheduled for deletion.
 
-        Other errors (throttling, access denied) propagate for the caller to classify.
+        One listing however many names (ListSecrets pages through 100 at a time): up to 10 names
+        are asked for by name; more, by `common_prefix`, which every name must start with.
+        The name filter matches prefixes, so only exact names are kept.
         """
-        from botocore.exceptions import ClientError
-
-        try:
-            described = self.client.describe_secret(SecretId=secret_id)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-                return None
-            raise
-        if described.get("DeletedDate"):
-            return None
-        return str(described["ARN"])
+        wanted = set(secret_names)
+        if not wanted:
+            return {}
+        if len(wanted) <= MAX_FILTER_VALUES:
+            values = sorted(wanted)
+        else:
+            if any(not name.startswith(common_prefix) for name in wanted):
+                raise ValueError("every secret name must start with the common prefix")
+            values = [common_prefix] if common_prefix else []
+        kwargs: dict[str, Any] = {"MaxResults": PAGE_SIZE}
+        if values:
+            kwargs["Filters"] = [{"Key": "name", "Values": values}]
+        found: dict[str, str] = {}
+        with aws_call(f"Listing secrets in Secrets Manager ({len(wanted)} name(s), ListSecrets)"):
+            for page in self.client.get_paginator("list_secrets").paginate(**kwargs):
+                for secret in page.get("SecretList", []):
+                    name = secret.get("Name")
+                    if name in wanted and not secret.get("DeletedDate"):
+                        found[name] = str(secret["ARN"])
+        return found

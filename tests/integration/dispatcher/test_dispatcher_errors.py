@@ -1,9 +1,11 @@
-"""RunTask outcomes classified. Retryable -> batch item failure; permanent -> FAILURE + consumed.
+"""RunTask outcomes classified by the ECS adapter. Retryable -> batch item failure; permanent -> FAILURE
++ consumed; ConflictException (clientToken already used) -> already launched, never FAILURE.
 
 Dispatcher behaviour 7 in docs/architecture.md.
 
 moto cannot produce these errors, so botocore's Stubber answers for the ECS client of the
-handler's own dependencies (S3, Secrets Manager and GMS stay real).
+handler's own dependencies (S3, Secrets Manager and GMS stay real). Stubber validates each
+request the handler makes against ECS's service model; RunTask is the only ECS call.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ def _run_with_ecs_answer(stack, execution_id: str, answer) -> dict:
 
     ecs_client = dependencies().ecs.client
     with Stubber(ecs_client) as stub:
-        stub.add_response("list_tasks", {"taskArns": []})
         answer(stub)
         response = stack.invoke(sqs_event(run_body(execution_id)))
         stub.assert_no_pending_responses()
@@ -95,7 +96,6 @@ def test_handler_ecs_endpoint_unreachable_is_retried(dispatcher_stack, monkeypat
     def unreachable(**_: object) -> dict:
         raise EndpointConnectionError(endpoint_url="https://ecs.us-east-1.amazonaws.com/")
 
-    monkeypatch.setattr(client, "list_tasks", lambda **_: {"taskArns": []})
     monkeypatch.setattr(client, "run_task", unreachable)
 
     response = dispatcher_stack.invoke(sqs_event(run_body("unreachable")))
@@ -119,9 +119,9 @@ def test_handler_one_bad_record_never_fails_the_others(dispatcher_stack):
     from tests.conftest import load_event
 
     pg_body = load_event("run_ingest.json")["Records"][0]["body"]
-    sm_client = dependencies().secrets._adapter.client
+    sm_client = dependencies().secrets.adapter.client
     with Stubber(sm_client) as stub:
-        stub.add_client_error("describe_secret", service_error_code="ThrottlingException", http_status_code=400)
+        stub.add_client_error("list_secrets", service_error_code="ThrottlingException", http_status_code=400)
         response = dispatcher_stack.invoke(sqs_event(run_body("first"), pg_body, run_body("third")))
 
     # THEN only the throttled record comes back; the others launched
@@ -142,7 +142,6 @@ def test_handler_deregistered_derived_revision_is_retried_then_registered_afresh
 
     # WHEN ECS refuses the cached revision as inactive (moto would still run it, so Stubber answers)
     with Stubber(dependencies().ecs.client) as stub:
-        stub.add_response("list_tasks", {"taskArns": []})
         stub.add_client_error(
             "run_task", service_error_code="ClientException", service_message="TaskDefinition is inactive"
         )
@@ -180,3 +179,109 @@ def test_handler_gms_refusing_the_token_keeps_the_message_and_launches_nothing(d
     # THEN the message comes back (and after maxReceiveCount lands in the alarmed DLQ) instead of vanishing
     assert len(failed_ids(response)) == 1
     assert dispatcher_stack.tasks() == []
+
+
+def test_handler_runtask_conflict_is_already_launched_never_a_failure(dispatcher_stack):
+    # GIVEN ECS answers ConflictException: the clientToken launched a task before, with other parameters
+    # (a redelivery after a stack update, or a spec that carries its launch time)
+    def conflict(stub):
+        stub.add_client_error(
+            "run_task",
+            service_error_code="ConflictException",
+            service_message="The specified client token is already in use with a different RunTask request.",
+            modeled_fields={"resourceIds": [TASK_ARN]},
+        )
+
+    response = _run_with_ecs_answer(dispatcher_stack, "conflict", conflict)
+
+    # THEN the message is consumed, DataHub gets nothing (no FAILURE over a run that is running), the log names the task
+    assert failed_ids(response) == []
+    assert dispatcher_stack.gms.history(urn_of("conflict")) == []
+    (record,) = [r for r in dispatcher_stack.log_records() if "already launched" in r.get("message", "")]
+    assert record["task_arns"] == [TASK_ARN]
+
+
+def test_handler_runtask_conflict_without_resource_ids_finds_the_task_by_started_by(dispatcher_stack):
+    def conflict_then_list(stub):
+        stub.add_client_error("run_task", service_error_code="ConflictException", service_message="in use")
+        stub.add_response(
+            "list_tasks",
+            {"taskArns": [TASK_ARN]},
+            {"cluster": "datahub-executor-RunnerCluster", "startedBy": "conflict-no-ids"},
+        )
+        stub.add_response("describe_tasks", {"tasks": [{"taskArn": TASK_ARN, "lastStatus": "RUNNING"}]})
+
+    response = _run_with_ecs_answer(dispatcher_stack, "conflict-no-ids", conflict_then_list)
+
+    assert failed_ids(response) == []
+    assert dispatcher_stack.gms.history(urn_of("conflict-no-ids")) == []
+    (record,) = [r for r in dispatcher_stack.log_records() if "already launched" in r.get("message", "")]
+    assert record["task_arns"] == [TASK_ARN]
+
+
+def test_handler_replayed_runtask_returning_a_stopped_task_writes_nothing(dispatcher_stack):
+    # GIVEN ECS replays the clientToken and returns the run's task, which has stopped since; the
+    # reconciler's final word is still on its way, so DataHub shows nothing yet
+    def stopped_replay(stub):
+        stub.add_response(
+            "run_task", {"tasks": [{"taskArn": TASK_ARN, "lastStatus": "STOPPED", "desiredStatus": "STOPPED"}]}
+        )
+
+    response = _run_with_ecs_answer(dispatcher_stack, "replayed", stopped_replay)
+
+    # THEN nothing is written: a RUNNING now could land after the reconciler's FAILURE and stay forever
+    assert failed_ids(response) == []
+    assert dispatcher_stack.gms.history(urn_of("replayed")) == []
+
+
+def test_handler_runtask_access_denied_names_the_call_in_the_failure(dispatcher_stack):
+    response = _run_with_ecs_answer(
+        dispatcher_stack, "denied", _error("AccessDeniedException", "User is not authorized to perform: ecs:RunTask")
+    )
+
+    assert failed_ids(response) == []
+    report = dispatcher_stack.gms.result(urn_of("denied"))["report"]
+    assert "Starting the ECS task (RunTask) failed: AccessDeniedException" in report
+
+
+def test_handler_records_without_time_to_finish_come_back_before_the_deadline(dispatcher_stack):
+    # GIVEN an invocation whose remaining time runs out: each look at the clock finds 8 s less
+    from local_stack.lambdas import LambdaContext
+
+    class RunningOut(LambdaContext):
+        left_ms = 35_000
+
+        def get_remaining_time_in_millis(self) -> int:
+            left, RunningOut.left_ms = RunningOut.left_ms, RunningOut.left_ms - 8_000
+            return left
+
+    context = RunningOut(
+        function_name="datahub-executor-DispatcherFunction",
+        memory_limit_in_mb=256,
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:datahub-executor-DispatcherFunction",
+        timeout_seconds=60,
+    )
+    from dispatcher.handler import lambda_handler
+
+    event = sqs_event(run_body("in-time"), run_body("late-1"), run_body("late-2"))
+    response = lambda_handler(event, context)
+
+    # THEN the first record launched; the others come back untouched (no task, nothing in DataHub)
+    assert failed_ids(response) == ["00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002"]
+    assert [t["startedBy"] for t in dispatcher_stack.tasks()] == ["in-time"]
+    assert dispatcher_stack.gms.history(urn_of("late-1")) == []
+    retried = [r for r in dispatcher_stack.log_records() if r.get("message") == "Will retry this message"]
+    assert "s of this invocation are left" in retried[0]["reason"]
+
+
+def test_handler_runtask_conflict_naming_no_task_anywhere_comes_back_not_consumed(dispatcher_stack):
+    # GIVEN ECS says the token is in use but names no task, and none is listed for the run (yet)
+    def conflict_nothing_listed(stub):
+        stub.add_client_error("run_task", service_error_code="ConflictException", service_message="in use")
+        stub.add_response("list_tasks", {"taskArns": []})
+
+    response = _run_with_ecs_answer(dispatcher_stack, "conflict-unproven", conflict_nothing_listed)
+
+    # THEN nothing proves a launch: the message comes back (and the DLQ alarm speaks if it persists)
+    assert len(failed_ids(response)) == 1
+    assert dispatcher_stack.gms.history(urn_of("conflict-unproven")) == []

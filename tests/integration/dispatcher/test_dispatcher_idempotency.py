@@ -1,11 +1,20 @@
-"""Redelivery never launches a second task (the startedBy guard; clientToken is unit-tested).
+"""Redelivery never launches a second task, and a launched run costs exactly one ECS call.
+
+What protects real users is RunTask's deterministic `clientToken`: ECS keeps it idempotent for
+24 hours per cluster (same parameters -> the same task, in its current state; other parameters ->
+ConflictException naming the task), longer than a message can be retried before the DLQ. The
+status read from DataHub stops a redelivery after the run ended. moto 5.2.5 ignores the token,
+so these tests run against `dispatcher_ecs_rules` (ECS's behaviour, installed only where moto
+lacks it); with raw moto, a redelivery would start a second task.
 
 Dispatcher behaviour 5 in docs/architecture.md.
 """
 
 from __future__ import annotations
 
-from dispatcher_helpers import failed_ids, run_body, sqs_event
+import json
+
+from dispatcher_helpers import BUCKET, PG_RECIPE, failed_ids, run_body, sqs_event, urn_of
 
 from tests.conftest import load_event
 
@@ -18,23 +27,59 @@ def test_handler_one_hundred_deliveries_of_one_message_launch_one_task(dispatche
         response = dispatcher_stack.invoke(sqs_event(*[body] * 10))
         assert failed_ids(response) == []
 
-    # THEN moto holds exactly one task for the run
+    # THEN moto holds exactly one task for the run, and DataHub got one RUNNING
     tasks = dispatcher_stack.tasks()
     assert len(tasks) == 1
     assert tasks[0]["startedBy"] == "3f1c2a9e-8d7b-4e6a-b5c4-1a2b3c4d5e6f"
     duplicates = [r for r in dispatcher_stack.log_records() if "already launched" in r.get("message", "")]
     assert len(duplicates) == 99
+    assert dispatcher_stack.gms.statuses(urn_of("3f1c2a9e-8d7b-4e6a-b5c4-1a2b3c4d5e6f")) == ["RUNNING"]
+    # AND no ListTasks before RunTask: redeliveries are told apart by the clientToken alone
+    assert dispatcher_stack.ecs_rules.calls["ListTasks"] == 0
 
 
-def test_handler_redelivery_after_the_task_stopped_but_run_still_open_launches_again(dispatcher_stack):
-    # GIVEN a run whose task was stopped by ECS (e.g. capacity reclaimed) while DataHub still shows RUNNING
+def test_handler_launched_run_makes_exactly_one_ecs_call_in_steady_state(dispatcher_stack):
+    # GIVEN a warm container (the recipe's secret set already has its task definition)
+    dispatcher_stack.invoke(sqs_event(run_body("warm-up", PG_RECIPE)))
+    dispatcher_stack.ecs_rules.calls.clear()
+
+    # WHEN the next run arrives
+    response = dispatcher_stack.invoke(sqs_event(run_body("steady-state", PG_RECIPE)))
+
+    # THEN it launched with one ECS call: RunTask
+    assert failed_ids(response) == []
+    assert dict(dispatcher_stack.ecs_rules.calls) == {"RunTask": 1}
+    assert len(dispatcher_stack.tasks()) == 2
+
+
+def test_handler_redelivery_after_the_task_stopped_launches_nothing_and_writes_nothing(dispatcher_stack):
+    # GIVEN a run whose task stopped (e.g. capacity reclaimed) while DataHub still shows RUNNING
+    # (this test used to pin "launched again": that relied on moto ignoring clientToken; ECS never does that)
     body = run_body("relaunch-after-stop")
     dispatcher_stack.invoke(sqs_event(body))
     (task,) = dispatcher_stack.tasks()
     dispatcher_stack.ecs.stop_task(cluster=task["clusterArn"], task=task["taskArn"], reason="Spot interruption")
 
     # WHEN the message comes back (e.g. its visibility timed out)
-    dispatcher_stack.invoke(sqs_event(body))
+    response = dispatcher_stack.invoke(sqs_event(body))
 
-    # THEN the run is launched again (the guard only covers pending/running tasks)
-    assert len(dispatcher_stack.tasks()) == 2
+    # THEN no second task; the reconciler, seeing the STOPPED task, writes the final status
+    assert failed_ids(response) == []
+    assert len(dispatcher_stack.tasks()) == 1
+    assert dispatcher_stack.gms.statuses(urn_of("relaunch-after-stop")) == ["RUNNING"]
+
+
+def test_handler_redelivery_of_a_spec_in_s3_replays_the_token_and_writes_running_once(dispatcher_stack):
+    # GIVEN a large recipe: the spec travels through S3, so a redelivery sends identical RunTask parameters
+    event = load_event("large_recipe.json")
+    urn = json.loads(event["Records"][0]["body"])["entityUrn"]
+
+    dispatcher_stack.invoke(event)
+    response = dispatcher_stack.invoke(event)
+
+    # THEN ECS returns the same task (a replay), and DataHub's RUNNING is not written a second time
+    assert failed_ids(response) == []
+    (task,) = dispatcher_stack.tasks()
+    assert dispatcher_stack.gms.statuses(urn) == ["RUNNING"]
+    assert dispatcher_stack.s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 1
+    assert task["startedBy"] == urn.rsplit(":", 1)[-1]

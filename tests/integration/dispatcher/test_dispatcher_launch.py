@@ -47,14 +47,14 @@ def test_handler_run_ingest_launches_one_task_shaped_as_agreed(dispatcher_stack)
     # AND the per-run size comes from the source's extra env vars
     overrides = task["overrides"]
     assert (overrides["cpu"], overrides["memory"], overrides["ephemeralStorage"]) == ("2048", "8192", {"sizeInGiB": 21})
-    # AND the runner gets its spec inline plus the child's env vars (the stack's and the request's, not the sizes)
+    # AND the container env holds only the runner's wiring; the child's env vars (the stack's and the
+    # request's, not the sizes) travel inside the spec, so a request can never set a runner setting
     env = env_of(task)
+    assert sorted(env) == ["EXECUTOR_EXECUTION_REQUEST_URN", "EXECUTOR_RUN_SPEC", "EXECUTOR_RUN_TIMEOUT_SECONDS"]
     assert env["EXECUTOR_EXECUTION_REQUEST_URN"] == RUN_URN
     assert env["EXECUTOR_RUN_TIMEOUT_SECONDS"] == "86400"
-    assert env["EXECUTOR_CHILD_ENV_NAMES"] == "DATAHUB_TELEMETRY_ENABLED,TZ"
-    assert (env["TZ"], env["DATAHUB_TELEMETRY_ENABLED"]) == ("UTC", "false")
-    assert "EXECUTOR_TASK_CPU" not in env
     spec = json.loads(env["EXECUTOR_RUN_SPEC"])
+    assert spec["extra_env_vars"] == {"DATAHUB_TELEMETRY_ENABLED": "false", "TZ": "UTC"}
     assert spec["secret_names"] == ["PG_PASSWORD"]
     assert spec["task"] == "RUN_INGEST" and spec["source_type"] == "postgres"
     assert json.loads(spec["recipe"])["source"]["config"]["password"] == "${PG_PASSWORD}"
@@ -146,6 +146,8 @@ def test_handler_after_launch_writes_running_with_task_cluster_size_and_log_link
     (result,) = dispatcher_stack.gms.history(RUN_URN)
     assert result["status"] == "RUNNING"
     assert isinstance(result["startTimeMs"], int) and result["startTimeMs"] > 1_700_000_000_000
+    # AND the runner gets the same launch time in its spec, to keep as startTimeMs to the end
+    assert json.loads(env_of(task)["EXECUTOR_RUN_SPEC"])["launched_at_ms"] == result["startTimeMs"]
     report = result["report"]
     assert task["taskArn"] in report
     assert f"Cluster: {CLUSTER}" in report

@@ -78,3 +78,35 @@ def test_handler_bad_extra_env_vars_json_fails_with_the_reason(dispatcher_stack)
     body = run_body(execution_id).replace('"extra_env_vars": "{}"', '"extra_env_vars": "[1, 2]"')
     report = _reject(dispatcher_stack, body, urn_of(execution_id))
     assert "extra_env_vars must be a JSON dict" in report
+
+
+def test_handler_many_secrets_are_resolved_in_one_listing_then_attached(dispatcher_stack):
+    # GIVEN a recipe referencing 13 secrets (more than one ListSecrets name filter holds); 12 exist
+    from dispatcher_helpers import PREFIX
+
+    names = [f"KEY_{i:02d}" for i in range(13)]
+    for name in names[:12]:
+        dispatcher_stack.secretsmanager.create_secret(Name=PREFIX + name, SecretString="v")
+    # a secret whose name only starts like a wanted one must not stand in for it
+    dispatcher_stack.secretsmanager.create_secret(Name=PREFIX + "KEY_12_OLD", SecretString="v")
+    recipe = {"source": {"type": "postgres", "config": {f"k{i}": f"${{{n}}}" for i, n in enumerate(names)}}}
+    try:
+        # WHEN it runs with KEY_12 missing
+        report = _reject(dispatcher_stack, run_body("many-secrets", recipe), urn_of("many-secrets"))
+
+        # THEN the FAILURE names only the missing one
+        assert "${KEY_12}" in report and "${KEY_11}" not in report
+
+        # WHEN the secret is created and the run is started again
+        dispatcher_stack.secretsmanager.create_secret(Name=PREFIX + "KEY_12", SecretString="v")
+        response = dispatcher_stack.invoke(sqs_event(run_body("many-secrets-2", recipe)))
+
+        # THEN it launches on a revision carrying all 13 (and no stand-in)
+        assert failed_ids(response) == []
+        (task,) = dispatcher_stack.tasks()
+        definition = dispatcher_stack.ecs.describe_task_definition(taskDefinition=task["taskDefinitionArn"])
+        attached = {s["name"] for s in definition["taskDefinition"]["containerDefinitions"][0]["secrets"]}
+        assert attached == {"DATAHUB_GMS_TOKEN", *names}
+    finally:
+        for name in [*names, "KEY_12_OLD"]:
+            dispatcher_stack.secretsmanager.delete_secret(SecretId=PREFIX + name, ForceDeleteWithoutRecovery=True)

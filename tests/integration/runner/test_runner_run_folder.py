@@ -64,4 +64,5 @@ def test_runner_unreadable_spec_reports_failure_to_the_urn_from_the_overrides(ru
     assert result.returncode == 1
     final = gms_standin.result(spec.execution_request_urn)
     assert final["status"] == "FAILURE"
-    assert "could not read the run spec" in final["report"]
+    # the S3 adapter names the call and the object it could not read
+    assert f"Reading s3://{BUCKET}/runs/s3-missing-1/spec.json (GetObject) failed: NoSuchKey" in final["report"]

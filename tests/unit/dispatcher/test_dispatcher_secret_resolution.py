@@ -1,24 +1,31 @@
-"""`${NAME}` -> ARN: configured pairs first, then Secrets Manager by prefix + NAME; found ARNs cached with a TTL."""
+"""`${NAME}` -> ARN: configured pairs first, then Secrets Manager by prefix + NAME, in bulk; found ARNs cached."""
 
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import ClientError
 from dispatcher.secret_resolution import SecretResolver
 from executor_common.errors import PermanentError, RetryableError
 
 
 class FakeSecretsManager:
+    """Plays the adapter: one `find_secret_arns` call is one ListSecrets listing."""
+
     def __init__(self, arns: dict[str, str], error: Exception | None = None) -> None:
         self.arns = arns
         self.error = error
-        self.lookups: list[str] = []
+        self.listings: list[list[str]] = []
 
-    def find_secret_arn(self, secret_id: str) -> str | None:
-        self.lookups.append(secret_id)
+    @property
+    def lookups(self) -> list[str]:
+        return [name for listing in self.listings for name in listing]
+
+    def find_secret_arns(self, secret_names, common_prefix: str = "") -> dict[str, str]:
+        names = list(secret_names)
+        assert all(name.startswith(common_prefix) for name in names)
+        self.listings.append(names)
         if self.error:
             raise self.error
-        return self.arns.get(secret_id)
+        return {name: self.arns[name] for name in names if name in self.arns}
 
 
 class Clock:
@@ -62,11 +69,29 @@ def test_resolve_missing_secrets_are_all_named_with_where_it_looked_and_not_cach
     assert resolver.resolve(["A_KEY", "B_KEY"]) == {"A_KEY": "arn:a", "B_KEY": "arn:b"}
 
 
-@pytest.mark.parametrize(
-    ("code", "expected"),
-    [("ThrottlingException", RetryableError), ("AccessDeniedException", PermanentError)],
-)
-def test_resolve_lookup_errors_are_classified(code, expected):
-    error = ClientError({"Error": {"Code": code, "Message": "m"}}, "DescribeSecret")
-    with pytest.raises(expected, match=f"datahub-executor/PG.*{code}"):
+@pytest.mark.parametrize("error", [RetryableError("throttled"), PermanentError("denied")])
+def test_resolve_lookup_errors_from_the_adapter_pass_through(error):
+    with pytest.raises(type(error)):
         SecretResolver(FakeSecretsManager({}, error), {}, "datahub-executor/").resolve(["PG"])
+
+
+def test_resolve_thousands_of_names_is_one_listing_and_a_bounded_failure():
+    # GIVEN a recipe referencing 3,000 distinct secrets, two of which exist
+    sm = FakeSecretsManager({"dh/N7": "arn:7", "dh/N42": "arn:42"})
+    names = [f"N{i}" for i in range(3000)]
+
+    with pytest.raises(PermanentError) as caught:
+        SecretResolver(sm, {}, "dh/").resolve(names)
+
+    # THEN Secrets Manager was asked once, not 3,000 times, and the FAILURE stays readable
+    assert len(sm.listings) == 1 and len(sm.listings[0]) == 3000
+    assert "- and 2948 more" in caught.value.reason
+    assert caught.value.reason.count("\n- ${") == 50
+
+
+def test_resolve_only_unknown_names_are_listed_and_found_ones_are_cached_together():
+    sm = FakeSecretsManager({"dh/A": "arn:a", "dh/B": "arn:b"})
+    resolver = SecretResolver(sm, {"C": "arn:c"}, "dh/")
+    assert resolver.resolve(["A", "B", "C"]) == {"A": "arn:a", "B": "arn:b", "C": "arn:c"}
+    assert resolver.resolve(["A", "B"]) == {"A": "arn:a", "B": "arn:b"}
+    assert sm.listings == [["dh/A", "dh/B"]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -76,9 +77,12 @@ def test_derive_definition_without_the_runner_container_is_permanent():
 class FakeEcs:
     """Records calls; plays ECS for the resolver."""
 
-    def __init__(self, existing: dict[str, str] | None = None, fail: Exception | None = None) -> None:
+    def __init__(
+        self, existing: dict[str, str] | None = None, fail: Exception | None = None, race: str | None = None
+    ) -> None:
         self.existing = dict(existing or {})
         self.fail = fail
+        self.race = race  # an ARN another container registers while our RegisterTaskDefinition keeps racing
         self.calls: list[str] = []
         self.registered: list[dict[str, Any]] = []
 
@@ -94,6 +98,9 @@ class FakeEcs:
 
     def register_task_definition(self, definition: dict[str, Any], tags: list[dict[str, str]]) -> str:
         self.calls.append("register")
+        if self.race is not None:
+            self.existing[definition["family"]] = self.race
+            raise RetryableError("Registering the task definition still raced other callers after 6 attempts")
         self.registered.append({"definition": definition, "tags": tags})
         arn = f"arn:aws:ecs:us-east-1:1:task-definition/{definition['family']}:1"
         self.existing[definition["family"]] = arn
@@ -128,13 +135,38 @@ def test_resolver_reuses_an_active_revision_registered_by_another_container():
 
 
 def test_resolver_throttled_describe_is_retryable():
-    from botocore.exceptions import ClientError
-
-    error = ClientError(
-        {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "DescribeTaskDefinition"
-    )
+    error = RetryableError("Looking up the task definition family failed: ThrottlingException: Rate exceeded")
     with pytest.raises(RetryableError, match="ThrottlingException"):
         TaskDefinitionResolver(FakeEcs(fail=error), BASE_ARN, "runner").for_secrets(PG)
+
+
+def test_resolver_losing_a_registration_race_uses_the_revision_the_winner_registered():
+    # GIVEN two containers' first runs of one new secret set; ours keeps losing RegisterTaskDefinition
+    family = derived_family(BASE_ARN, PG)
+    winner = f"arn:aws:ecs:us-east-1:1:task-definition/{family}:1"
+    ecs = FakeEcs(race=winner)
+
+    # THEN we run on the winner's revision (same family = same definition), not a FAILURE
+    assert TaskDefinitionResolver(ecs, BASE_ARN, "runner").for_secrets(PG) == winner
+    assert ecs.calls == [f"describe:{family}", "describe-base", "register", f"describe:{family}"]
+
+
+def test_resolver_losing_a_race_with_no_winner_stays_retryable():
+    ecs = FakeEcs()
+
+    def register(definition, tags):
+        raise RetryableError("still racing")
+
+    ecs.register_task_definition = register
+    with pytest.raises(RetryableError, match="still racing"):
+        TaskDefinitionResolver(ecs, BASE_ARN, "runner").for_secrets(PG)
+
+
+def test_derived_family_of_a_long_base_family_fits_ecs_255_characters():
+    long_base = "arn:aws:ecs:us-east-1:1:task-definition/" + "f" * 255 + ":1"
+    family = derived_family(long_base, PG)
+    assert len(family) == 255 and re.fullmatch(r"f{241}-s[0-9a-f]{12}", family)
+    assert family != derived_family(long_base, {"OTHER": "arn:o"})
 
 
 def test_resolver_forget_drops_only_cached_derived_revisions():
@@ -146,3 +178,27 @@ def test_resolver_forget_drops_only_cached_derived_revisions():
     ecs.existing.clear()
     resolver.for_secrets(PG)
     assert ecs.calls.count("register") == 2
+
+
+def test_derived_registration_is_a_request_ecs_accepts():
+    # GIVEN the derived definition and tags for a long base ARN and many secrets;
+    # the client validates the RegisterTaskDefinition request against ECS's model before Stubber answers
+    import boto3
+    from botocore.stub import ANY, Stubber
+    from dispatcher.task_definitions import derived_tags
+    from executor_common.aws.ecs import EcsAdapter
+
+    secrets = {f"KEY_{i:03d}": f"arn:aws:secretsmanager:us-east-1:123456789012:secret:k{i}-AbCdEf" for i in range(60)}
+    base = {**BASE, "containerDefinitions": [{**c, "memory": 512} for c in BASE["containerDefinitions"]]}
+    family = derived_family(BASE_ARN, secrets)
+    definition = derive_definition(base, "runner", secrets, family)
+    tags = derived_tags(BASE_ARN, secrets)
+    client = boto3.client("ecs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_response(
+            "register_task_definition",
+            {"taskDefinition": {"taskDefinitionArn": f"arn:aws:ecs:us-east-1:1:task-definition/{family}:1"}},
+            {**{k: ANY for k in definition if definition[k] not in (None, [], {})}, "family": family, "tags": tags},
+        )
+        EcsAdapter(client, "c").register_task_definition(definition, tags)
+    assert all(len(t["value"]) <= 256 for t in tags)

@@ -9,7 +9,7 @@ import pytest
 from sam_template import as_list, if_branches, policy_statements, resource
 
 # Actions whose IAM resource type is "*" only (no resource-level permissions exist for them).
-STAR_ONLY_ACTIONS = {"ecr:GetAuthorizationToken", "ecs:DescribeTaskDefinition"}
+STAR_ONLY_ACTIONS = {"ecr:GetAuthorizationToken", "ecs:DescribeTaskDefinition", "secretsmanager:ListSecrets"}
 RUNNER_LOG_STREAMS = {
     "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${RunnerLogGroup}:log-stream:*"
 }
@@ -95,10 +95,13 @@ def test_dispatcher_passes_only_the_runner_roles_to_ecs_tasks(template: dict[str
     assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
 
 
-def test_dispatcher_checks_secrets_only_under_the_prefix(template: dict[str, Any]) -> None:
-    (statement,) = statements_granting(template, "DispatcherFunction", "secretsmanager:DescribeSecret")
-
-    assert statement["Resource"]["Fn::Sub"].endswith(":secret:${SecretNamePrefix}*")
+def test_dispatcher_finds_secrets_by_listing_and_never_reads_a_run_secret(template: dict[str, Any]) -> None:
+    # ListSecrets has no resource-level permissions; what matters is that no run secret's value is readable
+    (statement,) = statements_granting(template, "DispatcherFunction", "secretsmanager:ListSecrets")
+    assert statement["Resource"] == "*"
+    assert statements_granting(template, "DispatcherFunction", "secretsmanager:DescribeSecret") == []
+    (token,) = statements_granting(template, "DispatcherFunction", "secretsmanager:GetSecretValue")
+    assert "SecretNamePrefix" not in json.dumps(token["Resource"])
 
 
 def test_dispatcher_writes_only_run_folders(template: dict[str, Any]) -> None:

@@ -1,18 +1,18 @@
-"""Retryable vs permanent, table-driven."""
+"""Retryable vs permanent, table-driven: the one classification the AWS adapters use."""
 
 from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
-from dispatcher.classify import (
+from executor_common.aws.classify import (
     Verdict,
+    classified,
     classify_error_code,
     classify_exception,
     classify_failures,
     describe_failures,
-    raise_classified,
 )
-from executor_common.errors import GmsError, PermanentError, RetryableError
+from executor_common.errors import PermanentError, RetryableError
 
 CODES = [
     ("ThrottlingException", "Rate exceeded", 400, Verdict.RETRY),
@@ -65,9 +65,6 @@ def test_classify_failures_table(failures, verdict):
     [
         (EndpointConnectionError(endpoint_url="https://ecs"), Verdict.RETRY),
         (ReadTimeoutError(endpoint_url="https://ecs"), Verdict.RETRY),
-        (GmsError("boom", status_code=503), Verdict.RETRY),
-        (GmsError("unreachable"), Verdict.RETRY),
-        (GmsError("bad", status_code=422), Verdict.FAIL),
         (RetryableError("x"), Verdict.RETRY),
         (PermanentError("x"), Verdict.FAIL),
         (ValueError("x"), Verdict.FAIL),
@@ -82,8 +79,9 @@ def test_describe_failures_lists_every_reason_detail_and_arn():
     assert text == "- reason=MISSING, detail=subnet gone, arn=arn:a\n- reason=ATTRIBUTE"
 
 
-def test_raise_classified_names_what_was_being_done():
-    with pytest.raises(RetryableError, match=r"RunTask\) failed: ThrottlingException: Rate exceeded"):
-        raise_classified(_client_error("ThrottlingException", "Rate exceeded", 400), "Starting the task (RunTask)")
-    with pytest.raises(PermanentError, match="ClusterNotFoundException"):
-        raise_classified(_client_error("ClusterNotFoundException", "Cluster not found.", 400), "RunTask")
+def test_classified_names_what_was_being_done():
+    retry = classified(_client_error("ThrottlingException", "Rate exceeded", 400), "Starting the task (RunTask)")
+    assert isinstance(retry, RetryableError)
+    assert str(retry) == "Starting the task (RunTask) failed: ThrottlingException: Rate exceeded"
+    fail = classified(_client_error("ClusterNotFoundException", "Cluster not found.", 400), "RunTask")
+    assert isinstance(fail, PermanentError) and "ClusterNotFoundException" in fail.reason

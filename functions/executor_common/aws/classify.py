@@ -1,17 +1,19 @@
-"""Retryable or permanent: the one place the dispatcher decides what an AWS or GMS error means.
+"""Retryable or permanent: the one place that decides what an AWS error means.
 
-Retryable errors become a batch item failure (the SQS message comes back, and after
-maxReceiveCount lands in the DLQ); permanent ones become a FAILURE result in DataHub
-and the message is consumed.
+Only the adapters in this package call it: each adapter method turns what botocore raised
+into the project's `RetryableError` (the input comes back: throttling, capacity, an endpoint
+having a moment) or `PermanentError` (a retry cannot help: access denied, bad parameter),
+naming what it was doing. A GMS error carries its own rule (`GmsError.retryable`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
-from typing import Any, NoReturn
+from typing import Any
 
-from executor_common.errors import GmsError, PermanentError, RetryableError
+from executor_common.errors import PermanentError, RetryableError
 
 
 class Verdict(StrEnum):
@@ -110,13 +112,11 @@ def describe_failures(failures: Iterable[dict[str, Any]]) -> str:
 
 
 def classify_exception(exc: BaseException) -> Verdict:
-    """Any exception raised by an adapter or the GMS client -> verdict."""
+    """Any exception raised by botocore or an adapter -> verdict (unknown exceptions fail)."""
     if isinstance(exc, RetryableError):
         return Verdict.RETRY
     if isinstance(exc, PermanentError):
         return Verdict.FAIL
-    if isinstance(exc, GmsError):
-        return Verdict.RETRY if exc.retryable else Verdict.FAIL
     response = getattr(exc, "response", None)
     if isinstance(response, dict) and "Error" in response:
         error = response.get("Error", {})
@@ -136,11 +136,37 @@ def error_summary(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def raise_classified(exc: BaseException, doing: str) -> NoReturn:
-    """Re-raise `exc` as the project's RetryableError or PermanentError, naming what we were doing."""
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ClientError, else None."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        return str(response["Error"].get("Code", "")) or None
+    return None
+
+
+def error_message(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        return str(response["Error"].get("Message", ""))
+    return str(exc)
+
+
+def classified(exc: BaseException, doing: str) -> RetryableError | PermanentError:
+    """`exc` as the project's RetryableError or PermanentError, naming what we were doing."""
     if isinstance(exc, RetryableError | PermanentError):
-        raise exc
+        return exc
     summary = f"{doing} failed: {error_summary(exc)}"
     if classify_exception(exc) is Verdict.RETRY:
-        raise RetryableError(summary) from exc
-    raise PermanentError(summary) from exc
+        return RetryableError(summary)
+    return PermanentError(summary)
+
+
+@contextmanager
+def aws_call(doing: str) -> Iterator[None]:
+    """Inside an adapter: any botocore error raised in the block leaves as a classified project error."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise classified(exc, doing) from exc

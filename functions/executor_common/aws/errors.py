@@ -1,0 +1,31 @@
+"""Typed errors for the AWS answers that callers branch on (everything else is Retryable/Permanent).
+
+They exist so that no caller inspects an AWS error code or message: the adapter that made the
+call recognises the case and says so with a type.
+"""
+
+from __future__ import annotations
+
+from executor_common.errors import ExecutorError, PermanentError
+
+
+class TaskDefinitionInactive(PermanentError):
+    """RunTask refused `task_definition` as INACTIVE (someone deregistered it).
+
+    Permanent for the base task definition; a cached derived revision can be forgotten and registered afresh.
+    """
+
+    def __init__(self, task_definition: str, reason: str) -> None:
+        super().__init__(reason)
+        self.task_definition = task_definition
+
+
+class RunTaskConflict(ExecutorError):
+    """RunTask's `clientToken` is already in use with other parameters: the run was launched before.
+
+    `task_arns` are the tasks ECS names as holding the token (`resourceIds`); empty when it named none.
+    """
+
+    def __init__(self, task_arns: list[str], message: str) -> None:
+        super().__init__(message)
+        self.task_arns = task_arns
