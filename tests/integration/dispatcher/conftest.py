@@ -191,7 +191,6 @@ def dispatcher_stack(
         EXECUTOR_ID="remote",
         ECS_CLUSTER=CLUSTER,
         TASK_DEFINITION_ARN=moto_account.base_task_definition_arn,
-        RUNNER_CONTAINER_NAME="runner",
         SUBNET_IDS=moto_account.subnet_id,
         SECURITY_GROUP_IDS=moto_account.security_group_id,
         ASSIGN_PUBLIC_IP="DISABLED",

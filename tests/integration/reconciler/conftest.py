@@ -39,7 +39,6 @@ def reconciler_stack(gms_standin: Any, monkeypatch: pytest.MonkeyPatch) -> Itera
         DATAHUB_GMS_TOKEN=gms_standin.token,
         EXECUTOR_ID="remote",
         ECS_CLUSTER=CLUSTER,
-        RUNNER_CONTAINER_NAME="runner",
         LOG_GROUP_NAME=LOG_GROUP,
         LOG_STREAM_PREFIX="runs",
         DEFAULT_RUN_TIMEOUT_SECONDS="86400",

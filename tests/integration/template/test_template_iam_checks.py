@@ -174,8 +174,9 @@ def calls(deployed: dict[str, Any]) -> list[tuple[str, Request, Decision, str]]:
         ("dispatcher", Request("iam:PassRole", roles["task"], to_ecs), allow, "task role"),
         ("dispatcher", Request("iam:PassRole", roles["dispatcher"], to_ecs), deny, "its own role"),
         ("dispatcher", Request("iam:PassRole", roles["task"], {"iam:PassedToService": "lambda"}), deny, "service"),
-        ("dispatcher", Request("secretsmanager:DescribeSecret", prefixed), allow, "a referenced secret exists"),
-        ("dispatcher", Request("secretsmanager:DescribeSecret", outside), deny, "outside the prefix"),
+        # ListSecrets has no resource-level permissions: it lists names and ARNs, never values.
+        ("dispatcher", Request("secretsmanager:ListSecrets", "*"), allow, "referenced secrets found in one listing"),
+        ("dispatcher", Request("secretsmanager:DescribeSecret", outside), deny, "no per-secret lookups"),
         ("dispatcher", read_secret(token), allow, "the GMS token"),
         ("dispatcher", read_secret(prefixed), deny, "never a recipe secret's value"),
         ("dispatcher", Request("kms:Decrypt", TOKEN_KEY, token_decrypt), allow, "CMK-encrypted token"),
