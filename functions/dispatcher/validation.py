@@ -43,6 +43,9 @@ VERSION_ALIASES = frozenset({"bundled", "native", "default", "latest"})
 #: The characters a PEP 440 version may use, optionally after a `v` (v1.6.0). One character class,
 #: so matching is linear; `fullmatch` so that a trailing newline does not pass.
 _VERSION_CHARS = re.compile(r"[vV]?[0-9][0-9A-Za-z.!+_-]*")
+MAX_REQUIREMENT_CHARS = 200
+#: An extras name as packaging defines it (PEP 685), bounded; fullmatch, linear (one bounded class in between).
+_EXTRA_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?")
 
 
 class TaskSize(BaseModel):
@@ -102,6 +105,29 @@ def normalize_version(raw: str | None) -> str | None:
         raise ValueError(
             f"{shown} is not a DataHub CLI version such as 1.7.0.17 (or latest, bundled, native)"
         ) from None
+
+
+def requirement_problem(entry: str) -> str | None:
+    """Why an `extra_pip_requirements` entry is not a plain requirement specifier, or None.
+
+    Entries reach the installer as arguments, so only `name[extras] (specifier) ; marker` is
+    accepted: no options (`--extra-index-url=...`, `-r file`, `-e path`), no direct URLs
+    (`pkg @ http://...`), no paths. The package index stays the operator's.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    shown = repr(entry[:64])
+    if len(entry) > MAX_REQUIREMENT_CHARS:
+        return f"{shown}... is longer than {MAX_REQUIREMENT_CHARS} characters"
+    if entry.lstrip().startswith("-"):
+        return f"{shown} is an installer option; only requirement specifiers such as 'pkg>=1.2' are accepted"
+    try:
+        requirement = Requirement(entry)
+    except InvalidRequirement:
+        return f"{shown} is not a requirement specifier such as 'pkg>=1.2' (paths and options are not accepted)"
+    if requirement.url:
+        return f"{shown} names a direct URL; only packages from the configured index can be installed"
+    return None
 
 
 def _size(env: dict[str, str], settings: DispatcherSettings, problems: list[str]) -> TaskSize:
@@ -169,6 +195,14 @@ def validate_run(command: RunCommand, settings: DispatcherSettings) -> Validated
             problems.append(f"recipe: {exc}")
         secret_names = secret_references(args.recipe)
         problems.extend(f"recipe: {problem}" for problem in reserved_references(args.recipe))
+
+    for entry in args.extra_pip_requirements:
+        problem = requirement_problem(entry)
+        if problem:
+            problems.append(f"extra pip requirement {problem}")
+    for plugin in args.extra_pip_plugins:
+        if not _EXTRA_NAME.fullmatch(plugin):
+            problems.append(f"extra DataHub plugin {plugin[:64]!r}: not a plugin name such as 'datahub-kafka'")
 
     version = args.version
     try:

@@ -169,6 +169,8 @@ class RunArgs(BaseModel):
     debug_mode: bool = Field(default=False, validation_alias="debug_mode")
     extra_env_vars: dict[str, str] = Field(default_factory=dict)
     extra_pip_requirements: list[str] = Field(default_factory=list)
+    #: The UI's "Extra DataHub plugins": extras installed with the CLI, `acryl-datahub[<source>,<plugins>]`.
+    extra_pip_plugins: list[str] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -190,6 +192,10 @@ class RunArgs(BaseModel):
         if not all(isinstance(p, str) and p.strip() for p in pips):
             raise ValueError("args.extra_pip_requirements must be a list of non-empty strings")
         data["extra_pip_requirements"] = pips
+        plugins = _json_string(data.get("extra_pip_plugins", ""), list, "extra_pip_plugins")
+        if not all(isinstance(p, str) and p.strip() for p in plugins):
+            raise ValueError("args.extra_pip_plugins must be a list of non-empty strings")
+        data["extra_pip_plugins"] = plugins
         if data.get("version") is not None and str(data["version"]).strip() == "":
             data["version"] = None
         return data

@@ -192,3 +192,52 @@ def test_validate_run_harmless_references_pass():
 def test_validate_run_deeply_nested_recipe_is_a_failure_not_a_crash():
     recipe = '{"source": {"type": "x", "config": ' + "[" * 5000 + "]" * 5000 + "}}"
     assert "nested too deeply" in _refusal(recipe)
+
+
+# -- extra pip requirements and plugins (issue 10 item 13, issue 11 item 4) -------------------
+def _with_pips(requirements=None, plugins=None):
+    command = make_run_command(SQLITE)
+    args = dict(command.aspect.args)
+    if requirements is not None:
+        args["extra_pip_requirements"] = json.dumps(requirements)
+    if plugins is not None:
+        args["extra_pip_plugins"] = json.dumps(plugins)
+    return command.model_copy(update={"aspect": command.aspect.model_copy(update={"args": args})})
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "--extra-index-url=http://foreign.example/simple",
+        "--index-url http://foreign.example/simple",
+        "-r /etc/requirements.txt",
+        "-e /tmp/pkg",
+        " -e git+https://foreign.example/x.git",
+        "pkg @ http://foreign.example/pkg.whl",
+        "pkg @ file:///tmp/pkg.whl",
+        "./local/path",
+        "/abs/path/pkg.whl",
+        "http://foreign.example/pkg.whl",
+        "pkg --index-url=http://foreign.example",
+        "${DATAHUB_GMS_TOKEN}",
+        "x" * 300,
+    ],
+)
+def test_validate_run_pip_entry_that_is_not_a_requirement_specifier_is_refused(entry):
+    with pytest.raises(PermanentError) as caught:
+        validate_run(_with_pips(requirements=[entry]), make_settings())
+    assert "extra pip requirement" in caught.value.reason
+
+
+@pytest.mark.parametrize("entry", ["pyyaml", "pyyaml>=6", "acryl-datahub[kafka]==1.7.0", "x; python_version>'3'"])
+def test_validate_run_plain_requirement_specifiers_pass(entry):
+    run = validate_run(_with_pips(requirements=[entry]), make_settings())
+    assert run.args.extra_pip_requirements == [entry]
+
+
+def test_validate_run_extra_datahub_plugins_are_extras_names():
+    run = validate_run(_with_pips(plugins=["datahub-kafka", "great-expectations"]), make_settings())
+    assert run.args.extra_pip_plugins == ["datahub-kafka", "great-expectations"]
+    for bad in ["kafka]==0 ; x", "a,b", "-e", "kafka\n", "x" * 200, "foo @ http://x"]:
+        with pytest.raises(PermanentError, match="extra DataHub plugin"):
+            validate_run(_with_pips(plugins=[bad]), make_settings())
