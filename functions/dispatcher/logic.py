@@ -15,13 +15,12 @@ from typing import Any
 
 from executor_common.aws.ecs import EcsAdapter
 from executor_common.aws.s3 import S3Adapter
-from executor_common.contract import RunCommand, SignalCommand, parse_command, recover_execution_urn
-from executor_common.errors import GmsError, PermanentError, RetryableError, summarize_validation_error
+from executor_common.contract import RunCommand, SignalCommand
+from executor_common.errors import GmsError, PermanentError, RetryableError
 from executor_common.gms import GmsClient
 from executor_common.results import ExecutionRequestResult
 from executor_common.runspec import CANCEL_REASON_PREFIX
 from executor_common.status import is_terminal
-from pydantic import ValidationError
 
 from dispatcher.classify import Verdict, classify_failures, describe_failures, error_summary, raise_classified
 from dispatcher.gms_guard import GuardedGms
@@ -33,6 +32,7 @@ from dispatcher.planner import (
     running_result,
     started_by_for,
 )
+from dispatcher.routing import Foreign, Ignored, Unparseable, route
 from dispatcher.secret_resolution import SecretResolver
 from dispatcher.settings import DispatcherSettings
 from dispatcher.task_definitions import TaskDefinitionResolver
@@ -82,30 +82,33 @@ class Dependencies:
 
 def handle_message(body: str, deps: Dependencies) -> Outcome:
     """Process one SQS message body. Raises RetryableError when the message must come back."""
-    try:
-        command = parse_command(body)
-    except ValidationError as exc:
-        return _reject_unparseable(
-            body, f"The message does not match the contract: {summarize_validation_error(exc)}", deps
-        )
-    except ValueError as exc:
-        return _reject_unparseable(body, f"The message is not valid JSON: {str(exc)[:200]}", deps)
-
-    logger.set_correlation_id(command.entityUrn)
-    if command.executor_id != deps.settings.executor_id:
+    decision = route(body, deps.settings.executor_id)
+    if isinstance(decision, Foreign):
+        logger.set_correlation_id(decision.urn)
         logger.info(
             "Misrouted message: it is for another executor; launching nothing",
-            extra={"message_executor_id": command.executor_id, "executor_id": deps.settings.executor_id},
+            extra={"message_executor_id": decision.executor_id, "executor_id": deps.settings.executor_id},
         )
         return Outcome.MISROUTED
+    if isinstance(decision, Ignored):
+        logger.set_correlation_id(decision.urn)
+        logger.info("Ignored a message this executor has no work for", extra={"reason": decision.reason})
+        return Outcome.IGNORED
+    if isinstance(decision, Unparseable):
+        return _reject_unparseable(decision.urn, decision.reason, deps)
+    command = decision.command
+    logger.set_correlation_id(command.entityUrn)
     if isinstance(command, SignalCommand):
+        if decision.maybe_ours and not _active_tasks(started_by_for(command.execution_id), deps):
+            # No executorId: ours only if this stack runs the request (DataHub copies the source's current id).
+            logger.info("Cancel without executorId for a request this executor is not running; ignoring it")
+            return Outcome.IGNORED
         return _handle_signal(command, deps)
     return _handle_run(command, deps)
 
 
 # -- unparseable ------------------------------------------------------------------------------
-def _reject_unparseable(body: str, reason: str, deps: Dependencies) -> Outcome:
-    urn = recover_execution_urn(body)
+def _reject_unparseable(urn: str | None, reason: str, deps: Dependencies) -> Outcome:
     logger.set_correlation_id(urn)
     logger.warning("Rejected an unparseable message", extra={"reason": reason, "execution_request_urn": urn})
     if urn is not None:

@@ -96,15 +96,18 @@ def normalize_version(raw: str | None) -> str | None:
         return raw.lower()
     from packaging.version import InvalidVersion, Version
 
-    shown = repr(raw[:MAX_VERSION_CHARS])
+    problem = ValueError(
+        f"{raw[:MAX_VERSION_CHARS]!r} is not a DataHub CLI version such as 1.7.0.17 (or latest, bundled, native)"
+    )
     if len(raw) > MAX_VERSION_CHARS or not _VERSION_CHARS.fullmatch(raw):
-        raise ValueError(f"{shown} is not a DataHub CLI version such as 1.7.0.17 (or latest, bundled, native)")
+        raise problem
     try:
-        return str(Version(raw))
+        version = Version(raw)
     except InvalidVersion:
-        raise ValueError(
-            f"{shown} is not a DataHub CLI version such as 1.7.0.17 (or latest, bundled, native)"
-        ) from None
+        raise problem from None
+    if len(version.release) < 2:  # DataHub releases are major.minor.patch[.build]
+        raise problem
+    return str(version)
 
 
 def requirement_problem(entry: str) -> str | None:

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
+from executor_common.json_peek import string_member, top_level_members
+
 EXECUTION_REQUEST_URN_PREFIX = "urn:li:dataHubExecutionRequest:"
 INPUT_ASPECT = "dataHubExecutionRequestInput"
 SIGNAL_ASPECT = "dataHubExecutionRequestSignal"
@@ -71,10 +73,14 @@ class AuditStamp(_Tolerant):
 
 
 class ExecutionRequestSignal(_Tolerant):
-    """`dataHubExecutionRequestSignal`: only KILL is defined by DataHub today."""
+    """`dataHubExecutionRequestSignal`: only KILL is defined by DataHub today.
+
+    `executorId` is optional in ExecutionRequestSignal.pdl (the cancel resolver copies the
+    source's *current* executor id, which may be absent): such a signal may still be ours.
+    """
 
     signal: str
-    executorId: str
+    executorId: str | None = None
     createdAt: AuditStamp | None = None
 
 
@@ -118,7 +124,7 @@ class SignalCommand(_Command):
     aspect: ExecutionRequestSignal
 
     @property
-    def executor_id(self) -> str:
+    def executor_id(self) -> str | None:
         return self.aspect.executorId
 
 
@@ -134,12 +140,12 @@ def parse_command(body: str | bytes | dict[str, Any]) -> RunCommand | SignalComm
 
 
 def recover_execution_urn(body: str | bytes | dict[str, Any] | None) -> str | None:
-    """Best effort: the execution-request URN of a message that failed to parse, if any."""
-    try:
-        data = body if isinstance(body, dict) else json.loads(body or "")
-    except (TypeError, ValueError):
-        return None
-    urn = data.get("entityUrn") if isinstance(data, dict) else None
+    """Best effort: the execution-request URN of a message that failed to parse, if any.
+
+    Reads only the top level (executor_common.json_peek), so deep nesting or a huge number
+    elsewhere in the message does not hide the URN.
+    """
+    urn = body.get("entityUrn") if isinstance(body, dict) else string_member(top_level_members(body), "entityUrn")
     try:
         execution_id_from_urn(urn)  # type: ignore[arg-type]
     except ValueError:

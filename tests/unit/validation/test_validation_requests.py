@@ -47,7 +47,17 @@ def test_validate_run_cli_versions_datahub_accepts_are_normalized_for_the_runner
 
 @pytest.mark.parametrize(
     "version",
-    ["1.7.0.17\n", "v1.6.0\n", " 1.7.0", "1.7.0 && curl x", "vv1.0", "1.0" + "a" * 60 + "!", "9" * 5000, "latest\n"],
+    [
+        "1.7.0.17\n",
+        "v1.6.0\n",
+        "v1",
+        " 1.7.0",
+        "1.7.0 && curl x",
+        "vv1.0",
+        "1.0" + "a" * 60 + "!",
+        "9" * 5000,
+        "latest\n",
+    ],
 )
 def test_validate_run_version_with_trailing_newline_or_garbage_is_refused(version):
     assert "is not a DataHub CLI version" in _refusal(version=version)
