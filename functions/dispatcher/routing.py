@@ -18,8 +18,8 @@ from executor_common.contract import (
     ExecutionTask,
     RunCommand,
     SignalCommand,
+    execution_id_from_urn,
     parse_command,
-    recover_execution_urn,
 )
 from executor_common.errors import summarize_validation_error
 from executor_common.json_peek import string_member, top_level_members
@@ -79,8 +79,13 @@ def _peek(body: str | bytes) -> _Peek:
     inner = string_member(aspect, "value")
     if inner is not None and "executorId" not in (aspect or {}):
         aspect = top_level_members(inner)
+    urn = string_member(top, "entityUrn")
+    try:
+        execution_id_from_urn(urn)  # type: ignore[arg-type]
+    except ValueError:
+        urn = None
     return _Peek(
-        urn=recover_execution_urn(body),
+        urn=urn,
         aspect_name=string_member(top, "aspectName"),
         executor_id=string_member(aspect, "executorId"),
         task=string_member(aspect, "task"),
