@@ -20,17 +20,17 @@ from typing import Any
 from executor_common.aws.ecs import EcsAdapter, is_stopped
 from executor_common.aws.errors import RunTaskConflict, TaskDefinitionInactive
 from executor_common.aws.s3 import S3Adapter
-from executor_common.contract import RunCommand, SignalCommand, parse_command, recover_execution_urn
-from executor_common.errors import GmsError, PermanentError, RetryableError, summarize_validation_error
+from executor_common.contract import RunCommand, SignalCommand
+from executor_common.errors import GmsError, PermanentError, RetryableError
 from executor_common.runspec import CANCEL_REASON_PREFIX
 from executor_common.status import ExecutionStatus, is_terminal
-from pydantic import ValidationError
 
 from dispatcher.budget import UNLIMITED, TimeBudget
 from dispatcher.gms_guard import GuardedGms
 from dispatcher.observability import logger
 from dispatcher.planner import LaunchPlan, plan_launch, started_by_for
 from dispatcher.report import cancelled_result, failure_result, running_result
+from dispatcher.routing import Foreign, Ignored, Unparseable, route
 from dispatcher.secret_resolution import SecretResolver
 from dispatcher.settings import DispatcherSettings
 from dispatcher.task_definitions import TaskDefinitionResolver
@@ -72,20 +72,20 @@ class Dependencies:
 def handle_message(body: str, deps: Dependencies, budget: TimeBudget = UNLIMITED) -> MessageOutcome:
     """Process one SQS message body. Raises RetryableError when the message must come back."""
     budget.check("Not starting this message")
-    try:
-        command = parse_command(body)
-    except ValidationError as exc:
-        return _reject_unparseable(
-            body, f"The message does not match the contract: {summarize_validation_error(exc)}", deps
-        )
-    except ValueError as exc:
-        return _reject_unparseable(body, f"The message is not valid JSON: {str(exc)[:200]}", deps)
-
+    decision = route(body, deps.settings.executor_id)
+    if isinstance(decision, Foreign):
+        logger.set_correlation_id(decision.urn)
+        return _misrouted(decision.executor_id, deps)
+    if isinstance(decision, Ignored):
+        logger.set_correlation_id(decision.urn)
+        logger.info("Ignored a message this executor has no work for", extra={"reason": decision.reason})
+        return MessageOutcome.IGNORED
+    if isinstance(decision, Unparseable):
+        return _reject_unparseable(decision.urn, decision.reason, deps)
+    command = decision.command
     logger.set_correlation_id(command.entityUrn)
     if isinstance(command, SignalCommand):
-        return _handle_signal(command, deps)  # routed by whether a task of ours runs it, not by executorId alone
-    if command.executor_id != deps.settings.executor_id:
-        return _misrouted(command.executor_id, deps)
+        return _handle_signal(command, deps)  # ours when a task of ours runs it, whatever its executorId
     return _handle_run(command, deps, budget)
 
 
@@ -98,8 +98,7 @@ def _misrouted(message_executor_id: str | None, deps: Dependencies) -> MessageOu
 
 
 # -- unparseable ------------------------------------------------------------------------------
-def _reject_unparseable(body: str, reason: str, deps: Dependencies) -> MessageOutcome:
-    urn = recover_execution_urn(body)
+def _reject_unparseable(urn: str | None, reason: str, deps: Dependencies) -> MessageOutcome:
     logger.set_correlation_id(urn)
     logger.warning("Rejected an unparseable message", extra={"reason": reason, "execution_request_urn": urn})
     if urn is not None:
@@ -216,7 +215,7 @@ def _after_launch(
     # already there. If GMS is briefly down, the runner writes RUNNING itself moments later, so a
     # warning is enough here.
     try:
-        current = deps.gms.read_result(run.urn)
+        current = deps.gms.read_result(run.urn, best_effort=True)
         if current is not None and current.status == ExecutionStatus.CANCELLED:
             return _stop_cancelled_launch(task_arn, deps)
         if current is not None and (is_terminal(current.status) or current.status == ExecutionStatus.RUNNING):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from executor_common.contract import ExecutionTask, RunArgs, RunCommand
+from executor_common.env_policy import EnvVerdict, classify_env_name, is_reserved_secret_name
 from executor_common.errors import PermanentError, summarize_validation_error
 from executor_common.fargate_sizes import (
     ephemeral_storage_problem,
@@ -16,24 +17,35 @@ from executor_common.fargate_sizes import (
     smallest_cpu_for,
     smallest_memory_for,
 )
-from executor_common.recipe import ENV_VAR_NAME, parse_recipe, secret_references, source_type
+from executor_common.recipe import (
+    is_env_var_name,
+    parse_recipe,
+    reserved_references,
+    secret_references,
+    source_type,
+)
 from executor_common.runspec import (
     ENV_RUN_TIMEOUT,
     ENV_TASK_CPU,
     ENV_TASK_EPHEMERAL_STORAGE,
     ENV_TASK_MEMORY,
-    EXECUTOR_SETTING_NAMES,
 )
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dispatcher.settings import DispatcherSettings
 
 MAX_RECIPE_BYTES = 1_000_000
 MAX_RUN_TIMEOUT_SECONDS = 14 * 24 * 3600
-#: A DataHub CLI version: 1.7.0.17, 0.15.0.5, 1.2.0rc3, 1.0.0.dev1 ...
-VERSION = re.compile(r"^\d+(\.\d+){1,3}([.+-]?[A-Za-z0-9]+)*$")
-RESERVED_NAMES = frozenset({"DATAHUB_GMS_TOKEN", "DATAHUB_GMS_URL", "PATH", "HOME", "PYTHONPATH", "PYTHONHOME"})
-RESERVED_PREFIXES = ("AWS_", "ECS_", "EXECUTOR_", "LD_")
+MAX_VERSION_CHARS = 64
+#: `version` words DataHub's executors accept besides a release number; the runner reads them
+#: (runner/executor_runner/plugins.py: the image's CLI for bundled/native/default, the newest for latest).
+VERSION_ALIASES = frozenset({"bundled", "native", "default", "latest"})
+#: The characters a PEP 440 version may use, optionally after a `v` (v1.6.0). One character class,
+#: so matching is linear; `fullmatch` so that a trailing newline does not pass.
+_VERSION_CHARS = re.compile(r"[vV]?[0-9][0-9A-Za-z.!+_-]*")
+MAX_REQUIREMENT_CHARS = 200
+#: An extras name as packaging defines it (PEP 685), bounded; fullmatch, linear (one bounded class in between).
+_EXTRA_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?")
 
 
 class TaskSize(BaseModel):
@@ -56,6 +68,8 @@ class ValidatedRun(BaseModel):
     child_env: dict[str, str]
     size: TaskSize
     run_timeout_seconds: int
+    #: Things the admin should know that did not stop the run (ignored settings of other executors).
+    notes: list[str] = Field(default_factory=list)
 
     @property
     def urn(self) -> str:
@@ -70,11 +84,53 @@ class ValidatedRun(BaseModel):
         return self.command.aspect.task
 
 
-def is_reserved_name(name: str) -> bool:
-    """Names a request may not set: the runner's own wiring, the platform's, and the loader's."""
-    if name in EXECUTOR_SETTING_NAMES:
-        return False
-    return name.upper() in RESERVED_NAMES or name.upper().startswith(RESERVED_PREFIXES)
+def normalize_version(raw: str | None) -> str | None:
+    """The CLI version as the runner expects it; ValueError when it is not one.
+
+    Accepts a PEP 440 release with an optional leading `v` (v1.6.0 -> 1.6.0, as DataHub
+    deployments write their default CLI version) and the aliases bundled/native/default/latest.
+    """
+    if raw is None:
+        return None
+    if raw.lower() in VERSION_ALIASES:
+        return raw.lower()
+    from packaging.version import InvalidVersion, Version
+
+    problem = ValueError(
+        f"{raw[:MAX_VERSION_CHARS]!r} is not a DataHub CLI version such as 1.7.0.17 (or latest, bundled, native)"
+    )
+    if len(raw) > MAX_VERSION_CHARS or not _VERSION_CHARS.fullmatch(raw):
+        raise problem
+    try:
+        version = Version(raw)
+    except InvalidVersion:
+        raise problem from None
+    if len(version.release) < 2:  # DataHub releases are major.minor.patch[.build]
+        raise problem
+    return str(version)
+
+
+def requirement_problem(entry: str) -> str | None:
+    """Why an `extra_pip_requirements` entry is not a plain requirement specifier, or None.
+
+    Entries reach the installer as arguments, so only `name[extras] (specifier) ; marker` is
+    accepted: no options (`--extra-index-url=...`, `-r file`, `-e path`), no direct URLs
+    (`pkg @ http://...`), no paths. The package index stays the operator's.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    shown = repr(entry[:64])
+    if len(entry) > MAX_REQUIREMENT_CHARS:
+        return f"{shown}... is longer than {MAX_REQUIREMENT_CHARS} characters"
+    if entry.lstrip().startswith("-"):
+        return f"{shown} is an installer option; only requirement specifiers such as 'pkg>=1.2' are accepted"
+    try:
+        requirement = Requirement(entry)
+    except InvalidRequirement:
+        return f"{shown} is not a requirement specifier such as 'pkg>=1.2' (paths and options are not accepted)"
+    if requirement.url:
+        return f"{shown} names a direct URL; only packages from the configured index can be installed"
+    return None
 
 
 def _size(env: dict[str, str], settings: DispatcherSettings, problems: list[str]) -> TaskSize:
@@ -141,20 +197,40 @@ def validate_run(command: RunCommand, settings: DispatcherSettings) -> Validated
         except ValueError as exc:
             problems.append(f"recipe: {exc}")
         secret_names = secret_references(args.recipe)
+        problems.extend(f"recipe: {problem}" for problem in reserved_references(args.recipe))
 
-    if args.version is not None and (len(args.version) > 64 or not VERSION.match(args.version)):
-        problems.append(f"version: {args.version[:64]!r} is not a DataHub CLI version such as 1.7.0.17")
+    for entry in args.extra_pip_requirements:
+        problem = requirement_problem(entry)
+        if problem:
+            problems.append(f"extra pip requirement {problem}")
+    for plugin in args.extra_pip_plugins:
+        if not _EXTRA_NAME.fullmatch(plugin):
+            problems.append(f"extra DataHub plugin {plugin[:64]!r}: not a plugin name such as 'datahub-kafka'")
+
+    version = args.version
+    try:
+        version = normalize_version(args.version)
+    except ValueError as exc:
+        problems.append(f"version: {exc}")
 
     env = args.extra_env_vars
+    notes: list[str] = []
+    forwarded: dict[str, str] = {}
     for name in sorted(env):
-        if not ENV_VAR_NAME.match(name):
+        if not is_env_var_name(name):
             problems.append(f"extra env var {name[:64]!r}: not a valid environment variable name")
-        elif is_reserved_name(name):
-            problems.append(f"extra env var {name}: reserved by the executor and cannot be overridden")
+            continue
+        decision = classify_env_name(name)
+        if decision.verdict is EnvVerdict.REFUSE:
+            problems.append(decision.reason)
+        elif decision.verdict is EnvVerdict.IGNORE:
+            notes.append(decision.reason)
         elif name in secret_names:
             problems.append(f"extra env var {name}: collides with the secret ${{{name}}} that the recipe references")
+        elif decision.verdict is EnvVerdict.ALLOW:
+            forwarded[name] = env[name]
     for name in secret_names:
-        if is_reserved_name(name) or name in EXECUTOR_SETTING_NAMES:
+        if is_reserved_secret_name(name):
             problems.append(f"recipe secret ${{{name}}}: the name is reserved by the executor; rename the secret")
 
     size = _size(env, settings, problems)
@@ -162,13 +238,14 @@ def validate_run(command: RunCommand, settings: DispatcherSettings) -> Validated
     if problems:
         raise PermanentError("The request is invalid:\n" + "\n".join(f"- {p}" for p in problems))
 
-    child_env = {**settings.run_env_vars, **{k: v for k, v in env.items() if k not in EXECUTOR_SETTING_NAMES}}
+    child_env = {**settings.run_env_vars, **forwarded}
     return ValidatedRun(
         command=command,
-        args=args,
+        args=args if version == args.version else args.model_copy(update={"version": version}),
         source_type=recipe_source_type,
         secret_names=secret_names,
         child_env=child_env,
         size=size,
         run_timeout_seconds=timeout,
+        notes=notes,
     )

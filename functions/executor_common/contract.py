@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
+from executor_common.json_peek import string_member, top_level_members
 from executor_common.tolerant import TolerantModel as _Tolerant
 
 EXECUTION_REQUEST_URN_PREFIX = "urn:li:dataHubExecutionRequest:"
@@ -69,10 +70,14 @@ class AuditStamp(_Tolerant):
 
 
 class ExecutionRequestSignal(_Tolerant):
-    """`dataHubExecutionRequestSignal`: only KILL is defined by DataHub today."""
+    """`dataHubExecutionRequestSignal`: only KILL is defined by DataHub today.
+
+    `executorId` is optional in ExecutionRequestSignal.pdl (the cancel resolver copies the
+    source's *current* executor id, which may be absent): such a signal may still be ours.
+    """
 
     signal: str
-    executorId: str
+    executorId: str | None = None
     createdAt: AuditStamp | None = None
 
 
@@ -116,7 +121,7 @@ class SignalCommand(_Command):
     aspect: ExecutionRequestSignal
 
     @property
-    def executor_id(self) -> str:
+    def executor_id(self) -> str | None:
         return self.aspect.executorId
 
 
@@ -132,12 +137,12 @@ def parse_command(body: str | bytes | dict[str, Any]) -> RunCommand | SignalComm
 
 
 def recover_execution_urn(body: str | bytes | dict[str, Any] | None) -> str | None:
-    """Best effort: the execution-request URN of a message that failed to parse, if any."""
-    try:
-        data = body if isinstance(body, dict) else json.loads(body or "")
-    except (TypeError, ValueError):
-        return None
-    urn = data.get("entityUrn") if isinstance(data, dict) else None
+    """Best effort: the execution-request URN of a message that failed to parse, if any.
+
+    Reads only the top level (executor_common.json_peek), so deep nesting or a huge number
+    elsewhere in the message does not hide the URN.
+    """
+    urn = body.get("entityUrn") if isinstance(body, dict) else string_member(top_level_members(body), "entityUrn")
     try:
         execution_id_from_urn(urn)  # type: ignore[arg-type]
     except ValueError:
@@ -167,6 +172,8 @@ class RunArgs(BaseModel):
     debug_mode: bool = Field(default=False, validation_alias="debug_mode")
     extra_env_vars: dict[str, str] = Field(default_factory=dict)
     extra_pip_requirements: list[str] = Field(default_factory=list)
+    #: The UI's "Extra DataHub plugins": extras installed with the CLI, `acryl-datahub[<source>,<plugins>]`.
+    extra_pip_plugins: list[str] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -188,6 +195,10 @@ class RunArgs(BaseModel):
         if not all(isinstance(p, str) and p.strip() for p in pips):
             raise ValueError("args.extra_pip_requirements must be a list of non-empty strings")
         data["extra_pip_requirements"] = pips
+        plugins = _json_string(data.get("extra_pip_plugins", ""), list, "extra_pip_plugins")
+        if not all(isinstance(p, str) and p.strip() for p in plugins):
+            raise ValueError("args.extra_pip_plugins must be a list of non-empty strings")
+        data["extra_pip_plugins"] = plugins
         if data.get("version") is not None and str(data["version"]).strip() == "":
             data["version"] = None
         return data

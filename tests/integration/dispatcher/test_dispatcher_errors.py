@@ -161,10 +161,11 @@ def test_handler_gms_down_fails_the_rest_of_the_batch_fast(dispatcher_stack):
 
     response = dispatcher_stack.invoke(event)
 
-    # THEN all five come back, nothing launched, and only the first record spent time on GMS
+    # THEN all five come back, nothing launched, and only the first three records spent time on GMS
+    # (issue 10 item 7: the breaker opens on a sustained outage, three consecutive failures, not on one)
     assert len(failed_ids(response)) == 5
     assert dispatcher_stack.tasks() == []
-    assert 1 <= len(dispatcher_stack.gms.requests) <= 3  # one call plus the session's two quick retries
+    assert len(dispatcher_stack.gms.requests) == 3 * 3  # three calls, each with the session's two quick retries
 
 
 def test_handler_gms_refusing_the_token_keeps_the_message_and_launches_nothing(dispatcher_stack, monkeypatch):

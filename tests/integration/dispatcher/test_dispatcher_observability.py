@@ -68,7 +68,7 @@ def test_secret_values_and_arns_never_reach_overrides_logs_or_datahub(dispatcher
             {
                 "entityUrn": urn_of("canary-shape"),
                 "aspectName": "dataHubExecutionRequestInput",
-                "aspect": {"args": {"recipe": json.dumps(recipe)}, "task": "BOGUS", "executorId": "remote"},
+                "aspect": {"args": {"recipe": json.dumps(recipe)}, "task": "RUN_INGEST", "executorId": "remote"},
             }
         ),
     )
