@@ -24,6 +24,7 @@ from executor_common.aws.logs import LogsAdapter, make_logs_client
 from executor_common.aws.sqs import SqsAdapter, make_sqs_client
 from executor_common.errors import GmsTokenUnreadable
 from executor_common.gms_factory import make_gms_client
+from executor_common.gms_guard import GuardedGms
 from executor_common.metrics import count
 
 from reconciler.logic import Outcome, ReconcilerPorts, reconcile_stopped_task
@@ -41,7 +42,8 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 def get_ports() -> ReconcilerPorts:
     """Clients created once per container (tests call `get_ports.cache_clear()`)."""
     settings = get_settings()
-    gms = make_gms_client(settings.datahub_gms_url, settings.datahub_gms_token_secret_arn)
+    # The dispatcher's breaker: during a sustained GMS outage a batch fails fast instead of timing out.
+    gms = GuardedGms(make_gms_client(settings.datahub_gms_url, settings.datahub_gms_token_secret_arn))
     logs = LogsAdapter(make_logs_client(settings.aws_region)) if settings.log_group_name else None
     return ReconcilerPorts(settings=settings, gms=gms, logs=logs)
 

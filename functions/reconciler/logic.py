@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from executor_common.aws.logs import LogsAdapter
 from executor_common.ecs_task import TaskDetail, epoch_ms
 from executor_common.errors import RetryableError
-from executor_common.gms import GmsClient
+from executor_common.gms_guard import ResultClient
 from executor_common.results import ExecutionRequestResult
 from executor_common.status import ExecutionStatus
 
@@ -36,7 +36,7 @@ class ReconcilerPorts:
     """What the logic talks to; built once per container by the handler, fakes or moto in tests."""
 
     settings: ReconcilerSettings
-    gms: GmsClient
+    gms: ResultClient
     logs: LogsAdapter | None
 
 

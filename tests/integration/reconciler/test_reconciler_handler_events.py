@@ -301,3 +301,30 @@ def test_reconciler_counts_runs_reconciled_by_reason(reconciler_stack, capsys):
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert [(m["RunsReconciled"], m["Reason"]) for m in metrics] == [([1.0], "ImagePull")]
     assert metrics[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "DataHubRemoteExecutor"
+
+
+def test_reconciler_sustained_gms_outage_opens_the_breaker_and_fails_the_rest_fast(reconciler_stack):
+    # GIVEN a batch of six stopped runs and GMS answering 503 to everything
+    events = []
+    for n in range(6):
+        event = copy.deepcopy(load_event("ecs_task_stopped_oom.json"))
+        event["detail"]["taskArn"] = event["detail"]["taskArn"][:-2] + f"{n:02d}"
+        event["id"] = f"outage-{n}"
+        for pair in event["detail"]["overrides"]["containerOverrides"][0]["environment"]:
+            if pair["name"] == "EXECUTOR_EXECUTION_REQUEST_URN":
+                pair["value"] = f"urn:li:dataHubExecutionRequest:outage-{n}"
+        events.append(event)
+    urns = [_seed_running(reconciler_stack, event) for event in events]
+    batch = sqs_batch(*events)
+    reconciler_stack.gms.clear_requests()
+    reconciler_stack.gms.fail_next(10_000, status=503)
+
+    # WHEN the reconciler handles the batch
+    response = reconciler_stack.invoke(batch)
+
+    # THEN every record comes back for a later delivery, and once three records in a row met the outage
+    # the rest do not call GMS at all (each attempt is a read with two session retries: 3 requests)
+    assert len(response["batchItemFailures"]) == 6
+    reads = [r for r in reconciler_stack.gms.requests if r["path"].startswith("/aspects/")]
+    assert len(reads) == 3 * 3
+    assert all(reconciler_stack.gms.result(urn)["status"] == "RUNNING" for urn in urns)
