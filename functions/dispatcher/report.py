@@ -40,6 +40,7 @@ def running_result(
         f"ephemeral storage {run.size.ephemeral_storage_gib} GiB\n"
         f"Logs: {log_console_url(settings, task_arn)}\n"
     )
+    report += "".join(f"Note: {note}\n" for note in run.notes)
     return ExecutionRequestResult(status=ExecutionStatus.RUNNING, report=report, startTimeMs=launched_at_ms)
 
 

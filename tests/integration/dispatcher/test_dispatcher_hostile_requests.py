@@ -78,6 +78,10 @@ def test_handler_ui_versions_and_other_executors_settings_launch(dispatcher_stac
         "EXECUTOR_TASK_WEIGHT" not in spec["extra_env_vars"]
         and spec["extra_env_vars"]["AWS_DEFAULT_REGION"] == "eu-west-1"
     )
+    # AND the RUNNING report tells the admin that the other executor's setting was ignored
+    running = dispatcher_stack.gms.result(urn_of("ui-version"))
+    assert running["status"] == "RUNNING"
+    assert "Note:" in running["report"] and "EXECUTOR_TASK_WEIGHT" in running["report"]
 
 
 def test_handler_deeply_nested_message_gets_a_failure_not_a_crash(dispatcher_stack):
