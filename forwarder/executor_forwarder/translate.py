@@ -26,6 +26,8 @@ from executor_common.errors import summarize_validation_error
 from pydantic import ValidationError
 
 FORWARDED_ASPECTS = frozenset({INPUT_ASPECT, SIGNAL_ASPECT})
+#: How a forwarded cancel that names no executor is labelled in logs and message attributes.
+UNNAMED_EXECUTOR = "(unnamed)"
 #: RESTATE (index restore) and DELETE must never re-run or cancel anything.
 FORWARDED_CHANGE_TYPES = frozenset({"UPSERT", "CREATE"})
 JSON_CONTENT_TYPE = "application/json"
@@ -91,10 +93,14 @@ def decide(
     if aspect is None:
         return Skip(SkipKind.UNDECODABLE, problem, entity_urn)
     executor_id = aspect.get("executorId")
-    if not isinstance(executor_id, str):
-        return Skip(SkipKind.UNDECODABLE, "the aspect has no executorId string", entity_urn)
     claimed_from = None
-    if executor_id not in executor_ids:
+    if aspect_name == SIGNAL_ASPECT and executor_id not in executor_ids:
+        # A cancel's executorId is optional and follows the source's *current* executor, so it cannot say
+        # whose run it is: forward it, and the dispatcher acts only when its cluster runs that request.
+        executor_id = executor_id if isinstance(executor_id, str) and executor_id else UNNAMED_EXECUTOR
+    elif not isinstance(executor_id, str):
+        return Skip(SkipKind.UNDECODABLE, "the aspect has no executorId string", entity_urn)
+    elif executor_id not in executor_ids:
         if not (claim_as and is_claimed_test_connection(aspect_name, aspect, claim_test_connections_for)):
             return Skip(SkipKind.OTHER_EXECUTOR, f"executorId {_short(executor_id)!r} is not served here", entity_urn)
         claimed_from, executor_id = executor_id, claim_as

@@ -209,7 +209,6 @@ def test_decide_ui_test_connection_without_a_claim_is_left_to_the_default_execut
     "envelope",
     [
         pytest.param(input_envelope("run-0001", "default"), id="run-ingest-for-default"),
-        pytest.param(signal_envelope("run-0001", "default"), id="cancel-for-default"),
     ],
 )
 def test_decide_claim_takes_only_test_connections(envelope: EventEnvelope) -> None:
@@ -248,3 +247,21 @@ def test_decide_event_from_datahub_actions_cloud_event_source_is_forwarded() -> 
 
     assert isinstance(decision, Forward)
     assert json.loads(decision.body)["aspect"] == json.loads(aspect_json(execution_input()))
+
+
+@pytest.mark.parametrize("executor_id", ["default", None], ids=["other-executor", "no-executor-id"])
+def test_decide_cancel_naming_another_or_no_executor_is_forwarded_for_the_dispatcher_to_decide(executor_id) -> None:
+    # GIVEN a cancel whose executorId DataHub took from the source's *current* executor (or left out)
+    signal = execution_signal(executor_id or "remote")
+    if executor_id is None:
+        signal.executorId = None
+    envelope = mcl_envelope("urn:li:dataHubExecutionRequest:run-0001", "dataHubExecutionRequestSignal", signal)
+
+    # WHEN the forwarder decides
+    decision = decide(envelope, EXECUTORS)
+
+    # THEN it goes to the queue unchanged: the dispatcher stops the task only if its cluster runs that request
+    assert isinstance(decision, Forward)
+    assert decision.executor_id == (executor_id or "(unnamed)")
+    command = parse_command(decision.body)
+    assert isinstance(command, SignalCommand) and command.aspect.executorId == executor_id
