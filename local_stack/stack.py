@@ -25,6 +25,7 @@ from local_stack.event_shapes import scheduled_event
 from local_stack.gms_standin import GmsStandIn
 from local_stack.lambdas import LocalFunction, apply_environment, read_functions, reset_handler_state
 from local_stack.moto_server import ACCOUNT_ID, FAKE_CREDENTIALS, LocalAws, MotoServer, aws_environment
+from local_stack.network import awsvpc_network
 from local_stack.poller import MappingConfig, SqsPoller
 from local_stack.scheduler import Schedule, ScheduleRunner, take_over_schedules
 
@@ -262,15 +263,9 @@ class LocalStack:
 
     # -- wiring ----------------------------------------------------------------------------
     def _network(self) -> tuple[str, str]:
-        """A VPC (DNS hostnames on: moto's RunTask needs them), a subnet and a security group for awsvpc tasks."""
+        """A subnet and a security group for awsvpc tasks (`network.awsvpc_network`)."""
         assert self.aws is not None
-        ec2 = self.aws.client("ec2")
-        vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
-        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
-        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24", AvailabilityZone=f"{self.aws.region}a")
-        group = ec2.create_security_group(GroupName="datahub-executor-local", Description="local runs", VpcId=vpc)
-        return subnet["Subnet"]["SubnetId"], group["GroupId"]
+        return awsvpc_network(self.aws.client("ec2"), "10.42.0.0/16", name="datahub-executor-local")
 
     def _disable_moto_event_source_mappings(self) -> None:
         """moto's own SQS mappings would consume the messages without running the handler: the pollers take over."""
