@@ -118,6 +118,7 @@ class LocalStack:
         with_workers: bool = True,
         extra_parameters: dict[str, str] | None = None,
         runner_env: dict[str, str] | None = None,
+        datahub_secrets: dict[str, str] | None = None,
         on_progress: Callable[[str], None] | None = None,
     ) -> None:
         self._own_state_dir = state_dir is None
@@ -130,6 +131,8 @@ class LocalStack:
         self._with_workers = with_workers
         self._extra_parameters = dict(extra_parameters or {})
         self._runner_env = {**RUNNER_ENV, **(runner_env or {})}
+        #: Secrets held in DataHub's own store (Settings -> Secrets), served by the stand-in's `getSecretValues`.
+        self._datahub_secrets = dict(datahub_secrets or {})
         self._progress = on_progress or (lambda step: logger.info("local stack: %s", step))
         self.moto: MotoServer | None = None
         self.aws: LocalAws | None = None
@@ -159,7 +162,9 @@ class LocalStack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.moto = MotoServer().start()
         self.aws = aws = self.moto.aws()
-        self.gms = GmsStandIn(token=self._gms_token, state_file=str(self.state_dir / "gms-state.json")).start()
+        self.gms = GmsStandIn(
+            token=self._gms_token, state_file=str(self.state_dir / "gms-state.json"), secrets=self._datahub_secrets
+        ).start()
         self._progress(f"moto at {aws.endpoint_url}, GMS stand-in at {self.gms.url}")
         token_secret_arn = aws.client("secretsmanager").create_secret(
             Name=TOKEN_SECRET_NAME, SecretString=self._gms_token
