@@ -21,6 +21,10 @@ Logs, EventBridge: everything the product calls except S3):
   token with other parameters is a `ConflictException` naming the existing task(s).
 
 S3 (rest-xml, not parsed here): object keys over 1,024 UTF-8 bytes are refused (`KeyTooLongError`).
+
+CloudFormation: a generated physical name is at most 64 characters (CloudFormation truncates the stack
+name and logical id to fit, "stack-LogicalId-RANDOM"); moto does not, and its names would then break
+the model's limits above (e.g. an EventBridge rule name over 64).
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ OVERRIDES_MAX = 8192
 S3_KEY_MAX_BYTES = 1024
 #: ECS keeps a clientToken idempotent this long.
 CLIENT_TOKEN_LIFETIME_SECONDS = 24 * 3600
+#: CloudFormation's generated physical names fit the common resource-name limit.
+CFN_GENERATED_NAME_MAX = 64
 #: JSON-protocol services whose requests are validated against botocore's model.
 VALIDATED_SERVICES = ("ecs", "sqs", "secretsmanager", "logs", "events")
 
@@ -217,12 +223,24 @@ def _with_s3_key_check(original: Callable[..., Any], key_argument: str, position
     return method
 
 
+def _bounded_generated_names(original: Callable[[str, str, str], str]) -> Callable[[str, str, str], str]:
+    def generate_resource_name(resource_type: str, stack_name: str, logical_id: str) -> str:
+        name = original(resource_type, stack_name, logical_id)
+        if len(name) <= CFN_GENERATED_NAME_MAX:
+            return name
+        prefix, _, suffix = name.rpartition("-")
+        return f"{prefix[: CFN_GENERATED_NAME_MAX - len(suffix) - 1].rstrip('-')}-{suffix}"
+
+    return generate_resource_name
+
+
 def install() -> None:
     """Patch moto (idempotent, process-wide): every rule above, for `mock_aws` and the moto server alike."""
     global _INSTALLED
     with _LOCK:
         if _INSTALLED:
             return
+        from moto.cloudformation import parsing
         from moto.core.responses import ActionResult, BaseResponse
         from moto.ecs.responses import EC2ContainerServiceResponse
         from moto.s3.models import S3Backend
@@ -247,4 +265,5 @@ def install() -> None:
         S3Backend.copy_object = _with_s3_key_check(  # type: ignore[method-assign]
             S3Backend.copy_object, "dest_key_name", 2
         )
+        parsing.generate_resource_name = _bounded_generated_names(parsing.generate_resource_name)
         _INSTALLED = True

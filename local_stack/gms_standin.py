@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -212,7 +213,9 @@ class GmsStandIn:
     def wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """The WSGI application: who is calling first, then (only for a valid token) the body."""
         request = Request(environ)
-        path = request.path
+        # The path as sent (still percent-encoded: a urn is one path segment), as GMS routes it.
+        raw_path = urlsplit(environ.get("RAW_URI") or quote(request.path)).path
+        path = raw_path
         if path == GMS_PREFIX or path.startswith(GMS_PREFIX + "/"):
             path = path[len(GMS_PREFIX) :]
         path = path or "/"
@@ -220,7 +223,7 @@ class GmsStandIn:
         record: dict[str, Any] = {
             "method": request.method,
             "path": path,
-            "raw_path": request.path,
+            "raw_path": raw_path,
             "query": request.args.to_dict(),
             "headers": _redacted(request.headers.items()),
             "authenticated": principal is not None,
@@ -251,7 +254,8 @@ class GmsStandIn:
         if method == "GET" and path == "/":  # the local page (see the module docstring)
             return Response(self.render_page(), 200, content_type="text/html; charset=utf-8")
         if principal is None:
-            return Response(servlet_error_page(401, request.path), 401, content_type="text/html;charset=iso-8859-1")
+            page = servlet_error_page(401, record["raw_path"])
+            return Response(page, 401, content_type="text/html;charset=iso-8859-1")
         if self.delay_seconds > 0:
             time.sleep(self.delay_seconds)
         raw = request.get_data()

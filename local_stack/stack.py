@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from local_stack.agent import LocalEcsAgent
 from local_stack.cfn import DeployedStack, deploy
 from local_stack.event_shapes import scheduled_event
 from local_stack.gms_standin import GmsStandIn
-from local_stack.lambdas import LocalFunction, apply_environment, read_functions, reset_handler_state
+from local_stack.lambdas import LocalFunction, read_functions
 from local_stack.moto_server import ACCOUNT_ID, FAKE_CREDENTIALS, LocalAws, MotoServer, aws_environment
 from local_stack.network import awsvpc_network
 from local_stack.poller import MappingConfig, SqsPoller
@@ -104,7 +105,8 @@ def fix_moto_task_definition_numbers(region: str) -> None:
 
 
 class LocalStack:
-    """Start, use and stop the local stack. Everything runs in this process except the runners."""
+    """Start, use and stop the local stack. moto, the stand-in, pollers and agent run in this process;
+    each function and each runner in processes of its own."""
 
     def __init__(
         self,
@@ -144,7 +146,6 @@ class LocalStack:
         self.scheduler: ScheduleRunner | None = None
         self._schedules: list[Schedule] = []
         self.info: StackInfo | None = None
-        self._saved_environment: dict[str, str] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> LocalStack:
@@ -157,7 +158,6 @@ class LocalStack:
 
     def _start(self) -> LocalStack:
         started = time.monotonic()
-        self._saved_environment = dict(os.environ)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.moto = MotoServer().start()
@@ -190,14 +190,13 @@ class LocalStack:
             logical: self.deployed.physical_id(logical)
             for logical in self.deployed.logical_ids_of_type("AWS::Lambda::Function")
         }
-        self.functions = read_functions(aws, lambda_ids)
-        apply_environment(
-            list(self.functions.values()), handler_environment(aws.endpoint_url, aws.region, self._log_level)
-        )
-        reset_handler_state(list(self.functions.values()))  # nothing cached from an earlier stack in this process
-        self._progress(f"stack created; loading the handlers of {', '.join(sorted(self.functions))}")
-        for function in self.functions.values():
-            function.load()  # Lambda's init phase: imports and module-level setup before the first event
+        runtime = handler_environment(aws.endpoint_url, aws.region, self._log_level)
+        self.functions = read_functions(aws, lambda_ids, runtime)
+        self._progress(f"stack created; starting the functions {', '.join(sorted(self.functions))}")
+        with ThreadPoolExecutor(max_workers=len(self.functions) or 1) as pool:
+            # Lambda's init phase, each function in its own process, side by side; an init error stops the start.
+            for loaded in [pool.submit(f.load) for f in self.functions.values()]:
+                loaded.result()
         self.info = self._info()
         if self._with_workers:
             self._start_workers()
@@ -221,12 +220,8 @@ class LocalStack:
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
-        if self._saved_environment is not None:
-            # The handlers ran in this process: give it back its environment and drop their cached clients.
-            os.environ.clear()
-            os.environ.update(self._saved_environment)
-            self._saved_environment = None
-            reset_handler_state(list(self.functions.values()))
+        for function in self.functions.values():
+            function.stop()
         if self._state_file is not None and self._state_file.exists():
             self._state_file.unlink()
         if self._own_state_dir:
@@ -246,7 +241,7 @@ class LocalStack:
         return str(response["MessageId"])
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
-        """Invoke one function's handler in this process, as `make invoke` does."""
+        """Invoke one function (in its own execution environment), as `make invoke` does."""
         return self.functions[logical_id].invoke(event)
 
     def tasks(self, desired_status: str = "RUNNING") -> list[str]:

@@ -191,3 +191,13 @@ def test_moto_server_applies_the_same_rules() -> None:
         assert _error(unvalidated.list_tasks, cluster=["runs"])["Code"] == "InvalidParameterException"
     finally:
         server.stop()
+
+
+def test_cloudformation_generated_names_fit_64_characters() -> None:
+    from moto.cloudformation import parsing
+
+    name = parsing.generate_resource_name(
+        "AWS::Events::Rule", "datahub-executor-local", "BackstopFunctionBackstopScheduleRule"
+    )
+
+    assert len(name) <= 64 and name.startswith("datahub-executor-local-BackstopFunction")
