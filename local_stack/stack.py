@@ -8,13 +8,14 @@ function's handler and environment) for `make invoke` and other tools.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -243,6 +244,17 @@ class LocalStack:
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         """Invoke one function (in its own execution environment), as `make invoke` does."""
         return self.functions[logical_id].invoke(event)
+
+    @contextlib.contextmanager
+    def visibility_timeout(self, seconds: int) -> Iterator[None]:
+        """Within the block, a failed command comes back after `seconds` (then the stack's own timeout again)."""
+        for poller in self.pollers:
+            poller.set_visibility_timeout(seconds)
+        try:
+            yield
+        finally:
+            for poller in self.pollers:
+                poller.set_visibility_timeout(self._visibility_timeout)
 
     def tasks(self, desired_status: str = "RUNNING") -> list[str]:
         assert self.aws is not None and self.info is not None

@@ -204,15 +204,17 @@ def test_runner_killed_with_sigkill_gets_failure_from_the_reconciler(stack: Any,
 def test_gms_answering_500_for_a_while_still_ends_with_success(stack: Any, source_db: Path) -> None:
     # GIVEN DataHub answers the next 5 requests with HTTP 500: the dispatcher's first attempt fails
     # (its client retries twice), its circuit breaker opens, the command comes back after the
-    # visibility timeout and the second attempt gets through
+    # visibility timeout and a later attempt gets through. The visibility timeout is short here (6 s instead
+    # of the stack's 20 s: receives at 0, 6, 12, 18, 24 s leave two after the 15 s breaker closes; once the
+    # breaker opens only on a sustained outage, the second receive at 6 s succeeds).
     urn = new_execution_urn("e2e-gms-500")
     stack.gms.fail_next(5, 500)
 
     # WHEN a run is requested
-    stack.send(run_command(urn, _recipe("e2e-gms-500")))
-
-    # THEN the retries (dispatcher redelivery, runner backoff) still bring DataHub to SUCCESS
-    result = stack.gms.wait_for_status(urn, TERMINAL, timeout=120)
+    with stack.visibility_timeout(6):
+        stack.send(run_command(urn, _recipe("e2e-gms-500")))
+        # THEN the retries (dispatcher redelivery, runner backoff) still bring DataHub to SUCCESS
+        result = stack.gms.wait_for_status(urn, TERMINAL, timeout=120)
     assert result["status"] == "SUCCESS", result.get("report", "")[-2000:]
     reads = stack.gms.requests_to(f"/aspects/{quote(urn, safe='')}")
     assert [r["status"] for r in reads][:3] == [500, 500, 500], "the 500s did not hit the dispatcher's first attempt"
