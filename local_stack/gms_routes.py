@@ -140,8 +140,9 @@ class GmsRoutes:
         raise GmsAnswer(404, f"No resource for {method} {path}")
 
     def _openapi_entity(self, method: str, parts: list[str], query: dict[str, str], body: Any) -> tuple[int, Any]:
-        """OpenAPI v3 `/openapi/v3/entity/{entityName}[/{urn}[/{aspectName}]]`: what the SDK mode of
-        DataHub's emitter writes through, and the lookups some ingestion plugins make."""
+        """OpenAPI v3 `/openapi/v3/entity/{entityName}[/{urn}]`: what the SDK mode of DataHub's emitter
+        writes and deletes through, and the scroll of platform resources some ingestion plugins make
+        (`OpenApiClient.scroll_urns_by_filter`). Reads by urn are not served: no DataHub client makes them."""
         entity_name = parts[0]
         urn = unquote(parts[1]) if len(parts) > 1 else None
         if urn is None and method in ("POST", "PATCH"):
@@ -156,16 +157,6 @@ class GmsRoutes:
         if urn is not None and method == "DELETE":
             self.store.delete_entity(urn)
             return 200, {}
-        if urn is not None and method == "GET":
-            if len(parts) == 3:
-                value = self.store.aspect(urn, parts[2])
-                if value is None:
-                    raise GmsAnswer(404, f"Aspect {parts[2]} of {urn} not found")
-                return 200, {"value": value, "systemMetadata": {}}
-            if not self.store.aspects(urn):
-                raise GmsAnswer(404, f"Entity {urn} not found")
-            wanted = [a for a in query.get("aspects", "").split(",") if a] or None
-            return 200, self._openapi_view(urn, wanted)
         raise GmsAnswer(405, f"{method} is not supported on /openapi/v3/entity/{'/'.join(parts)}")
 
     def _openapi_view(self, urn: str, aspect_names: list[str] | None) -> dict[str, Any]:
