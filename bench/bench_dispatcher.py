@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from local_stack.moto_server import ACCOUNT_ID, REGION
+from local_stack.moto_server import ACCOUNT_ID, FAKE_CREDENTIALS, REGION
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLUSTER = "bench-cluster"
@@ -62,8 +62,7 @@ def _stack() -> Iterator[Any]:
     aws_fidelity.install()  # moto answers like AWS here too
     os.environ.update(
         {
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
+            **FAKE_CREDENTIALS,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             "POWERTOOLS_TRACE_DISABLED": "true",
