@@ -201,3 +201,30 @@ def test_cloudformation_generated_names_fit_64_characters() -> None:
     )
 
     assert len(name) <= 64 and name.startswith("datahub-executor-local-BackstopFunction")
+
+
+def test_run_task_same_client_token_from_concurrent_callers_launches_one_task(ecs: dict[str, Any]) -> None:
+    """Several dispatchers redelivering one command at once: ECS launches one task and answers it to each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def launch(_: int) -> str:
+        client = boto3.client("ecs", region_name=REGION)
+        return str(client.run_task(**ecs["run"], startedBy="run-1", clientToken="token-1")["tasks"][0]["taskArn"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        arns = set(pool.map(launch, range(24)))
+
+    assert len(arns) == 1
+    assert ecs["client"].list_tasks(cluster="runs")["taskArns"] == list(arns)
+
+
+def test_run_task_without_the_client_token_bridge_launches_again(
+    ecs: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Raw moto (no bridge): the same token launches a second task; on ECS only the token prevents it."""
+    monkeypatch.setattr(aws_fidelity, "honour_client_token", False)
+
+    ecs["client"].run_task(**ecs["run"], clientToken="token-1")
+    ecs["client"].run_task(**ecs["run"], clientToken="token-1")
+
+    assert len(ecs["client"].list_tasks(cluster="runs")["taskArns"]) == 2
