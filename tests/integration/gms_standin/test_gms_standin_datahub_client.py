@@ -37,23 +37,30 @@ def test_datahub_graph_emit_then_get_aspect_returns_what_was_written(standin: Gm
 
 
 def test_datahub_executor_proposals_by_key_aspect_land_on_the_derived_urn(standin: GmsStandIn) -> None:
-    """DataHub's ReportingExecutor names the execution request only by its key aspect; GMS derives the urn."""
+    """DataHub's ReportingExecutor names the execution request only by its key aspect; GMS derives the urn.
+
+    GIVEN DataHub's own executor, reporting to the stand-in WHEN it executes a request (for a task it does not
+    have: it still reports the start and the end) and a cancel of an unknown one THEN every status it sent is
+    stored on `urn:li:dataHubExecutionRequest:<id>` and reads back through DataHubGraph."""
     from datahub.executor.execution.reporting_executor import ReportingExecutor, ReportingExecutorConfig
     from datahub.executor.request.execution_request import ExecutionRequest
+    from datahub.executor.request.signal_request import SignalRequest
 
     graph = _graph(standin, standin.token)
     executor = ReportingExecutor(
         ReportingExecutorConfig(id="default", task_configs=[], secret_stores=[], graph_client=graph)
     )
-    kickoff = executor._build_kickoff_mcp(ExecutionRequest(exec_id="exec-by-key", name="RUN_INGEST", args={}))
-    assert kickoff.entityUrn is None and kickoff.entityKeyAspect is not None
 
-    graph.emit_mcp(kickoff, async_flag=False)
-    graph.emit_mcp(executor._build_empty_cancel_mcp("exec-by-key"), async_flag=False)
+    executor.execute(ExecutionRequest(exec_id="exec-by-key", name="RUN_INGEST", args={}))
+    executor.signal(SignalRequest(exec_id="never-ran", signal="KILL"))
 
-    result = graph.get_aspect("urn:li:dataHubExecutionRequest:exec-by-key", ExecutionRequestResultClass)
-    assert result is not None and result.status == "CANCELLED"
-    assert standin.statuses("urn:li:dataHubExecutionRequest:exec-by-key") == ["RUNNING", "CANCELLED"]
+    ran = "urn:li:dataHubExecutionRequest:exec-by-key"
+    assert standin.statuses(ran)[0] == "RUNNING" and len(standin.statuses(ran)) == 2
+    assert graph.get_aspect(ran, ExecutionRequestResultClass) == ExecutionRequestResultClass.from_obj(
+        standin.result(ran)
+    )
+    assert standin.statuses("urn:li:dataHubExecutionRequest:never-ran") == ["CANCELLED"]
+    assert not any(r["body"] and "entityUrn" in r["body"].get("proposal", {}) for r in standin.requests_to("/aspects"))
 
 
 def test_datahub_graph_with_wrong_token_connects_but_every_write_is_401(standin: GmsStandIn) -> None:
