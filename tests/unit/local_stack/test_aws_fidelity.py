@@ -3,6 +3,7 @@ tests' in-process `mock_aws` and in the local stack's moto server."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,7 +69,7 @@ def test_started_by_over_36_characters_is_invalid_parameter(ecs: dict[str, Any],
 def test_run_task_overrides_over_8192_characters_is_invalid_parameter(ecs: dict[str, Any]) -> None:
     def overrides(size: int) -> dict[str, Any]:
         skeleton = {"containerOverrides": [{"name": "runner", "environment": [{"name": "V", "value": ""}]}]}
-        filler = size - len(aws_fidelity.json.dumps(skeleton, separators=(",", ":")))
+        filler = size - len(json.dumps(skeleton, separators=(",", ":")))
         skeleton["containerOverrides"][0]["environment"][0]["value"] = "ü" * filler
         return skeleton
 
