@@ -18,8 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from local_stack.moto_server import ACCOUNT_ID, FAKE_CREDENTIALS, REGION
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-REGION = "us-east-1"
 CLUSTER = "bench-cluster"
 BUCKET = "bench-runs"
 IMPORT_SAMPLES = 5
@@ -44,7 +45,7 @@ def _sqs(*bodies: str) -> dict[str, Any]:
 class _Context:
     function_name = "bench-dispatcher"
     memory_limit_in_mb = 256
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:bench-dispatcher"
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:bench-dispatcher"
     aws_request_id = "bench"
 
 
@@ -54,12 +55,14 @@ def _stack() -> Iterator[Any]:
     import boto3
     from moto import mock_aws
 
+    from local_stack import aws_fidelity
     from local_stack.gms_standin import GmsStandIn
+    from local_stack.network import awsvpc_network
 
+    aws_fidelity.install()  # moto answers like AWS here too
     os.environ.update(
         {
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
+            **FAKE_CREDENTIALS,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             "POWERTOOLS_TRACE_DISABLED": "true",
@@ -71,11 +74,7 @@ def _stack() -> Iterator[Any]:
     gms = GmsStandIn().start()
     try:
         with mock_aws():
-            ec2 = boto3.client("ec2", region_name=REGION)
-            vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-            ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-            subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-            sg = ec2.create_security_group(GroupName="r", Description="r", VpcId=vpc)["GroupId"]
+            subnet, sg = awsvpc_network(boto3.client("ec2", region_name=REGION))
             ecs = boto3.client("ecs", region_name=REGION)
             ecs.create_cluster(clusterName=CLUSTER)
             boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)

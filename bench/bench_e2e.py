@@ -5,6 +5,8 @@
    (goal: median < 1 s). The first request of the stack is measured apart (cold start).
 2. send -> SUCCESS for the demo recipe (SQLite source, path from a secret), median of 3 runs,
    each started when the previous one ended.
+3. a burst: 20 requests sent at once, all must end SUCCESS on 20 distinct tasks; wall time to the last
+   (moved here from the e2e tests, where it took ~71 s of every `make test`).
 
     python -m bench e2e     (or: python -m bench.bench_e2e); writes bench/results/e2e.json
 """
@@ -28,6 +30,7 @@ RUNNING_SAMPLES = int(os.environ.get("BENCH_E2E_RUNNING_SAMPLES", "20"))
 SUCCESS_SAMPLES = int(os.environ.get("BENCH_E2E_SUCCESS_SAMPLES", "3"))
 TERMINAL = tuple(sorted(TERMINAL_STATUSES))
 SECRET = "BENCH_DB_PATH"
+BURST_SIZE = int(os.environ.get("BENCH_E2E_BURST", "20"))
 
 
 def _send_and_wait(stack: LocalStack, recipe: dict[str, Any], statuses: tuple[str, ...]) -> tuple[str, float, str]:
@@ -37,6 +40,34 @@ def _send_and_wait(stack: LocalStack, recipe: dict[str, Any], statuses: tuple[st
     stack.send(run_command(urn, recipe))
     result = stack.gms.wait_for_status(urn, statuses, timeout=180)
     return urn, time.perf_counter() - started, str(result["status"])
+
+
+def _burst(stack: LocalStack, recipe: dict[str, Any], size: int) -> tuple[float, int]:
+    """`size` requests sent at once: seconds until all ended, and how many tasks ran them (must be `size`)."""
+    from executor_common.runspec import TAG_EXECUTION_REQUEST
+
+    assert stack.gms is not None
+    urns = [new_execution_urn(f"bench-burst-{index:02d}") for index in range(size)]
+    started = time.perf_counter()
+    for urn in urns:
+        stack.send(run_command(urn, recipe))
+    failed = {
+        urn: status
+        for urn in urns
+        if (status := stack.gms.wait_for_status(urn, TERMINAL, timeout=300)["status"]) != "SUCCESS"
+    }
+    seconds = time.perf_counter() - started
+    if failed:
+        raise RuntimeError(f"burst runs did not all succeed: {failed}")
+    arns = stack.tasks("RUNNING") + stack.tasks("STOPPED")
+    tagged = {urn for urn in urns}
+    tasks = {
+        task["taskArn"]
+        for task in stack.describe_tasks(arns)
+        for tag in task.get("tags", [])
+        if tag["key"] == TAG_EXECUTION_REQUEST and tag["value"] in tagged
+    }
+    return seconds, len(tasks)
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -65,6 +96,7 @@ def main() -> dict[str, Any]:
                 raise RuntimeError(f"a benchmark run ended {status}")
             success.append(seconds)
             stack.agent.wait_idle(timeout=60)
+        burst_seconds, burst_tasks = _burst(stack, recipe, BURST_SIZE)
     finally:
         stack.stop()
 
@@ -78,6 +110,9 @@ def main() -> dict[str, Any]:
         "send_to_success_median_s": round(statistics.median(success), 2),
         "send_to_success_min_s": round(min(success), 2),
         "send_to_success_samples": len(success),
+        "burst_size": BURST_SIZE,
+        "burst_all_success_s": round(burst_seconds, 1),
+        "burst_tasks": burst_tasks,
         "cpus": os.cpu_count(),
     }
     print(f"local stack startup:         {figures['stack_startup_s']:.2f} s")
@@ -91,6 +126,7 @@ def main() -> dict[str, Any]:
         f"send -> SUCCESS, n={len(success)} (demo recipe): median {figures['send_to_success_median_s']:.2f} s, "
         f"min {figures['send_to_success_min_s']:.2f} s"
     )
+    print(f"burst of {BURST_SIZE} at once:       all SUCCESS on {burst_tasks} tasks in {burst_seconds:.1f} s")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
     return figures

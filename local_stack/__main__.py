@@ -10,7 +10,8 @@ import sys
 def _up(args: argparse.Namespace) -> int:
     from local_stack.up import up_main
 
-    return up_main(log_level=args.log_level)
+    secrets = dict(item.split("=", 1) for item in args.datahub_secret)
+    return up_main(log_level=args.log_level, datahub_secrets=secrets)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -30,6 +31,13 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="run the local stack in the foreground until Ctrl-C")
     up.add_argument("--log-level", default="INFO", help="handlers' POWERTOOLS_LOG_LEVEL (default INFO)")
+    up.add_argument(
+        "--datahub-secret",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a secret in DataHub's own store (Settings -> Secrets), served by the stand-in's getSecretValues",
+    )
     up.set_defaults(run=_up)
     demo = commands.add_parser("demo", help="a success, a cancel and an unknown secret through the local stack")
     demo.set_defaults(run=_demo)

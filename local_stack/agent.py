@@ -7,7 +7,10 @@ builds the container environment (task definition + `containerOverrides`), start
 container command (`python -m executor_runner`) in its own process group, and relays its
 output to a per-task file and to CloudWatch Logs stream `<prefix>/<container>/<task-id>`.
 StopTask (desiredStatus STOPPED) sends SIGTERM, then SIGKILL after the container's
-`stopTimeout`. When the process exits, the task is marked STOPPED with exit code, stopCode
+`stopTimeout`. `interrupt_spot(task)` does what Fargate does when it reclaims Spot capacity
+(stopCode `SpotInterruption`, the STOPPING event, SIGTERM); `backdate(task, seconds)` makes a task look
+as old as a hung run, so the backstop's own sweep stops it with its reason.
+When the process exits, the task is marked STOPPED with exit code, stopCode
 and stoppedReason, and an "ECS Task State Change" event is published.
 
 moto has no API to set a task's exit code or status, so those are set on moto's own task
@@ -29,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,6 +45,8 @@ logger = logging.getLogger(__name__)
 #: Fargate's default when a container definition sets no stopTimeout.
 DEFAULT_STOP_TIMEOUT_SECONDS = 30
 ESSENTIAL_CONTAINER_EXITED = "Essential container in task exited"
+#: What ECS says when it reclaims Fargate Spot capacity (stopCode SpotInterruption).
+SPOT_INTERRUPTION_REASON = "Your Spot Task was interrupted."
 #: Host variables a container process needs to start at all (the rest of this process's environment stays out).
 HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "SYSTEMROOT")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -129,6 +134,8 @@ class ContainerRun:
     stop_timeout: float
     process: subprocess.Popen[bytes] | None = None
     stop_signalled_at: float | None = None
+    #: Why ECS stops it (UserInitiated for StopTask, SpotInterruption, ...), kept until STOPPED.
+    stop_code: str | None = None
     killed: bool = False
     pending_log_events: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -207,6 +214,21 @@ class LocalEcsAgent:
         """Kill a task's container from outside (as the kernel's OOM killer or a crash would)."""
         self._kill_container(self._runs[task_arn], sig)
 
+    def interrupt_spot(self, task_arn: str) -> None:
+        """Fargate reclaims the task's Spot capacity: stopCode SpotInterruption, the STOPPING state change
+        event, SIGTERM to the container, SIGKILL after its stopTimeout, then STOPPED with that stopCode."""
+        run = self._runs[task_arn]
+        moto_task = self._moto_task(task_arn)
+        if moto_task is not None:
+            moto_task.desired_status = "STOPPED"
+            moto_task.stopped_reason = SPOT_INTERRUPTION_REASON
+        self._begin_stop(run, moto_task, "SpotInterruption")
+
+    def backdate(self, task_arn: str, seconds: float) -> None:
+        """Make the task look started `seconds` earlier (moto has no clock to move): how a hung run looks."""
+        moto_task = self._moto_task(task_arn)
+        moto_task.started_at = moto_task.created_at = _now() - timedelta(seconds=seconds)
+
     def wait_idle(self, timeout: float) -> bool:
         """True once every task seen so far has stopped."""
         deadline = time.monotonic() + timeout
@@ -254,13 +276,7 @@ class LocalEcsAgent:
             if moto_task is None:
                 continue
             if moto_task.desired_status == "STOPPED" and run.stop_signalled_at is None:
-                # moto's StopTask marks the task STOPPED at once; on ECS it is STOPPING until the container exits.
-                moto_task.last_status = "DEACTIVATING"
-                moto_task.stopping_at = _now()
-                moto_task.stop_code = "UserInitiated"
-                run.stop_signalled_at = time.monotonic()
-                logger.info("local ECS agent: StopTask on %s: SIGTERM to the container", run.task_id)
-                self._signal_runner(run, signal.SIGTERM)
+                self._begin_stop(run, moto_task, "UserInitiated")
             elif (
                 run.stop_signalled_at is not None
                 and not run.killed
@@ -268,6 +284,20 @@ class LocalEcsAgent:
             ):
                 logger.info("local ECS agent: %s outlived its stopTimeout: SIGKILL", run.task_id)
                 self._kill_container(run, signal.SIGKILL)
+
+    def _begin_stop(self, run: ContainerRun, moto_task: Any, stop_code: str) -> None:
+        """ECS stops a task: STOPPING (moto says DEACTIVATING) with its stopCode until the container exits."""
+        if run.stop_signalled_at is not None:
+            return
+        run.stop_code = stop_code
+        run.stop_signalled_at = time.monotonic()
+        if moto_task is not None:
+            moto_task.last_status = "DEACTIVATING"
+            moto_task.stopping_at = _now()
+            moto_task.stop_code = stop_code
+        self._publish_state(run.task_arn)
+        logger.info("local ECS agent: %s on %s: SIGTERM to the container", stop_code, run.task_id)
+        self._signal_runner(run, signal.SIGTERM)
 
     # -- one task ------------------------------------------------------------------------------
     def _launch(self, task_arn: str) -> None:
@@ -333,7 +363,7 @@ class LocalEcsAgent:
         returncode = run.process.wait()
         self._flush_run_logs(run)
         run.done.set()
-        self._mark_stopped(task_arn, exit_code_of(returncode))
+        self._mark_stopped(task_arn, exit_code_of(returncode), stop_code=run.stop_code)
 
     def _process_environment(self, container_env: dict[str, str]) -> dict[str, str]:
         env = {k: os.environ[k] for k in HOST_VARIABLES if k in os.environ}

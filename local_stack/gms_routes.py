@@ -8,6 +8,8 @@ rest.li's error shape (which DataHub's emitter reads its message from).
 from __future__ import annotations
 
 import json
+import re
+from html import escape
 from typing import Any
 from urllib.parse import unquote
 
@@ -55,6 +57,68 @@ def error_body(status: int, message: str) -> dict[str, Any]:
     return {"exceptionClass": RESTLI_EXCEPTION, "stackTrace": "", "message": message, "status": status}
 
 
+#: What GMS's authentication filter answers (`response.sendError(SC_UNAUTHORIZED, ...)`).
+UNAUTHORIZED_MESSAGE = "Unauthorized to perform this action."
+#: What GMS's GraphQL resolvers raise (`AuthorizationException`) when the actor lacks a privilege.
+GRAPHQL_UNAUTHORIZED = "Unauthorized to perform this action. Please contact your DataHub administrator."
+
+
+def servlet_error_page(status: int, uri: str, message: str = UNAUTHORIZED_MESSAGE) -> str:
+    """The HTML error page GMS's servlet container (Jetty) renders for `sendError`: not JSON."""
+    text = escape(message)
+    return (
+        '<html>\n<head>\n<meta http-equiv="Content-Type" content="text/html;charset=ISO-8859-1"/>\n'
+        f"<title>Error {status} {text}</title>\n</head>\n<body>\n<h2>HTTP ERROR {status} {text}</h2>\n<table>\n"
+        f"<tr><th>URI:</th><td>{escape(uri)}</td></tr>\n<tr><th>STATUS:</th><td>{status}</td></tr>\n"
+        f"<tr><th>MESSAGE:</th><td>{text}</td></tr>\n<tr><th>SERVLET:</th><td>restliRequestHandler</td></tr>\n"
+        "</table>\n</body>\n</html>\n"
+    )
+
+
+def forbidden_body(method: str, path: str) -> dict[str, Any]:
+    """GMS's 403 for a valid token whose owner lacks the privilege (rest.li's error shape)."""
+    verb = "get" if method == "GET" else "modify"
+    return error_body(403, f"User is unauthorized to {verb} entity: {path}")
+
+
+_INLINE_SECRETS = re.compile(r"getSecretValues\s*\(\s*input\s*:\s*\{\s*secrets\s*:\s*(\[[^\]]*\])")
+
+
+def graphql_answer(body: Any, secrets: dict[str, str], *, privileged: bool) -> dict[str, Any]:
+    """GMS's GraphQL answer (HTTP 200) to `getSecretValues`, the one query any product path or DataHub client
+    sends here: the values of the named secrets that exist (others are omitted, as GMS omits them), or the
+    resolver's authorization error when the token's owner lacks MANAGE_SECRETS."""
+    query = body.get("query") if isinstance(body, dict) else None
+    if not isinstance(query, str) or "getSecretValues" not in query:
+        return {"errors": [{"message": "Validation error: the stand-in serves only getSecretValues"}]}
+    if not privileged:
+        error = {
+            "message": GRAPHQL_UNAUTHORIZED,
+            "path": ["getSecretValues"],
+            "extensions": {"code": 403, "type": "UNAUTHORIZED", "classification": "DataFetchingException"},
+        }
+        return {"errors": [error], "data": {"getSecretValues": None}}
+    names = _secret_names(query, body.get("variables"))
+    if names is None:
+        return {"errors": [{"message": "Validation error: getSecretValues needs input: {secrets: [String!]!}"}]}
+    found = [{"name": name, "value": secrets[name]} for name in dict.fromkeys(names) if name in secrets]
+    return {"data": {"getSecretValues": found}}
+
+
+def _secret_names(query: str, variables: Any) -> list[str] | None:
+    if isinstance(variables, dict) and isinstance(variables.get("input"), dict):
+        names = variables["input"].get("secrets")
+    else:
+        inline = _INLINE_SECRETS.search(query)
+        try:
+            names = json.loads(inline.group(1)) if inline else None
+        except ValueError:
+            names = None
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        return None
+    return names
+
+
 class GmsRoutes:
     """Everything behind authentication: reads and writes of the store, shaped like GMS answers."""
 
@@ -63,8 +127,6 @@ class GmsRoutes:
 
     def handle(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
         """(status, JSON payload) for one authenticated request; `path` has no /gms prefix."""
-        if method == "GET" and path == "/config":
-            return 200, SERVER_CONFIG
         if path == "/aspects" and method == "POST":
             return self._aspects_action(query.get("action"), body)
         if path.startswith("/aspects/") and method == "GET":
@@ -78,8 +140,9 @@ class GmsRoutes:
         raise GmsAnswer(404, f"No resource for {method} {path}")
 
     def _openapi_entity(self, method: str, parts: list[str], query: dict[str, str], body: Any) -> tuple[int, Any]:
-        """OpenAPI v3 `/openapi/v3/entity/{entityName}[/{urn}[/{aspectName}]]`: what the SDK mode of
-        DataHub's emitter writes through, and the lookups some ingestion plugins make."""
+        """OpenAPI v3 `/openapi/v3/entity/{entityName}[/{urn}]`: what the SDK mode of DataHub's emitter
+        writes and deletes through, and the scroll of platform resources some ingestion plugins make
+        (`OpenApiClient.scroll_urns_by_filter`). Reads by urn are not served: no DataHub client makes them."""
         entity_name = parts[0]
         urn = unquote(parts[1]) if len(parts) > 1 else None
         if urn is None and method in ("POST", "PATCH"):
@@ -94,16 +157,6 @@ class GmsRoutes:
         if urn is not None and method == "DELETE":
             self.store.delete_entity(urn)
             return 200, {}
-        if urn is not None and method == "GET":
-            if len(parts) == 3:
-                value = self.store.aspect(urn, parts[2])
-                if value is None:
-                    raise GmsAnswer(404, f"Aspect {parts[2]} of {urn} not found")
-                return 200, {"value": value, "systemMetadata": {}}
-            if not self.store.aspects(urn):
-                raise GmsAnswer(404, f"Entity {urn} not found")
-            wanted = [a for a in query.get("aspects", "").split(",") if a] or None
-            return 200, self._openapi_view(urn, wanted)
         raise GmsAnswer(405, f"{method} is not supported on /openapi/v3/entity/{'/'.join(parts)}")
 
     def _openapi_view(self, urn: str, aspect_names: list[str] | None) -> dict[str, Any]:

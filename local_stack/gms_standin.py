@@ -5,7 +5,13 @@
 validated with DataHub's own schema classes (422 when GMS would refuse it), every aspect
 is stored with its history, and fault knobs (`fail_next`, `delay_seconds`,
 `max_body_bytes`) let tests prove the retry paths. Routes answer both under `/gms` (as
-behind DataHub's frontend) and without the prefix.
+behind DataHub's frontend) and without the prefix. HTTP is werkzeug's (moto's server uses it too).
+
+Authentication as GMS does it (`AuthenticationEnforcementFilter`): `/health` and `/config` need no
+token; any other route without a valid token gets 401 and the servlet container's HTML error page,
+and its body is never read. `token` has every privilege; `unprivileged_token` is a valid token whose
+owner has none (403, as GMS's authorizer answers). The page at `/` needs no token: it is for the
+local stack only (it lists URNs and report tails), never something to expose.
 
     python -m local_stack.gms_standin --port 8080 --token X --state-file .local/gms.json
 """
@@ -20,13 +26,23 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import quote, urlsplit
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
 
 from local_stack.gms_page import RunRow, render_page
-from local_stack.gms_routes import GmsAnswer, GmsRoutes, error_body
+from local_stack.gms_routes import (
+    SERVER_CONFIG,
+    GmsAnswer,
+    GmsRoutes,
+    error_body,
+    forbidden_body,
+    graphql_answer,
+    servlet_error_page,
+)
 from local_stack.gms_store import EXECUTION_REQUEST_ENTITY, RESULT_ASPECT, AspectStore, Proposal, validate_aspect
 
 logger = logging.getLogger(__name__)
@@ -44,12 +60,19 @@ class GmsStandIn:
         state_file: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        *,
+        unprivileged_token: str = "no-privileges-token",  # noqa: S107 - a test double's well-known default
+        secrets: Mapping[str, str] | None = None,
     ) -> None:
         self.token = token
+        self.unprivileged_token = unprivileged_token
         self.host = host
         self.port = port
         self.store = AspectStore(state_file)
         self.routes = GmsRoutes(self.store)
+        #: DataHub's secret store (Settings -> Secrets): name -> value, served by GraphQL `getSecretValues`.
+        #: Kept in memory only: never persisted, recorded or shown.
+        self.secrets: dict[str, str] = dict(secrets or {})
         self.requests: list[dict[str, Any]] = []
         self.delay_seconds: float = 0.0
         self.max_body_bytes: int | None = None
@@ -57,15 +80,14 @@ class GmsStandIn:
         self.max_recorded_requests = 10_000
         self._failures: list[list[Any]] = []  # [remaining, status, path_contains]
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> GmsStandIn:
         self.store.load()
-        server = ThreadingHTTPServer((self.host, self.port), _make_handler(self))
-        server.daemon_threads = True
+        server = make_server(self.host, self.port, self.wsgi, threaded=True, request_handler=_handler_for(self))
         self._server = server
         self.port = server.server_address[1]
         self._thread = threading.Thread(
@@ -187,14 +209,87 @@ class GmsStandIn:
         rows = [RunRow.from_aspects(urn, self.aspects(urn)) for urn in newest]
         return render_page(rows)
 
+    # -- HTTP -------------------------------------------------------------------------
+    def wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        """The WSGI application: who is calling first, then (only for a valid token) the body."""
+        request = Request(environ)
+        # The path as sent (still percent-encoded: a urn is one path segment), as GMS routes it.
+        raw_path = urlsplit(environ.get("RAW_URI") or quote(request.path)).path
+        path = raw_path
+        if path == GMS_PREFIX or path.startswith(GMS_PREFIX + "/"):
+            path = path[len(GMS_PREFIX) :]
+        path = path or "/"
+        principal = self._principal(request.headers.get("Authorization"))
+        record: dict[str, Any] = {
+            "method": request.method,
+            "path": path,
+            "raw_path": raw_path,
+            "query": request.args.to_dict(),
+            "headers": _redacted(request.headers.items()),
+            "authenticated": principal is not None,
+            "body": None,
+            "time": time.time(),
+        }
+        with self._lock:
+            self.requests.append(record)
+            if len(self.requests) > self.max_recorded_requests:
+                del self.requests[: len(self.requests) - self.max_recorded_requests]
+        response = self._respond(request, path, principal, record)
+        record["status"] = response.status_code
+        return response(environ, start_response)
 
-def _make_handler(standin: GmsStandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body are separate writes: avoid a 40 ms delayed-ACK stall
-        server_version = "GmsStandIn/1.0"
-        timeout = 60
+    def _principal(self, authorization: str | None) -> str | None:
+        if authorization == f"Bearer {self.token}":
+            return "admin"
+        if authorization == f"Bearer {self.unprivileged_token}":
+            return "unprivileged"
+        return None
 
+    def _respond(self, request: Request, path: str, principal: str | None, record: dict[str, Any]) -> Response:
+        method = request.method
+        if method == "GET" and path == "/health":
+            return _json(200, {"status": "ok"})
+        if method == "GET" and path == "/config":  # excluded from authentication in GMS
+            return _json(200, SERVER_CONFIG)
+        if method == "GET" and path == "/":  # the local page (see the module docstring)
+            return Response(self.render_page(), 200, content_type="text/html; charset=utf-8")
+        if principal is None:
+            page = servlet_error_page(401, record["raw_path"])
+            return Response(page, 401, content_type="text/html;charset=iso-8859-1")
+        if self.delay_seconds > 0:
+            time.sleep(self.delay_seconds)
+        raw = request.get_data()
+        record["body"] = _decode(raw)
+        if self.max_body_bytes is not None and len(raw) > self.max_body_bytes:
+            return _json(413, error_body(413, f"Request body of {len(raw)} bytes exceeds {self.max_body_bytes}"))
+        target = f"{path}?{request.query_string.decode()}"
+        failure = self._take_failure(target)
+        if failure is not None:
+            return _json(failure, error_body(failure, f"Injected failure (HTTP {failure})"))
+        if method == "POST" and path == "/api/graphql":
+            return _json(200, graphql_answer(record["body"], self.secrets, privileged=principal == "admin"))
+        if principal != "admin":
+            return _json(403, forbidden_body(method, path))
+        try:
+            status, payload = self.routes.handle(method, path, record["query"], record["body"])
+        except GmsAnswer as answer:
+            return _json(answer.status, error_body(answer.status, answer.message))
+        except Exception as exc:
+            logger.exception("gms-standin: %s %s failed", method, path)
+            return _json(500, error_body(500, f"{type(exc).__name__}: {exc}"))
+        return _json(status, payload)
+
+
+def _json(status: int, payload: Any) -> Response:
+    response = Response(json.dumps(payload), status, content_type="application/json")
+    response.headers["X-RestLi-Protocol-Version"] = "2.0.0"
+    return response
+
+
+def _handler_for(standin: GmsStandIn) -> type[WSGIRequestHandler]:
+    """werkzeug's handler, quiet, and tracking connections so `stop()` can drop kept-alive ones."""
+
+    class Handler(WSGIRequestHandler):
         def setup(self) -> None:
             super().setup()
             with standin._lock:
@@ -205,112 +300,28 @@ def _make_handler(standin: GmsStandIn) -> type[BaseHTTPRequestHandler]:
                 standin._connections.discard(self.connection)
             super().finish()
 
-        def log_message(self, format: str, *args: Any) -> None:
-            logger.debug("gms-standin %s", format % args)
-
-        def do_GET(self) -> None:
-            self._handle("GET")
-
-        def do_POST(self) -> None:
-            self._handle("POST")
-
-        def do_PUT(self) -> None:
-            self._handle("PUT")
-
-        def do_DELETE(self) -> None:
-            self._handle("DELETE")
-
-        def do_PATCH(self) -> None:
-            self._handle("PATCH")
-
-        def _handle(self, method: str) -> None:
-            split = urlsplit(self.path)
-            path = split.path
-            if path == GMS_PREFIX or path.startswith(GMS_PREFIX + "/"):
-                path = path[len(GMS_PREFIX) :]
-            path = path or "/"
-            query = dict(parse_qsl(split.query, keep_blank_values=True))
-            raw = self._read_body()
-            authenticated = self.headers.get("Authorization") == f"Bearer {standin.token}"
-            record: dict[str, Any] = {
-                "method": method,
-                "path": path,
-                "raw_path": split.path,
-                "query": query,
-                "headers": _redacted(self.headers.items()),
-                "authenticated": authenticated,
-                "body": _decode(raw),
-                "time": time.time(),
-            }
-            with standin._lock:
-                standin.requests.append(record)
-                if len(standin.requests) > standin.max_recorded_requests:
-                    del standin.requests[: len(standin.requests) - standin.max_recorded_requests]
-            status, payload = self._serve(method, path, split.query, query, raw, record["body"], authenticated)
-            record["status"] = status
-            if isinstance(payload, str):
-                self._send(status, payload.encode(), "text/html; charset=utf-8")
-            else:
-                self._send(status, json.dumps(payload).encode(), "application/json")
-
-        def _read_body(self) -> bytes:
-            if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline().strip():  # trailers, then the blank line
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-
-        def _serve(
-            self,
-            method: str,
-            path: str,
-            raw_query: str,
-            query: dict[str, str],
-            raw: bytes,
-            body: Any,
-            authenticated: bool,
-        ) -> tuple[int, Any]:
-            if method == "GET" and path == "/health":
-                return 200, {"status": "ok"}
-            if method == "GET" and path == "/":
-                return 200, standin.render_page()
-            if not authenticated:
-                return 401, error_body(401, "Unauthorized: a valid 'Authorization: Bearer <token>' is required")
-            if standin.delay_seconds > 0:
-                time.sleep(standin.delay_seconds)
-            if standin.max_body_bytes is not None and len(raw) > standin.max_body_bytes:
-                return 413, error_body(413, f"Request body of {len(raw)} bytes exceeds {standin.max_body_bytes}")
-            failure = standin._take_failure(f"{path}?{raw_query}")
-            if failure is not None:
-                return failure, error_body(failure, f"Injected failure (HTTP {failure})")
-            try:
-                return standin.routes.handle(method, path, query, body)
-            except GmsAnswer as answer:
-                return answer.status, error_body(answer.status, answer.message)
-            except Exception as exc:
-                logger.exception("gms-standin: %s %s failed", method, path)
-                return 500, error_body(500, f"{type(exc).__name__}: {exc}")
-
-        def _send(self, status: int, data: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("X-RestLi-Protocol-Version", "2.0.0")
-            self.end_headers()
-            self.wfile.write(data)
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            logger.debug("gms-standin %s %s", self.requestline, code)
 
     return Handler
 
 
-def _redacted(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Headers as recorded: the credential is never kept (`authenticated` says whether it was right)."""
-    return {k: ("Bearer ********" if k.lower() == "authorization" else v) for k, v in headers}
+class RecordedHeaders(dict[str, str]):
+    """A request's headers as recorded: plain JSON-able dict, names looked up case-insensitively (as in HTTP)."""
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(name.lower(), default)
+
+
+def _redacted(headers: Iterable[tuple[str, str]]) -> RecordedHeaders:
+    """The credential is never kept (`authenticated` says whether it was right)."""
+    return RecordedHeaders({k.lower(): ("Bearer ********" if k.lower() == "authorization" else v) for k, v in headers})
 
 
 def _decode(raw: bytes) -> Any:
@@ -329,9 +340,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--token", default="test-token")
     parser.add_argument("--state-file", default=None, help="persist aspects here (JSON) and reload them on start")
+    parser.add_argument("--secret", action="append", default=[], metavar="NAME=VALUE", help="a DataHub secret")
     args = parser.parse_args(argv)
+    secrets = dict(item.split("=", 1) for item in args.secret)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    standin = GmsStandIn(token=args.token, state_file=args.state_file, host=args.host, port=args.port).start()
+    standin = GmsStandIn(
+        token=args.token, state_file=args.state_file, host=args.host, port=args.port, secrets=secrets
+    ).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     logger.info("GMS stand-in at %s (page: %s)", standin.url, standin.page_url)

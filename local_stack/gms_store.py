@@ -94,15 +94,41 @@ def _entity_type_of(urn: str) -> str:
     return parts[2]
 
 
+def urn_from_key_aspect(entity_type: str, envelope: Any) -> str:
+    """The urn GMS derives from a proposal that names its entity only by the key aspect (as DataHub's own
+    executor does): the key's fields in schema order, one field bare, several as a `(a,b)` tuple."""
+    from datahub.metadata.schema_classes import KEY_ASPECTS
+
+    key_class = KEY_ASPECTS.get(entity_type)
+    if key_class is None:
+        raise ProposalError(f"proposal.entityType {entity_type!r} has no key aspect in DataHub's registry")
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("value"), str):
+        raise ProposalError("proposal.entityKeyAspect must be {value: <JSON string>, contentType: ...}")
+    try:
+        key = json.loads(envelope["value"])
+    except ValueError as exc:
+        raise ProposalError(f"proposal.entityKeyAspect.value is not valid JSON: {exc}") from None
+    validate_aspect(key_class.ASPECT_NAME, key)
+    parts = [str(key[field.name]) for field in key_class.RECORD_SCHEMA.fields if key.get(field.name) is not None]
+    if not parts:
+        raise ProposalError(f"proposal.entityKeyAspect of {entity_type} has no key field")
+    return f"urn:li:{entity_type}:{parts[0] if len(parts) == 1 else '(' + ','.join(parts) + ')'}"
+
+
 def parse_proposal(raw: Any) -> Proposal:
     """Validate one rest.li proposal dict as GMS does; raise ProposalError naming what is wrong."""
     if not isinstance(raw, dict):
         raise ProposalError("proposal must be a JSON object")
     _, change_types, _ = _schema()
-    for name in ("entityType", "entityUrn", "changeType"):
+    for name in ("entityType", "changeType"):
         if not isinstance(raw.get(name), str) or not raw[name]:
             raise ProposalError(f"proposal.{name} is required and must be a non-empty string")
-    entity_type, urn, change_type = raw["entityType"], raw["entityUrn"], raw["changeType"]
+    entity_type, change_type = raw["entityType"], raw["changeType"]
+    urn = raw.get("entityUrn")
+    if urn is None and raw.get("entityKeyAspect") is not None:
+        urn = urn_from_key_aspect(entity_type, raw["entityKeyAspect"])
+    if not isinstance(urn, str) or not urn:
+        raise ProposalError("proposal.entityUrn (or proposal.entityKeyAspect) is required")
     if change_type not in change_types:
         raise ProposalError(f"proposal.changeType {change_type!r} is not one of {sorted(change_types)}")
     if _entity_type_of(urn) != entity_type:

@@ -1,6 +1,6 @@
 """`make invoke FUNCTION=DispatcherFunction EVENT=events/run_ingest.json`: one handler, one event, its response.
 
-Locally (the default) the handler runs in this process against the local stack that
+Locally (the default) the function runs in a process of its own against the local stack that
 `.local/stack.json` describes when that stack is alive (`make local-up` in another terminal),
 else against a stack started here for the call. With `--aws` (AWS credentials in the
 environment or `AWS_PROFILE`, and `--stack-name` or `STACK_NAME`), it invokes the deployed
@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 import requests
 
-from local_stack.lambdas import LocalFunction
+from local_stack.lambdas import FunctionError, LocalFunction
 from local_stack.moto_server import ACCOUNT_ID
 from local_stack.stack import DEFAULT_STATE_FILE, LocalStack, StackInfo, handler_environment
 
@@ -46,20 +46,21 @@ def _require_function(function_id: str, functions: Collection[str]) -> None:
 
 
 def invoke_on_live_stack(info: StackInfo, function_id: str, event: dict[str, Any]) -> Any:
-    """Run the handler here, configured like the live stack's function (its environment, the moto endpoint)."""
+    """Run the function in an execution environment of its own, configured like the live stack's function."""
     _require_function(function_id, info.functions)
     config = info.functions[function_id]
-    os.environ.update(config["environment"])
-    os.environ.update(handler_environment(info.endpoint_url, info.region, os.environ.get("LOG_LEVEL", "INFO")))
-    os.environ["DATAHUB_GMS_TOKEN"] = info.gms_token
     function = LocalFunction(
         logical_id=function_id,
         name=config["name"],
         arn=f"arn:aws:lambda:{info.region}:{ACCOUNT_ID}:function:{config['name']}",
         handler=config["handler"],
         environment=config["environment"],
+        runtime_environment=handler_environment(info.endpoint_url, info.region, os.environ.get("LOG_LEVEL", "INFO")),
     )
-    return function.invoke(event)
+    try:
+        return function.invoke(event)
+    finally:
+        function.stop()
 
 
 def retarget_ecs_events(event: dict[str, Any], cluster: str, region: str) -> dict[str, Any]:
@@ -129,7 +130,7 @@ def invoke_main(
     try:
         event = json.loads(Path(event_path).read_text())
         response = invoke_on_aws(function_id, event, stack_name) if use_aws else invoke_locally(function_id, event, out)
-    except (InvokeError, OSError, ValueError) as exc:
+    except (InvokeError, FunctionError, OSError, ValueError) as exc:
         print(f"invoke: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(response, indent=2, default=str), file=out)

@@ -1,27 +1,39 @@
-"""The template's functions, run in this process the way Lambda would run them.
+"""The template's functions, each run in its own processes the way Lambda runs them.
 
 Each function's handler path and environment are read back from moto (where CloudFormation
 created them from template.yaml), so the local stack runs exactly what the template configures.
-Events and responses go through a JSON round trip, as they do in Lambda.
+Like Lambda, a function runs in execution environments of its own (`lambda_worker.py` processes):
+only its own environment, its module state and caches its own, kept warm between invocations, one
+invocation at a time per environment, a new environment when all are busy. Events and responses
+cross as JSON, as they do in Lambda.
 """
 
 from __future__ import annotations
 
-import importlib
+import contextlib
 import json
 import logging
 import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 logger = logging.getLogger(__name__)
 
-SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
-_IMPORT_LOCK = threading.Lock()
+#: What every execution environment inherits from this process (the rest is the function's own).
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+
+
+class FunctionError(RuntimeError):
+    """The handler raised (Lambda's `FunctionError: Unhandled`); carries Lambda's error payload."""
+
+    def __init__(self, function: str, payload: dict[str, Any]) -> None:
+        super().__init__(f"{function} failed: {payload.get('errorType')}: {payload.get('errorMessage')}")
+        self.payload = payload
 
 
 @dataclass
@@ -48,7 +60,7 @@ class LambdaContext:
 
 @dataclass
 class LocalFunction:
-    """One function of the stack: its configuration as moto holds it, and a way to call its handler."""
+    """One function of the stack: its configuration as moto holds it, and its execution environments."""
 
     logical_id: str
     name: str
@@ -57,7 +69,11 @@ class LocalFunction:
     environment: dict[str, str]
     timeout_seconds: int = 60
     memory_mb: int = 256
-    _callable: Callable[[dict[str, Any], Any], Any] | None = field(default=None, repr=False)
+    #: What Lambda's runtime adds (region, credentials; here also the local AWS endpoint).
+    runtime_environment: dict[str, str] = field(default_factory=dict)
+    _idle: list[_Worker] = field(default_factory=list, repr=False)
+    _all: list[_Worker] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def from_configuration(cls, logical_id: str, config: dict[str, Any]) -> LocalFunction:
@@ -75,80 +91,134 @@ class LocalFunction:
         """True when `arn` (as a mapping or a rule target spells it) names this function."""
         return arn == self.arn or arn.endswith(f":{self.name}")
 
-    def load(self) -> Callable[[dict[str, Any], Any], Any]:
-        """Import the handler (once); the environment must already be in place (see `apply_environment`)."""
-        with _IMPORT_LOCK:
-            if self._callable is None:
-                module_name, _, attribute = self.handler.rpartition(".")
-                # Powertools reads the service name when the handler module creates its Logger.
-                service = os.environ.get(SERVICE_NAME)
-                if SERVICE_NAME in self.environment:
-                    os.environ[SERVICE_NAME] = self.environment[SERVICE_NAME]
-                try:
-                    self._callable = getattr(importlib.import_module(module_name), attribute)
-                finally:
-                    if service is not None:
-                        os.environ[SERVICE_NAME] = service
-            return self._callable
+    def process_environment(self) -> dict[str, str]:
+        """The whole environment of one execution environment: this function's variables and the runtime's."""
+        inherited = {name: os.environ[name] for name in INHERITED if name in os.environ}
+        path = os.pathsep.join(entry for entry in sys.path if entry)
+        return {**inherited, "PYTHONPATH": path, **self.environment, **self.runtime_environment}
+
+    def load(self) -> None:
+        """Lambda's init phase: start one warm execution environment (imports and module-level setup)."""
+        with self._lock:
+            if self._all:
+                return
+        self._release(self._spawn())
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        """Call the handler with a JSON copy of `event` and a fresh context; returns the JSON-decoded response."""
-        handler = self.load()
-        context = LambdaContext(self.name, self.memory_mb, self.arn, self.timeout_seconds)
-        response = handler(json.loads(json.dumps(event)), context)
-        return json.loads(json.dumps(response, default=str)) if response is not None else None
+        """Run the handler on `event` in an idle environment (a new one when all are busy); its JSON response.
+
+        Raises FunctionError when the handler raised, as Lambda answers `FunctionError: Unhandled`.
+        """
+        worker = self._acquire()
+        try:
+            answer = worker.call(event, self.timeout_seconds)
+        except BaseException:
+            worker.stop()  # a timed-out or broken environment is not reused, as Lambda discards it
+            with self._lock:
+                self._all = [w for w in self._all if w is not worker]
+            raise
+        self._release(worker)
+        if "error" in answer:
+            raise FunctionError(self.logical_id, answer["error"])
+        return answer.get("response")
+
+    def stop(self) -> None:
+        with self._lock:
+            workers, self._all, self._idle = self._all, [], []
+        for worker in workers:
+            worker.stop()
+
+    def _acquire(self) -> _Worker:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._spawn()
+
+    def _release(self, worker: _Worker) -> None:
+        with self._lock:
+            if worker in self._all:
+                self._idle.append(worker)
+
+    def _spawn(self) -> _Worker:
+        worker = _Worker.start(self)
+        with self._lock:
+            self._all.append(worker)
+        return worker
 
 
-def apply_environment(functions: list[LocalFunction], overrides: dict[str, str]) -> dict[str, str]:
-    """Put the functions' environment (then `overrides`) into `os.environ`; returns what was set.
+class _Worker:
+    """One `lambda_worker` process: JSON lines in on stdin, out on stdout; logs on our stderr."""
 
-    The handlers share this process, so they share one environment: a name two functions set
-    differently keeps the first function's value and is logged (template.yaml sets the shared
-    names identically on every function).
-    """
-    merged: dict[str, str] = {}
-    for function in functions:
-        for name, value in function.environment.items():
-            if name in merged and merged[name] != value and name not in overrides and name != SERVICE_NAME:
-                logger.info("%s differs between functions; %s keeps %r", name, function.logical_id, merged[name])
-                continue
-            merged.setdefault(name, value)
-    merged.update(overrides)
-    os.environ.update(merged)
-    return merged
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+
+    @classmethod
+    def start(cls, function: LocalFunction) -> _Worker:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "local_stack.lambda_worker",
+                function.handler,
+                function.name,
+                function.arn,
+                str(function.timeout_seconds),
+                str(function.memory_mb),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=function.process_environment(),
+            text=True,
+            encoding="utf-8",
+        )
+        worker = cls(process)
+        ready = worker._read(timeout=120)
+        if not ready.get("ready"):
+            worker.stop()
+            raise FunctionError(function.logical_id, ready.get("error") or {"errorMessage": "init failed"})
+        return worker
+
+    def call(self, event: dict[str, Any], timeout: float) -> dict[str, Any]:
+        stdin = self.process.stdin
+        assert stdin is not None
+        stdin.write(json.dumps(event) + "\n")
+        stdin.flush()
+        return self._read(timeout)
+
+    def _read(self, timeout: float) -> dict[str, Any]:
+        stdout: IO[str] | None = self.process.stdout
+        assert stdout is not None
+        result: list[str] = []
+        reader = threading.Thread(target=lambda: result.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if not result:
+            raise TimeoutError(f"the function did not answer within {timeout}s (Lambda: Task timed out)")
+        if not result[0]:
+            raise FunctionError("worker", {"errorType": "Runtime.ExitError", "errorMessage": "the process exited"})
+        return dict(json.loads(result[0]))
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
 
 
-def reset_handler_state(functions: list[LocalFunction]) -> None:
-    """Forget what the handlers' modules cached (settings, clients) so that nothing points at a stopped stack.
-
-    Clears every `functools.cache`/`lru_cache` of the handlers' packages and of `executor_common`,
-    powertools' parameter providers (their boto3 clients), and sets the handlers' powertools loggers
-    to the level the current environment asks for, as a fresh import would.
-    """
-    import sys
-
-    parameters_base = sys.modules.get("aws_lambda_powertools.utilities.parameters.base")
-    if parameters_base is not None:
-        # powertools keeps one boto3 client per parameter provider, bound to the endpoint of its first use.
-        parameters_base.DEFAULT_PROVIDERS.clear()
-    powertools_logging = sys.modules.get("aws_lambda_powertools.logging.logger")
-    packages = {f.handler.split(".", 1)[0] for f in functions} | {"executor_common"}
-    for name, module in list(sys.modules.items()):
-        if module is None or name.split(".", 1)[0] not in packages:
-            continue
-        for value in list(vars(module).values()):
-            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
-                value.cache_clear()
-            elif powertools_logging is not None and isinstance(value, powertools_logging.Logger):
-                value.setLevel(None)  # as at import: POWERTOOLS_LOG_LEVEL of the current environment, else INFO
-
-
-def read_functions(aws: Any, physical_ids: dict[str, str]) -> dict[str, LocalFunction]:
+def read_functions(
+    aws: Any, physical_ids: dict[str, str], runtime_environment: dict[str, str] | None = None
+) -> dict[str, LocalFunction]:
     """Logical id -> LocalFunction, from moto's Lambda `GetFunctionConfiguration`."""
     client = aws.client("lambda")
-    return {
-        logical_id: LocalFunction.from_configuration(
+    functions = {}
+    for logical_id, physical_id in physical_ids.items():
+        function = LocalFunction.from_configuration(
             logical_id, client.get_function_configuration(FunctionName=physical_id)
         )
-        for logical_id, physical_id in physical_ids.items()
-    }
+        function.runtime_environment = dict(runtime_environment or {})
+        functions[logical_id] = function
+    return functions

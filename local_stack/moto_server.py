@@ -9,11 +9,12 @@ reachable from the same process.
 from __future__ import annotations
 
 import contextlib
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+
+from local_stack import aws_fidelity
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -87,7 +88,7 @@ class MotoServer:
         # the local stack drives the handlers itself.
         requests.post(f"{self.endpoint_url}/moto-api/config", json={"lambda": {"use_docker": False}}, timeout=10)
         set_manual_task_transitions()
-        honour_run_task_client_token()
+        aws_fidelity.install()  # refuse what AWS refuses, honour RunTask's clientToken
 
     def aws(self) -> LocalAws:
         return LocalAws(self.endpoint_url)
@@ -100,52 +101,6 @@ class MotoServer:
             self._server.stop()
             self._server = None
         reset_task_transitions()
-        restore_run_task()
-
-
-_RUN_TASK_TOKENS: dict[tuple[str, str], list[Any]] = {}
-_RUN_TASK_LOCK = threading.Lock()
-
-
-def honour_run_task_client_token() -> None:
-    """Make moto's RunTask idempotent on `clientToken`, as ECS is (moto accepts the token and ignores it).
-
-    A second RunTask with the same cluster and token returns the tasks of the first instead of
-    launching more, which is what makes a redelivered command launch nothing new on AWS.
-    """
-    from moto.core.responses import ActionResult
-    from moto.ecs.responses import EC2ContainerServiceResponse
-
-    if getattr(EC2ContainerServiceResponse.run_task, "_honours_client_token", False):
-        return
-    original = EC2ContainerServiceResponse.run_task
-
-    def run_task(self: Any) -> Any:
-        token = self._get_param("clientToken")
-        if not token:
-            return original(self)
-        key = (str(self._get_param("cluster", "default")), str(token))
-        with _RUN_TASK_LOCK:
-            if key not in _RUN_TASK_TOKENS:
-                result = original(self)
-                _RUN_TASK_TOKENS[key] = list(result.result["tasks"])
-                return result
-            return ActionResult({"tasks": _RUN_TASK_TOKENS[key], "failures": []})
-
-    run_task._honours_client_token = True  # type: ignore[attr-defined]
-    run_task._original = original  # type: ignore[attr-defined]
-    EC2ContainerServiceResponse.run_task = run_task  # type: ignore[method-assign]
-
-
-def restore_run_task() -> None:
-    """Undo `honour_run_task_client_token` (tests in the same process may rely on moto's own behaviour)."""
-    from moto.ecs.responses import EC2ContainerServiceResponse
-
-    original = getattr(EC2ContainerServiceResponse.run_task, "_original", None)
-    if original is not None:
-        EC2ContainerServiceResponse.run_task = original  # type: ignore[method-assign]
-    with _RUN_TASK_LOCK:
-        _RUN_TASK_TOKENS.clear()
 
 
 def set_manual_task_transitions() -> None:

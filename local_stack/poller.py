@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from local_stack.event_shapes import records_to_delete, sqs_event
@@ -50,6 +50,10 @@ class SqsPoller:
             thread.start()
             self._threads.append(thread)
         return self
+
+    def set_visibility_timeout(self, seconds: int) -> None:
+        """How long a failed record stays hidden from now on (what the queue's VisibilityTimeout would say)."""
+        self._config = replace(self._config, visibility_timeout_seconds=seconds)
 
     def stop(self) -> None:
         self._stop.set()

@@ -8,13 +8,15 @@ function's handler and environment) for `make invoke` and other tools.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,9 @@ from local_stack.agent import LocalEcsAgent
 from local_stack.cfn import DeployedStack, deploy
 from local_stack.event_shapes import scheduled_event
 from local_stack.gms_standin import GmsStandIn
-from local_stack.lambdas import LocalFunction, apply_environment, read_functions, reset_handler_state
+from local_stack.lambdas import LocalFunction, read_functions
 from local_stack.moto_server import ACCOUNT_ID, FAKE_CREDENTIALS, LocalAws, MotoServer, aws_environment
+from local_stack.network import awsvpc_network
 from local_stack.poller import MappingConfig, SqsPoller
 from local_stack.scheduler import Schedule, ScheduleRunner, take_over_schedules
 
@@ -103,7 +106,8 @@ def fix_moto_task_definition_numbers(region: str) -> None:
 
 
 class LocalStack:
-    """Start, use and stop the local stack. Everything runs in this process except the runners."""
+    """Start, use and stop the local stack. moto, the stand-in, pollers and agent run in this process;
+    each function and each runner in processes of its own."""
 
     def __init__(
         self,
@@ -117,6 +121,7 @@ class LocalStack:
         with_workers: bool = True,
         extra_parameters: dict[str, str] | None = None,
         runner_env: dict[str, str] | None = None,
+        datahub_secrets: dict[str, str] | None = None,
         on_progress: Callable[[str], None] | None = None,
     ) -> None:
         self._own_state_dir = state_dir is None
@@ -129,6 +134,8 @@ class LocalStack:
         self._with_workers = with_workers
         self._extra_parameters = dict(extra_parameters or {})
         self._runner_env = {**RUNNER_ENV, **(runner_env or {})}
+        #: Secrets held in DataHub's own store (Settings -> Secrets), served by the stand-in's `getSecretValues`.
+        self._datahub_secrets = dict(datahub_secrets or {})
         self._progress = on_progress or (lambda step: logger.info("local stack: %s", step))
         self.moto: MotoServer | None = None
         self.aws: LocalAws | None = None
@@ -140,7 +147,6 @@ class LocalStack:
         self.scheduler: ScheduleRunner | None = None
         self._schedules: list[Schedule] = []
         self.info: StackInfo | None = None
-        self._saved_environment: dict[str, str] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> LocalStack:
@@ -153,12 +159,13 @@ class LocalStack:
 
     def _start(self) -> LocalStack:
         started = time.monotonic()
-        self._saved_environment = dict(os.environ)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.moto = MotoServer().start()
         self.aws = aws = self.moto.aws()
-        self.gms = GmsStandIn(token=self._gms_token, state_file=str(self.state_dir / "gms-state.json")).start()
+        self.gms = GmsStandIn(
+            token=self._gms_token, state_file=str(self.state_dir / "gms-state.json"), secrets=self._datahub_secrets
+        ).start()
         self._progress(f"moto at {aws.endpoint_url}, GMS stand-in at {self.gms.url}")
         token_secret_arn = aws.client("secretsmanager").create_secret(
             Name=TOKEN_SECRET_NAME, SecretString=self._gms_token
@@ -184,14 +191,13 @@ class LocalStack:
             logical: self.deployed.physical_id(logical)
             for logical in self.deployed.logical_ids_of_type("AWS::Lambda::Function")
         }
-        self.functions = read_functions(aws, lambda_ids)
-        apply_environment(
-            list(self.functions.values()), handler_environment(aws.endpoint_url, aws.region, self._log_level)
-        )
-        reset_handler_state(list(self.functions.values()))  # nothing cached from an earlier stack in this process
-        self._progress(f"stack created; loading the handlers of {', '.join(sorted(self.functions))}")
-        for function in self.functions.values():
-            function.load()  # Lambda's init phase: imports and module-level setup before the first event
+        runtime = handler_environment(aws.endpoint_url, aws.region, self._log_level)
+        self.functions = read_functions(aws, lambda_ids, runtime)
+        self._progress(f"stack created; starting the functions {', '.join(sorted(self.functions))}")
+        with ThreadPoolExecutor(max_workers=len(self.functions) or 1) as pool:
+            # Lambda's init phase, each function in its own process, side by side; an init error stops the start.
+            for loaded in [pool.submit(f.load) for f in self.functions.values()]:
+                loaded.result()
         self.info = self._info()
         if self._with_workers:
             self._start_workers()
@@ -215,12 +221,8 @@ class LocalStack:
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
-        if self._saved_environment is not None:
-            # The handlers ran in this process: give it back its environment and drop their cached clients.
-            os.environ.clear()
-            os.environ.update(self._saved_environment)
-            self._saved_environment = None
-            reset_handler_state(list(self.functions.values()))
+        for function in self.functions.values():
+            function.stop()
         if self._state_file is not None and self._state_file.exists():
             self._state_file.unlink()
         if self._own_state_dir:
@@ -240,8 +242,19 @@ class LocalStack:
         return str(response["MessageId"])
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
-        """Invoke one function's handler in this process, as `make invoke` does."""
+        """Invoke one function (in its own execution environment), as `make invoke` does."""
         return self.functions[logical_id].invoke(event)
+
+    @contextlib.contextmanager
+    def visibility_timeout(self, seconds: int) -> Iterator[None]:
+        """Within the block, a failed command comes back after `seconds` (then the stack's own timeout again)."""
+        for poller in self.pollers:
+            poller.set_visibility_timeout(seconds)
+        try:
+            yield
+        finally:
+            for poller in self.pollers:
+                poller.set_visibility_timeout(self._visibility_timeout)
 
     def tasks(self, desired_status: str = "RUNNING") -> list[str]:
         assert self.aws is not None and self.info is not None
@@ -262,15 +275,9 @@ class LocalStack:
 
     # -- wiring ----------------------------------------------------------------------------
     def _network(self) -> tuple[str, str]:
-        """A VPC (DNS hostnames on: moto's RunTask needs them), a subnet and a security group for awsvpc tasks."""
+        """A subnet and a security group for awsvpc tasks (`network.awsvpc_network`)."""
         assert self.aws is not None
-        ec2 = self.aws.client("ec2")
-        vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
-        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
-        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24", AvailabilityZone=f"{self.aws.region}a")
-        group = ec2.create_security_group(GroupName="datahub-executor-local", Description="local runs", VpcId=vpc)
-        return subnet["Subnet"]["SubnetId"], group["GroupId"]
+        return awsvpc_network(self.aws.client("ec2"), "10.42.0.0/16", name="datahub-executor-local")
 
     def _disable_moto_event_source_mappings(self) -> None:
         """moto's own SQS mappings would consume the messages without running the handler: the pollers take over."""

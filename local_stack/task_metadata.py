@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterable
 from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
 
 
 def task_metadata(task: dict[str, Any], task_definition: dict[str, Any]) -> dict[str, Any]:
@@ -46,34 +49,23 @@ class TaskMetadataServer:
     def __init__(self) -> None:
         self._documents: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: BaseWSGIServer | None = None
 
     def start(self) -> TaskMetadataServer:
-        documents, lock = self._documents, self._lock
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                parts = [p for p in self.path.split("?")[0].split("/") if p]
-                with lock:
-                    document = documents.get(parts[1]) if len(parts) >= 2 and parts[0] == "v4" else None
-                if document is None:
-                    self.send_error(404)
-                    return
-                body = document if parts[2:] == ["task"] else document["Containers"][0] | {"Limits": document["Limits"]}
-                payload = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler)
         threading.Thread(target=self._server.serve_forever, name="task-metadata", daemon=True).start()
         return self
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        parts = [p for p in Request(environ).path.split("/") if p]
+        with self._lock:
+            document = self._documents.get(parts[1]) if len(parts) >= 2 and parts[0] == "v4" else None
+        if document is None:
+            response = Response("Not Found", 404)
+        else:
+            body = document if parts[2:] == ["task"] else document["Containers"][0] | {"Limits": document["Limits"]}
+            response = Response(json.dumps(body), 200, content_type="application/json")
+        return response(environ, start_response)
 
     def register(self, task_id: str, document: dict[str, Any]) -> str:
         """Serve `document` for the task; returns its `ECS_CONTAINER_METADATA_URI_V4`."""
@@ -87,3 +79,8 @@ class TaskMetadataServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return

@@ -13,13 +13,14 @@ from local_stack.stack import DEFAULT_STATE_FILE, REPO_ROOT, LocalStack
 STATE_DIR = REPO_ROOT / ".local" / "state"
 
 
-def up_main(log_level: str = "INFO", out: TextIO = sys.stdout) -> int:
+def up_main(log_level: str = "INFO", out: TextIO = sys.stdout, datahub_secrets: dict[str, str] | None = None) -> int:
     started = time.monotonic()
     print("Starting the local stack...", file=out, flush=True)
     stack = LocalStack(
         STATE_DIR,
         state_file=DEFAULT_STATE_FILE,
         log_level=log_level,
+        datahub_secrets=datahub_secrets,
         on_progress=lambda step: print(f"  {step}", file=out, flush=True),
     ).start()
     info = stack.info

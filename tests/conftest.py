@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+#: moto answers like AWS in every test (local_stack/aws_fidelity.py).
+pytest_plugins = ["tests.support.moto_fidelity"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = REPO_ROOT / "events"
 

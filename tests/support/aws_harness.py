@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import io
-import ipaddress
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +16,12 @@ from typing import Any
 import pytest
 
 from local_stack.lambdas import LambdaContext
-from local_stack.moto_server import ACCOUNT_ID, FAKE_CREDENTIALS
+from local_stack.moto_server import ACCOUNT_ID, FAKE_CREDENTIALS, REGION
+from local_stack.network import awsvpc_network
 from tests.conftest import load_event
+
+#: The tests' one account and region (the local stack's own) and their one awsvpc network setup.
+__all__ = ["ACCOUNT_ID", "REGION", "awsvpc_network"]
 
 #: Set in a developer's shell, these would send boto3 to a real account or endpoint instead of to moto.
 REAL_AWS_VARIABLES = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS")
@@ -80,14 +83,3 @@ def sqs_event_from_sample(sample: str, bodies: list[str]) -> dict[str, Any]:
         record["body"] = body
         records.append(record)
     return {"Records": records}
-
-
-def awsvpc_network(ec2: Any, cidr: str = "10.0.0.0/16") -> tuple[str, str]:
-    """A subnet and a security group for awsvpc tasks, in a VPC with DNS hostnames on (moto's RunTask needs them)."""
-    vpc_id = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": True})
-    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
-    subnet_cidr = str(next(ipaddress.ip_network(cidr).subnets(new_prefix=24)))
-    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock=subnet_cidr)["Subnet"]["SubnetId"]
-    group_id = ec2.create_security_group(GroupName="runner", Description="runner", VpcId=vpc_id)["GroupId"]
-    return subnet_id, group_id

@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from dispatcher_ecs_rules import EcsRules, moto_honours_client_token
+from dispatcher_ecs_rules import EcsCallCounter
 from dispatcher_helpers import (
     ACCOUNT_ID,
     BUCKET,
@@ -43,7 +43,7 @@ class DispatcherStack:
     base_task_definition_arn: str
     secret_arns: dict[str, str]
     log_buffer: io.StringIO
-    ecs_rules: EcsRules
+    ecs_calls: EcsCallCounter
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         from dispatcher.handler import lambda_handler
@@ -118,17 +118,18 @@ class MotoAccount:
     security_group_id: str
     base_task_definition_arn: str
     secret_arns: dict[str, str]
-    ecs_rules: EcsRules
+    ecs_calls: EcsCallCounter
 
     def reset(self) -> None:
         """Back to the freshly deployed stack: no tasks, only the base task definition, an empty bucket."""
         from moto.ecs.models import ecs_backends
 
-        self.ecs_rules.reset()
+        from local_stack.aws_fidelity import forget_client_tokens
+
+        self.ecs_calls.calls.clear()
         backend = ecs_backends[ACCOUNT_ID][REGION]
         backend.tasks.clear()
-        # A fresh stack has used no RunTask clientToken (branch localstack's aws_fidelity keeps them on the backend).
-        backend.__dict__.pop("_fidelity_client_tokens", None)
+        forget_client_tokens(backend)  # a fresh stack has used no RunTask clientToken
         for family in [f for f in backend.task_definitions if f != FAMILY]:
             del backend.task_definitions[family]
         listed = self.s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
@@ -153,12 +154,8 @@ def moto_account() -> Iterator[MotoAccount]:
         definition = runner_task_definition()
         definition["containerDefinitions"][0]["secrets"][0]["valueFrom"] = token_arn
         base_arn = ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
-        network = {"awsvpcConfiguration": {"subnets": [subnet_id], "securityGroups": [sg_id]}}
-        probe = {"cluster": CLUSTER, "taskDefinition": base_arn, "launchType": "FARGATE"}
-        honoured = moto_honours_client_token(ecs, {**probe, "networkConfiguration": network})
-        # The clients above were made before the rules: they see moto as it is. The handler's see ECS's rules.
-        rules = EcsRules(ACCOUNT_ID, REGION, emulate_client_token=not honoured)
-        rules.install()
+        counter = EcsCallCounter()
+        counter.install()
         try:
             yield MotoAccount(
                 ecs=ecs,
@@ -168,10 +165,10 @@ def moto_account() -> Iterator[MotoAccount]:
                 security_group_id=sg_id,
                 base_task_definition_arn=base_arn,
                 secret_arns={"PG_PASSWORD": pg_arn, "DATAHUB_GMS_TOKEN": token_arn},
-                ecs_rules=rules,
+                ecs_calls=counter,
             )
         finally:
-            rules.uninstall()
+            counter.uninstall()
 
 
 @pytest.fixture
@@ -219,7 +216,7 @@ def dispatcher_stack(
                 base_task_definition_arn=moto_account.base_task_definition_arn,
                 secret_arns=dict(moto_account.secret_arns),
                 log_buffer=buffer,
-                ecs_rules=moto_account.ecs_rules,
+                ecs_calls=moto_account.ecs_calls,
             )
     finally:
         get_settings.cache_clear()

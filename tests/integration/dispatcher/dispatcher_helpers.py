@@ -6,14 +6,13 @@ import json
 from typing import Any
 
 from tests.conftest import load_event
-from tests.support.aws_harness import sqs_event_from_sample
+from tests.support.aws_harness import ACCOUNT_ID, sqs_event_from_sample
+from tests.support.aws_harness import REGION as REGION  # the dispatcher tests import it from here
 
-REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"
 CLUSTER = "datahub-executor-RunnerCluster"
 FAMILY = "datahub-executor-runner"
 LOG_GROUP = "/datahub-executor/runner"
-BUCKET = "datahub-executor-runs-123456789012"
+BUCKET = f"datahub-executor-runs-{ACCOUNT_ID}"
 PREFIX = "datahub-executor/"
 #: Canary secret values: they must never appear in overrides, logs or anything sent to DataHub.
 PG_PASSWORD_VALUE = "canary-PG-p@ss-7f3a9c"

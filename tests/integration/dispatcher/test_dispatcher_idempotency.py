@@ -3,9 +3,10 @@
 What protects real users is RunTask's deterministic `clientToken`: ECS keeps it idempotent for
 24 hours per cluster (same parameters -> the same task, in its current state; other parameters ->
 ConflictException naming the task), longer than a message can be retried before the DLQ. The
-status read from DataHub stops a redelivery after the run ended. moto 5.2.5 ignores the token,
-so these tests run against `dispatcher_ecs_rules` (ECS's behaviour, installed only where moto
-lacks it); with raw moto, a redelivery would start a second task.
+status read from DataHub stops a redelivery after the run ended. moto 5.2.5 ignores the token;
+every test runs against `local_stack.aws_fidelity`, which honours it as ECS does. The last test
+plays raw moto to show that the token, not anything else, is what keeps a redelivery from
+starting a second task.
 
 Dispatcher behaviour 5 in docs/architecture.md.
 """
@@ -35,20 +36,20 @@ def test_handler_one_hundred_deliveries_of_one_message_launch_one_task(dispatche
     assert len(duplicates) == 99
     assert dispatcher_stack.gms.statuses(urn_of("3f1c2a9e-8d7b-4e6a-b5c4-1a2b3c4d5e6f")) == ["RUNNING"]
     # AND no ListTasks before RunTask: redeliveries are told apart by the clientToken alone
-    assert dispatcher_stack.ecs_rules.calls["ListTasks"] == 0
+    assert dispatcher_stack.ecs_calls.calls["ListTasks"] == 0
 
 
 def test_handler_launched_run_makes_exactly_one_ecs_call_in_steady_state(dispatcher_stack):
     # GIVEN a warm container (the recipe's secret set already has its task definition)
     dispatcher_stack.invoke(sqs_event(run_body("warm-up", PG_RECIPE)))
-    dispatcher_stack.ecs_rules.calls.clear()
+    dispatcher_stack.ecs_calls.calls.clear()
 
     # WHEN the next run arrives
     response = dispatcher_stack.invoke(sqs_event(run_body("steady-state", PG_RECIPE)))
 
     # THEN it launched with one ECS call: RunTask
     assert failed_ids(response) == []
-    assert dict(dispatcher_stack.ecs_rules.calls) == {"RunTask": 1}
+    assert dict(dispatcher_stack.ecs_calls.calls) == {"RunTask": 1}
     assert len(dispatcher_stack.tasks()) == 2
 
 
@@ -83,3 +84,18 @@ def test_handler_redelivery_of_a_spec_in_s3_replays_the_token_and_writes_running
     assert dispatcher_stack.gms.statuses(urn) == ["RUNNING"]
     assert dispatcher_stack.s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 1
     assert task["startedBy"] == urn.rsplit(":", 1)[-1]
+
+
+def test_handler_without_client_token_idempotency_a_redelivery_would_launch_twice(dispatcher_stack, monkeypatch):
+    # GIVEN an ECS that ignored RunTask's clientToken (raw moto), so only the dispatcher's own checks remain
+    from local_stack import aws_fidelity
+
+    monkeypatch.setattr(aws_fidelity, "honour_client_token", False)
+    body = run_body("no-token-guard")
+
+    # WHEN the message is delivered twice while DataHub still shows RUNNING
+    dispatcher_stack.invoke(sqs_event(body))
+    dispatcher_stack.invoke(sqs_event(body))
+
+    # THEN two tasks run: the clientToken is the guarantee real users rely on (ECS keeps it 24 hours)
+    assert len(dispatcher_stack.tasks()) == 2

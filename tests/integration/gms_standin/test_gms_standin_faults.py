@@ -104,7 +104,7 @@ def test_delay_seconds_slows_every_authenticated_answer(gms_standin: GmsStandIn)
     headers = {"Authorization": f"Bearer {gms_standin.token}"}
 
     started = time.monotonic()
-    requests.get(f"{gms_standin.url}/config", headers=headers, timeout=5)
+    requests.get(f"{gms_standin.url}/entitiesV2/urn:li:corpuser:datahub", headers=headers, timeout=5)
     elapsed = time.monotonic() - started
 
     assert elapsed >= 0.3

@@ -4,16 +4,60 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import requests
 
 from local_stack.gms_standin import GmsStandIn
 
 
-def test_standin_without_token_answers_401(gms_standin: GmsStandIn) -> None:
-    response = requests.get(f"{gms_standin.url}/config", timeout=5)
+def test_standin_without_token_answers_401_with_the_servlet_error_page(gms_standin: GmsStandIn) -> None:
+    response = requests.get(f"{gms_standin.url}/entitiesV2/urn:li:corpuser:datahub", timeout=5)
 
     assert response.status_code == 401
-    assert response.json()["status"] == 401
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "HTTP ERROR 401 Unauthorized to perform this action." in response.text
+
+
+def test_standin_config_and_health_need_no_token_as_in_gms(gms_standin: GmsStandIn) -> None:
+    wrong = {"Authorization": "Bearer not-the-token"}
+
+    assert requests.get(f"{gms_standin.url}/config", timeout=5).json()["noCode"] == "true"
+    assert requests.get(f"{gms_standin.url}/config", headers=wrong, timeout=5).status_code == 200
+    assert requests.get(f"{gms_standin.url}/health", timeout=5).status_code == 200
+
+
+def test_standin_unauthenticated_request_body_is_never_read(gms_standin: GmsStandIn) -> None:
+    """GIVEN no valid token WHEN a body is posted THEN 401 before the body is read (nothing of it recorded)."""
+    response = requests.post(f"{gms_standin.url}/aspects?action=ingestProposal", json={"canary": "x" * 1000}, timeout=5)
+
+    assert response.status_code == 401
+    (recorded,) = gms_standin.requests
+    assert recorded["body"] is None and recorded["authenticated"] is False
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/entitiesV2/urn:li:corpuser:datahub"), ("POST", "/aspects?action=ingestProposal")],
+)
+def test_standin_token_without_privileges_answers_403(gms_standin: GmsStandIn, method: str, path: str) -> None:
+    proposal = {
+        "entityType": "dataHubExecutionRequest",
+        "entityUrn": "urn:li:dataHubExecutionRequest:forbidden",
+        "changeType": "UPSERT",
+        "aspectName": "dataHubExecutionRequestResult",
+        "aspect": {"value": '{"status": "RUNNING"}', "contentType": "application/json"},
+    }
+    response = requests.request(
+        method,
+        f"{gms_standin.url}{path}",
+        json={"proposal": proposal} if method == "POST" else None,
+        headers={"Authorization": f"Bearer {gms_standin.unprivileged_token}"},
+        timeout=5,
+    )
+
+    assert response.status_code == 403
+    assert response.json()["message"].startswith("User is unauthorized to")
+    assert gms_standin.proposals == 0
 
 
 def test_standin_with_wrong_token_answers_401(gms_standin: GmsStandIn) -> None:

@@ -37,20 +37,6 @@ def test_openapi_write_of_an_invalid_aspect_answers_422(gms_standin: GmsStandIn,
     assert gms_standin.result(execution_urn) is None
 
 
-def test_openapi_get_entity_and_aspect(gms_standin: GmsStandIn, execution_urn: str) -> None:
-    gms_standin.seed_result(execution_urn, {"status": "SUCCESS"})
-    headers = {"Authorization": f"Bearer {gms_standin.token}"}
-    base = f"{gms_standin.url}/openapi/v3/entity/dataHubExecutionRequest"
-
-    entity = requests.get(f"{base}/{execution_urn}", headers=headers, timeout=5)
-    aspect = requests.get(f"{base}/{execution_urn}/dataHubExecutionRequestResult", headers=headers, timeout=5)
-    missing = requests.get(f"{base}/{execution_urn}-missing", headers=headers, timeout=5)
-
-    assert entity.json()["dataHubExecutionRequestResult"]["value"] == {"status": "SUCCESS"}
-    assert aspect.json()["value"] == {"status": "SUCCESS"}
-    assert missing.status_code == 404
-
-
 def test_openapi_filtered_scroll_answers_an_empty_page(gms_standin: GmsStandIn) -> None:
     response = requests.get(
         f"{gms_standin.url}/openapi/v3/entity/platformresource",

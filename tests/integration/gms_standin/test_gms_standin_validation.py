@@ -113,3 +113,15 @@ def test_patch_proposal_is_recorded_without_changing_the_aspect(gms_standin: Gms
     assert response.status_code == 200
     assert gms_standin.store.patches(dataset, "datasetProperties") == [patch]
     assert gms_standin.aspect(dataset, "datasetProperties") is None
+
+
+def test_proposal_naming_a_dataset_by_its_key_aspect_gets_gms_tuple_urn() -> None:
+    """GMS derives `urn:li:<type>:(<f1>,<f2>,...)` from a multi-field key aspect, `urn:li:<type>:<f>` from one."""
+    from local_stack.gms_store import urn_from_key_aspect
+
+    key = {"platform": "urn:li:dataPlatform:sqlite", "name": "shop.orders", "origin": "PROD"}
+    envelope = {"value": json.dumps(key), "contentType": "application/json"}
+
+    assert urn_from_key_aspect("dataset", envelope) == "urn:li:dataset:(urn:li:dataPlatform:sqlite,shop.orders,PROD)"
+    one = {"value": '{"id": "abc"}', "contentType": "application/json"}
+    assert urn_from_key_aspect("dataHubExecutionRequest", one) == "urn:li:dataHubExecutionRequest:abc"

@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +252,36 @@ def test_agent_sends_sigterm_on_stop_task_and_keeps_the_reason(aws: LocalAws, ec
     assert detail["containers"][0]["exitCode"] == 42  # the container's own SIGTERM handler ran
     assert detail["stopCode"] == "UserInitiated"
     assert detail["stoppedReason"] == "Cancelled in DataHub by urn:li:corpuser:x"
+
+
+def test_agent_spot_interruption_sigterms_and_stops_with_spot_interruption(aws: LocalAws, ecs_agent: Any) -> None:
+    """GIVEN a running task WHEN Fargate reclaims its Spot capacity THEN STOPPING, SIGTERM, STOPPED, all with
+    stopCode SpotInterruption, as Fargate reports it."""
+    agent, events, context = ecs_agent
+    task_arn = _run_task(aws, context, mode="wait")
+    wait_until(lambda: "secret length" in _container_output(agent, task_arn), 20, "the container to start")
+
+    agent.interrupt_spot(task_arn)
+    detail = _stopped_event(events, task_arn)["detail"]
+
+    assert detail["containers"][0]["exitCode"] == 42  # the container's own SIGTERM handler ran
+    assert detail["stopCode"] == "SpotInterruption"
+    assert detail["stoppedReason"] == "Your Spot Task was interrupted."
+    states = [
+        (e["detail"]["lastStatus"], e["detail"].get("stopCode")) for e in events if e["detail"]["taskArn"] == task_arn
+    ]
+    assert states[1:] == [("DEACTIVATING", "SpotInterruption"), ("STOPPED", "SpotInterruption")]
+
+
+def test_agent_backdated_task_reports_the_earlier_start(aws: LocalAws, ecs_agent: Any) -> None:
+    agent, _events, context = ecs_agent
+    task_arn = _run_task(aws, context, mode="wait")
+    wait_until(lambda: "secret length" in _container_output(agent, task_arn), 20, "the container to start")
+
+    agent.backdate(task_arn, 3 * 86400)
+
+    described = aws.client("ecs").describe_tasks(cluster=context["cluster"], tasks=[task_arn])["tasks"][0]
+    assert (datetime.now(UTC) - described["startedAt"]).total_seconds() > 3 * 86400 - 60
 
 
 def test_agent_fails_a_task_whose_secret_cannot_be_read_as_ecs_does(aws: LocalAws, ecs_agent: Any) -> None:

@@ -8,9 +8,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.aws_harness import lambda_context, sqs_event_from_sample
+from tests.support.aws_harness import REGION, lambda_context, sqs_event_from_sample
 
-REGION = "us-east-1"
 #: The cluster the sample events in events/ come from.
 CLUSTER = "datahub-remote-executor"
 LOG_GROUP = "/datahub-executor/runner"

@@ -13,8 +13,7 @@ from reconciler_stack import CLUSTER, REGION
 
 from local_stack.event_shapes import task_state_change_event
 from tests.conftest import load_event
-
-ACCOUNT = "123456789012"
+from tests.support.aws_harness import ACCOUNT_ID as ACCOUNT
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ import pytest
 from moto import mock_aws
 
 from local_stack.cfn import load_template, point_code_at, translate
+from tests.support.aws_harness import REGION
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-REGION = "us-east-1"
 CODE_BUCKET = "sam-artifacts"
 CODE_KEY = "functions.zip"
 STACK = "dh-exec"

@@ -1,0 +1,275 @@
+"""The one place that makes moto refuse what AWS refuses and honour what AWS honours.
+
+moto 5.2.5 accepts requests real services reject (any `startedBy`, `startedBy` beside other
+ListTasks filters, any overrides size, 1,025-byte S3 keys, over-long tags) and ignores RunTask's
+`clientToken`. `install()` patches moto, process-wide and idempotently, so that the in-process
+`mock_aws` of the tests and the local stack's moto server (same process, same classes) both answer
+like AWS. Each rule names its source; every rule has a test in tests/unit/local_stack/test_aws_fidelity.py.
+
+What is checked, on every request to a JSON-protocol service (ECS, SQS, Secrets Manager, CloudWatch
+Logs, EventBridge: everything the product calls except S3):
+
+* the body against botocore's own operation model, with botocore's `ParamValidator` (a test or tool
+  may have turned client-side validation off; the real service validates anyway), plus the `max`
+  lengths and counts the model carries and `ParamValidator` does not check (e.g. tag keys 128,
+  tag values 256, 50 tags);
+* ECS rules the model does not carry (ECS API reference, and what ECS is reported to enforce):
+  ListTasks with `startedBy` takes no other filter; `startedBy` at most 36 characters on RunTask and
+  ListTasks; RunTask `overrides` at most 8,192 characters of JSON;
+* ECS RunTask `clientToken` (ECS API reference "Ensuring idempotency"): for 24 hours the same token
+  with the same parameters returns the task(s) of the first call and launches nothing; the same
+  token with other parameters is a `ConflictException` naming the existing task(s).
+
+S3 (rest-xml, not parsed here): object keys over 1,024 UTF-8 bytes are refused (`KeyTooLongError`).
+
+CloudFormation: a generated physical name is at most 64 characters (CloudFormation truncates the stack
+name and logical id to fit, "stack-LogicalId-RANDOM"); moto does not, and its names would then break
+the model's limits above (e.g. an EventBridge rule name over 64).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+#: ECS: "When you specify startedBy as the filter, it must be the only filter that you use."
+LIST_TASKS_FILTERS = ("containerInstance", "family", "serviceName", "desiredStatus", "launchType", "daemonName")
+#: ECS rejects a longer `startedBy` on RunTask and on the ListTasks filter.
+STARTED_BY_MAX = 36
+#: ECS: "Container Overrides length must be at most 8192" (the JSON of the whole `overrides`).
+OVERRIDES_MAX = 8192
+#: S3: "The name for a key is a sequence of Unicode characters whose UTF-8 encoding is at most 1,024 bytes long."
+S3_KEY_MAX_BYTES = 1024
+#: ECS keeps a clientToken idempotent this long.
+CLIENT_TOKEN_LIFETIME_SECONDS = 24 * 3600
+#: CloudFormation's generated physical names fit the common resource-name limit.
+CFN_GENERATED_NAME_MAX = 64
+#: JSON-protocol services whose requests are validated against botocore's model.
+VALIDATED_SERVICES = ("ecs", "sqs", "secretsmanager", "logs", "events")
+
+#: False plays raw moto (no clientToken idempotency), for a test that shows what protects users without it.
+honour_client_token = True
+#: Replaceable clock (seconds), so a test can move past the clientToken lifetime.
+clock: Callable[[], float] = time.time
+_LOCK = threading.Lock()
+_INSTALLED = False
+
+
+def _service_exception(code: str, message: str, **fields: Any) -> Exception:
+    """A moto `ServiceException` serialized with the service's own error shape (found by `code`)."""
+    from moto.core.exceptions import ServiceException
+
+    error = type("AwsRuleError", (ServiceException,), {})(code, message)
+    for name, value in fields.items():
+        setattr(error, name, value)
+    return error
+
+
+@cache
+def _operation_model(service: str, action: str) -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model(service).operation_model(action)
+
+
+def _max_violations(value: Any, shape: Any, path: str) -> list[str]:
+    """What in `value` is longer or has more items than `shape`'s `max` (ParamValidator checks only `min`)."""
+    limit = shape.metadata.get("max")
+    problems: list[str] = []
+    if shape.type_name == "string" and isinstance(value, str) and limit is not None and len(value) > limit:
+        problems.append(f"{path}: length {len(value)} is above the maximum of {limit}")
+    elif shape.type_name == "structure" and isinstance(value, dict):
+        for name, member in shape.members.items():
+            if name in value:
+                problems += _max_violations(value[name], member, f"{path}.{name}")
+    elif shape.type_name == "list" and isinstance(value, list):
+        if limit is not None and len(value) > limit:
+            problems.append(f"{path}: {len(value)} items, above the maximum of {limit}")
+        for index, item in enumerate(value):
+            problems += _max_violations(item, shape.member, f"{path}[{index}]")
+    elif shape.type_name == "map" and isinstance(value, dict):
+        if limit is not None and len(value) > limit:
+            problems.append(f"{path}: {len(value)} entries, above the maximum of {limit}")
+        for key, item in value.items():
+            problems += _max_violations(key, shape.key, f"{path} key")
+            problems += _max_violations(item, shape.value, f"{path}.{key}")
+    return problems
+
+
+def validate_against_model(service: str, action: str, params: dict[str, Any]) -> str | None:
+    """botocore's verdict on `params` for `service`'s `action` (plus the model's maxima); None when valid."""
+    from botocore.validate import ParamValidator
+
+    model = _operation_model(service, action)
+    if model.input_shape is None:
+        return None
+    report = ParamValidator().validate(params, model.input_shape)
+    problems = [report.generate_report()] if report.has_errors() else []
+    problems += _max_violations(params, model.input_shape, "params")
+    return "; ".join(problems) or None
+
+
+def ecs_rule_violation(action: str, params: dict[str, Any]) -> str | None:
+    """The ECS rule (not in botocore's model) that `params` breaks, as ECS words it; None when none."""
+    started_by = params.get("startedBy")
+    if action in ("RunTask", "ListTasks") and isinstance(started_by, str) and len(started_by) > STARTED_BY_MAX:
+        return f"startedBy must be at most {STARTED_BY_MAX} characters (got {len(started_by)})"
+    if action == "ListTasks" and started_by is not None:
+        others = [name for name in LIST_TASKS_FILTERS if params.get(name) is not None]
+        if others:
+            return f"startedBy must be the only filter; also given: {', '.join(others)}"
+    if action == "RunTask" and params.get("overrides") is not None:
+        size = len(json.dumps(params["overrides"], separators=(",", ":"), ensure_ascii=False))
+        if size > OVERRIDES_MAX:
+            return f"Container Overrides length must be at most {OVERRIDES_MAX} (got {size})"
+    return None
+
+
+def _request_params(response: Any) -> dict[str, Any] | None:
+    body = response.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        params = json.loads(body or "{}")
+    except ValueError:
+        return None
+    return params if isinstance(params, dict) else None
+
+
+def check_request(response: Any) -> Exception | None:
+    """The error AWS would answer to the request `response` (a moto BaseResponse) is handling, or None."""
+    service = response.boto3_service_name
+    if service not in VALIDATED_SERVICES:
+        return None
+    action = response._get_action()
+    params = _request_params(response)
+    if not action or params is None:
+        return None
+    try:
+        problem = validate_against_model(service, action, params)
+    except Exception:
+        return None
+    if problem:
+        code = "InvalidParameterException" if service == "ecs" else "ValidationException"
+        return _service_exception(code, problem)
+    if service == "ecs":
+        problem = ecs_rule_violation(action, params)
+        if problem:
+            return _service_exception("InvalidParameterException", problem)
+    return None
+
+
+# -- RunTask clientToken --------------------------------------------------------------------------
+def _fingerprint(params: dict[str, Any]) -> str:
+    same = {name: value for name, value in params.items() if name != "clientToken"}
+    return hashlib.sha256(json.dumps(same, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _run_task_with_client_token(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def run_task(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        params = _request_params(self) or {}
+        token = params.get("clientToken")
+        if not token or not honour_client_token:
+            return original(self)
+        backend = self.ecs_backend
+        # Kept on moto's backend object: moto's reset (mock_aws exit, /moto-api/reset) forgets them with it.
+        tokens: dict[tuple[str, str], tuple[str, float, list[Any]]] = backend.__dict__.setdefault(
+            "_fidelity_client_tokens", {}
+        )
+        key = (str(params.get("cluster") or "default"), str(token))
+        fingerprint = _fingerprint(params)
+        with _LOCK:
+            known = tokens.get(key)
+            if known is not None and clock() - known[1] < CLIENT_TOKEN_LIFETIME_SECONDS:
+                if known[0] != fingerprint:
+                    arns = [task.task_arn for task in known[2]]
+                    raise _service_exception(
+                        "ConflictException",
+                        "The specified client token has already been used in a request with different parameters.",
+                        resourceIds=arns,
+                    )
+                return ActionResult({"tasks": known[2], "failures": []})
+            result = original(self)
+            tokens[key] = (fingerprint, clock(), list(result.result["tasks"]))
+            return result
+
+    run_task._aws_fidelity = True  # type: ignore[attr-defined]
+    return run_task
+
+
+# -- S3 key length --------------------------------------------------------------------------------
+def forget_client_tokens(ecs_backend: Any) -> None:
+    """Forget every RunTask clientToken one moto ECS backend has seen (a test resetting to a fresh stack)."""
+    with _LOCK:
+        ecs_backend.__dict__.pop("_fidelity_client_tokens", None)
+
+
+def check_s3_key(key_name: str) -> None:
+    from moto.s3.exceptions import S3ClientError
+
+    size = len(key_name.encode("utf-8"))
+    if size > S3_KEY_MAX_BYTES:
+        raise S3ClientError("KeyTooLongError", f"Your key is too long ({size} bytes; at most {S3_KEY_MAX_BYTES})")
+
+
+def _with_s3_key_check(original: Callable[..., Any], key_argument: str, position: int) -> Callable[..., Any]:
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        key = kwargs.get(key_argument, args[position] if len(args) > position else None)
+        if isinstance(key, str):
+            check_s3_key(key)
+        return original(self, *args, **kwargs)
+
+    return method
+
+
+def _bounded_generated_names(original: Callable[[str, str, str], str]) -> Callable[[str, str, str], str]:
+    def generate_resource_name(resource_type: str, stack_name: str, logical_id: str) -> str:
+        name = original(resource_type, stack_name, logical_id)
+        if len(name) <= CFN_GENERATED_NAME_MAX:
+            return name
+        prefix, _, suffix = name.rpartition("-")
+        return f"{prefix[: CFN_GENERATED_NAME_MAX - len(suffix) - 1].rstrip('-')}-{suffix}"
+
+    return generate_resource_name
+
+
+def install() -> None:
+    """Patch moto (idempotent, process-wide): every rule above, for `mock_aws` and the moto server alike."""
+    global _INSTALLED
+    with _LOCK:
+        if _INSTALLED:
+            return
+        from moto.cloudformation import parsing
+        from moto.core.responses import ActionResult, BaseResponse
+        from moto.ecs.responses import EC2ContainerServiceResponse
+        from moto.s3.models import S3Backend
+
+        original_call_action = BaseResponse.call_action
+
+        def call_action(self: Any) -> Any:
+            error = check_request(self)
+            if error is None:
+                return original_call_action(self)
+            status, headers, body = self.serialized(ActionResult(error))
+            return status, headers, body
+
+        BaseResponse.call_action = call_action  # type: ignore[method-assign]
+        EC2ContainerServiceResponse.run_task = _run_task_with_client_token(  # type: ignore[method-assign]
+            EC2ContainerServiceResponse.run_task
+        )
+        S3Backend.put_object = _with_s3_key_check(S3Backend.put_object, "key_name", 1)  # type: ignore[method-assign]
+        S3Backend.create_multipart_upload = _with_s3_key_check(  # type: ignore[method-assign]
+            S3Backend.create_multipart_upload, "key_name", 1
+        )
+        S3Backend.copy_object = _with_s3_key_check(  # type: ignore[method-assign]
+            S3Backend.copy_object, "dest_key_name", 2
+        )
+        parsing.generate_resource_name = _bounded_generated_names(parsing.generate_resource_name)
+        _INSTALLED = True

@@ -1,0 +1,231 @@
+"""moto refuses what AWS refuses and honours RunTask's clientToken (local_stack/aws_fidelity.py), both in the
+tests' in-process `mock_aws` and in the local stack's moto server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from local_stack import aws_fidelity
+from tests.support.aws_harness import REGION, awsvpc_network
+
+#: Client-side validation off: the service's own checks are what is tested (a tool may turn them off too).
+UNVALIDATED = Config(parameter_validation=False)
+
+
+@pytest.fixture
+def ecs() -> Iterator[dict[str, Any]]:
+    """A cluster, a Fargate task definition and a network, in `mock_aws`; the clients and RunTask's arguments."""
+    with mock_aws():
+        client = boto3.client("ecs", region_name=REGION, config=UNVALIDATED)
+        subnet, group = awsvpc_network(boto3.client("ec2", region_name=REGION))
+        client.create_cluster(clusterName="runs")
+        family = client.register_task_definition(
+            family="runner",
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="256",
+            memory="512",
+            containerDefinitions=[{"name": "runner", "image": "runner:1", "memory": 512}],
+        )["taskDefinition"]["taskDefinitionArn"]
+        run_args = {
+            "cluster": "runs",
+            "taskDefinition": family,
+            "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}},
+        }
+        yield {"client": client, "run": run_args}
+
+
+def _error(call: Any, **kwargs: Any) -> dict[str, Any]:
+    with pytest.raises(ClientError) as raised:
+        call(**kwargs)
+    return raised.value.response["Error"]
+
+
+def test_list_tasks_started_by_with_another_filter_is_invalid_parameter(ecs: dict[str, Any]) -> None:
+    error = _error(ecs["client"].list_tasks, cluster="runs", startedBy="run-1", desiredStatus="RUNNING")
+    assert error["Code"] == "InvalidParameterException"
+    assert "only filter" in error["Message"] and "desiredStatus" in error["Message"]
+    assert ecs["client"].list_tasks(cluster="runs", startedBy="run-1")["taskArns"] == []
+
+
+@pytest.mark.parametrize("operation", ["run_task", "list_tasks"])
+def test_started_by_over_36_characters_is_invalid_parameter(ecs: dict[str, Any], operation: str) -> None:
+    args = {**ecs["run"]} if operation == "run_task" else {"cluster": "runs"}
+    call = getattr(ecs["client"], operation)
+    error = _error(call, **args, startedBy="é" * 37)
+    assert error["Code"] == "InvalidParameterException" and "36" in error["Message"]
+    call(**args, startedBy="0f8fad5b-d9cb-469f-a165-70867728950e")  # a UUID: 36, accepted
+
+
+def test_run_task_overrides_over_8192_characters_is_invalid_parameter(ecs: dict[str, Any]) -> None:
+    def overrides(size: int) -> dict[str, Any]:
+        skeleton = {"containerOverrides": [{"name": "runner", "environment": [{"name": "V", "value": ""}]}]}
+        filler = size - len(json.dumps(skeleton, separators=(",", ":")))
+        skeleton["containerOverrides"][0]["environment"][0]["value"] = "ü" * filler
+        return skeleton
+
+    error = _error(ecs["client"].run_task, **ecs["run"], overrides=overrides(8193))
+    assert error["Code"] == "InvalidParameterException" and "8192" in error["Message"]
+    assert ecs["client"].run_task(**ecs["run"], overrides=overrides(8192))["tasks"]
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        [{"key": "k" * 129, "value": "v"}],
+        [{"key": "k", "value": "v" * 257}],
+        [{"key": f"k{index}", "value": "v"} for index in range(51)],
+    ],
+    ids=["key-129", "value-257", "51-tags"],
+)
+def test_tags_over_ecs_limits_are_invalid_parameter(ecs: dict[str, Any], tags: list[dict[str, str]]) -> None:
+    error = _error(ecs["client"].run_task, **ecs["run"], tags=tags)
+    assert error["Code"] == "InvalidParameterException"
+    assert ecs["client"].list_tasks(cluster="runs")["taskArns"] == []
+
+
+def test_tags_at_ecs_limits_are_accepted(ecs: dict[str, Any]) -> None:
+    tags = [{"key": f"{index:02d}" + "k" * 126, "value": "v" * 256} for index in range(50)]
+    assert ecs["client"].run_task(**ecs["run"], tags=tags)["tasks"]
+
+
+def test_request_outside_botocore_model_is_refused_server_side(ecs: dict[str, Any]) -> None:
+    """GIVEN client validation off WHEN a parameter has the wrong type or a required one is missing THEN refused."""
+    assert "Invalid type" in _error(ecs["client"].list_tasks, cluster=5)["Message"]
+    assert "Missing required parameter" in _error(ecs["client"].run_task, cluster="runs")["Message"]
+
+
+def test_sqs_request_outside_botocore_model_is_validation_exception() -> None:
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION, config=UNVALIDATED)
+        url = sqs.create_queue(QueueName="commands")["QueueUrl"]
+        error = _error(sqs.send_message, QueueUrl=url, MessageBody={"not": "a string"})
+        assert error["Code"] == "ValidationException"
+        assert "Messages" not in sqs.receive_message(QueueUrl=url)
+
+
+def test_s3_key_over_1024_utf8_bytes_is_refused() -> None:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="runs")
+        error = _error(s3.put_object, Bucket="runs", Key="runs/" + "é" * 510, Body=b"{}")  # 5 + 1020 bytes
+        assert error["Code"] == "KeyTooLongError"
+        s3.put_object(Bucket="runs", Key="runs/" + "é" * 509 + "x", Body=b"{}")  # 1,024 bytes: accepted
+        assert s3.list_objects_v2(Bucket="runs")["KeyCount"] == 1
+
+
+def test_run_task_same_client_token_same_parameters_returns_the_first_task(ecs: dict[str, Any]) -> None:
+    first = ecs["client"].run_task(**ecs["run"], startedBy="run-1", clientToken="token-1")["tasks"]
+    again = ecs["client"].run_task(**ecs["run"], startedBy="run-1", clientToken="token-1")["tasks"]
+    assert [t["taskArn"] for t in again] == [t["taskArn"] for t in first]
+    assert len(ecs["client"].list_tasks(cluster="runs")["taskArns"]) == 1
+
+
+def test_run_task_same_client_token_other_parameters_is_conflict_naming_the_task(ecs: dict[str, Any]) -> None:
+    first = ecs["client"].run_task(**ecs["run"], startedBy="run-1", clientToken="token-1")["tasks"][0]
+    with pytest.raises(ClientError) as raised:
+        ecs["client"].run_task(**ecs["run"], startedBy="run-2", clientToken="token-1")
+    assert raised.value.response["Error"]["Code"] == "ConflictException"
+    assert raised.value.response["resourceIds"] == [first["taskArn"]]
+    assert len(ecs["client"].list_tasks(cluster="runs")["taskArns"]) == 1
+
+
+def test_run_task_client_token_expires_after_24_hours(ecs: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1_000_000.0]
+    monkeypatch.setattr(aws_fidelity, "clock", lambda: now[0])
+    first = ecs["client"].run_task(**ecs["run"], clientToken="token-1")["tasks"][0]
+    now[0] += 24 * 3600 - 1
+    assert ecs["client"].run_task(**ecs["run"], clientToken="token-1")["tasks"][0]["taskArn"] == first["taskArn"]
+    now[0] += 2
+    assert ecs["client"].run_task(**ecs["run"], clientToken="token-1")["tasks"][0]["taskArn"] != first["taskArn"]
+
+
+def test_moto_reset_forgets_client_tokens() -> None:
+    """A new `mock_aws` (or the local stack's reset) starts with no tokens: no stale task from an earlier test."""
+    for _ in range(2):
+        with mock_aws():
+            client = boto3.client("ecs", region_name=REGION)
+            subnet, group = awsvpc_network(boto3.client("ec2", region_name=REGION))
+            client.create_cluster(clusterName="runs")
+            arn = client.register_task_definition(
+                family="f",
+                requiresCompatibilities=["FARGATE"],
+                networkMode="awsvpc",
+                cpu="256",
+                memory="512",
+                containerDefinitions=[{"name": "runner", "image": "runner:1", "memory": 512}],
+            )["taskDefinition"]["taskDefinitionArn"]
+            network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
+            args = {"cluster": "runs", "taskDefinition": arn, "launchType": "FARGATE", "networkConfiguration": network}
+            task = client.run_task(**args, clientToken="token-1")["tasks"][0]
+            assert client.describe_tasks(cluster="runs", tasks=[task["taskArn"]])["tasks"]
+
+
+def test_moto_server_applies_the_same_rules() -> None:
+    """The local stack's moto server (real HTTP) refuses the ListTasks filter mix and honours clientToken."""
+    from local_stack.moto_server import MotoServer
+
+    server = MotoServer().start()
+    try:
+        client = server.aws().client("ecs")
+        client.create_cluster(clusterName="runs")
+        with pytest.raises(ClientError) as raised:
+            client.list_tasks(cluster="runs", startedBy="run-1", desiredStatus="STOPPED")
+        assert raised.value.response["Error"]["Code"] == "InvalidParameterException"
+        unvalidated = boto3.client(
+            "ecs",
+            endpoint_url=server.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=UNVALIDATED,
+        )
+        assert _error(unvalidated.list_tasks, cluster=["runs"])["Code"] == "InvalidParameterException"
+    finally:
+        server.stop()
+
+
+def test_cloudformation_generated_names_fit_64_characters() -> None:
+    from moto.cloudformation import parsing
+
+    name = parsing.generate_resource_name(
+        "AWS::Events::Rule", "datahub-executor-local", "BackstopFunctionBackstopScheduleRule"
+    )
+
+    assert len(name) <= 64 and name.startswith("datahub-executor-local-BackstopFunction")
+
+
+def test_run_task_same_client_token_from_concurrent_callers_launches_one_task(ecs: dict[str, Any]) -> None:
+    """Several dispatchers redelivering one command at once: ECS launches one task and answers it to each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def launch(_: int) -> str:
+        client = boto3.client("ecs", region_name=REGION)
+        return str(client.run_task(**ecs["run"], startedBy="run-1", clientToken="token-1")["tasks"][0]["taskArn"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        arns = set(pool.map(launch, range(24)))
+
+    assert len(arns) == 1
+    assert ecs["client"].list_tasks(cluster="runs")["taskArns"] == list(arns)
+
+
+def test_run_task_without_the_client_token_bridge_launches_again(
+    ecs: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Raw moto (no bridge): the same token launches a second task; on ECS only the token prevents it."""
+    monkeypatch.setattr(aws_fidelity, "honour_client_token", False)
+
+    ecs["client"].run_task(**ecs["run"], clientToken="token-1")
+    ecs["client"].run_task(**ecs["run"], clientToken="token-1")
+
+    assert len(ecs["client"].list_tasks(cluster="runs")["taskArns"]) == 2
