@@ -38,6 +38,8 @@ class RunSpec(BaseModel):
     version: str | None = None
     debug_mode: bool = False
     extra_pip_requirements: list[str] = Field(default_factory=list)
+    extra_pip_plugins: list[str] = Field(default_factory=list)
+    extra_env_vars: dict[str, str] = Field(default_factory=dict)
     ingestion_source_urn: str | None = None
     source_type: str | None = None
     executor_id: str = "remote"
@@ -45,6 +47,7 @@ class RunSpec(BaseModel):
     task_cpu: str | None = None
     task_memory: str | None = None
     requested_at: int | None = None
+    launched_at_ms: int | None = None
     actor_urn: str | None = None
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from runner_harness import child, make_spec
 
@@ -34,10 +32,9 @@ def test_runner_spec_from_s3_and_run_folder_written_masked(runner, gms_standin, 
         "EXECUTOR_RUN_SPEC_URI": f"s3://{BUCKET}/runs/s3-run-1/spec.json",
         "RUN_BUCKET": BUCKET,
         "DB_PASSWORD": "s3-canary-pw-0a9b",
-        "RUNNER_CHILD_COMMAND": json.dumps(child("leaky.py", "{report_file}")),
     }
 
-    result = runner.run(spec, extra)
+    result = runner.run(spec, extra, child=child("leaky.py", "{report_file}"))
 
     # THEN the run succeeded and the run folder holds the masked full log and reports
     assert result.returncode == 0, result.stderr

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from runner_harness import child, make_spec
 
@@ -28,10 +26,9 @@ def test_runner_kickoff_names_the_ecs_task(runner, gms_standin, metadata_uri):
     spec = make_spec("metadata-1")
     extra = {
         "ECS_CONTAINER_METADATA_URI_V4": metadata_uri,
-        "RUNNER_CHILD_COMMAND": json.dumps(child("exit_code.py", "0")),
     }
 
-    result = runner.run(spec, extra)
+    result = runner.run(spec, extra, child=child("exit_code.py", "0"))
 
     assert result.returncode == 0, result.stderr
     kickoff = gms_standin.history(spec.execution_request_urn)[0]
