@@ -51,14 +51,15 @@ class MissingSecretError(PermanentError):
     """The recipe references a secret that this run did not receive."""
 
 
-def collect_secrets(spec: RunSpec, secret_env: Mapping[str, str]) -> dict[str, str]:
+def collect_secrets(spec: RunSpec, secret_env: Mapping[str, str], recipe_text: str | None = None) -> dict[str, str]:
     """Values of every `${NAME}` the recipe references, from the injected secret env vars only.
 
     A reference that is not an attached secret, or whose variable is missing or empty,
     fails the run by name: an empty substitution would send a blank password somewhere.
+    `recipe_text` is the recipe as the child gets it (default: the spec's).
     """
     attached = set(spec.secret_names)
-    referenced = set(secret_references(spec.recipe))
+    referenced = set(secret_references(spec.recipe if recipe_text is None else recipe_text)) - {GMS_TOKEN_REF}
     missing = sorted(name for name in referenced if name not in attached or not secret_env.get(name))
     values = {name: secret_env[name] for name in sorted(attached) if secret_env.get(name)}
     if missing:
@@ -71,8 +72,9 @@ def collect_secrets(spec: RunSpec, secret_env: Mapping[str, str]) -> dict[str, s
     return values
 
 
-def build_envelope(spec: RunSpec, secrets: Mapping[str, str], *, gms_url: str, gms_token: str | None) -> str:
-    """The stdin envelope: the recipe with `run_id` = the execution id and the token wired to our GMS only."""
+def build_envelope(spec: RunSpec, secret_env: Mapping[str, str], *, gms_url: str, gms_token: str | None) -> str:
+    """The stdin envelope: the recipe with `run_id` = the execution id, the token wired to our GMS only,
+    and the values of the attached secrets it references (MissingSecretError naming any it lacks)."""
     if GMS_TOKEN_REF in spec.recipe:
         raise PermanentError(f"The recipe mentions {GMS_TOKEN_REF}, a name reserved for the executor's own token.")
     try:
@@ -80,18 +82,19 @@ def build_envelope(spec: RunSpec, secrets: Mapping[str, str], *, gms_url: str, g
     except ValueError as exc:
         raise PermanentError(str(exc)) from None
     recipe["run_id"] = spec.execution_id
-    envelope_secrets = dict(secrets)
     if gms_token:
         _wire_token(recipe, gms_url)
-        envelope_secrets[GMS_TOKEN_REF] = gms_token
-    leftover = _TOKEN_REFERENCE.search(json.dumps(recipe))
-    if leftover:
+    recipe_text = json.dumps(recipe)
+    if _TOKEN_REFERENCE.search(recipe_text):
         raise PermanentError(
             "The recipe uses $DATAHUB_GMS_TOKEN outside a datahub-rest sink to this executor's GMS "
             f"({gms_url}). The executor's token only goes to its own GMS; give another server its own "
             "token as a secret (${NAME})."
         )
-    return json.dumps({"__recipe_yaml__": json.dumps(recipe), "__secrets__": envelope_secrets})
+    envelope_secrets = collect_secrets(spec, secret_env, recipe_text)
+    if gms_token:
+        envelope_secrets[GMS_TOKEN_REF] = gms_token
+    return json.dumps({"__recipe_yaml__": recipe_text, "__secrets__": envelope_secrets})
 
 
 def _wire_token(recipe: dict[str, Any], gms_url: str) -> None:

@@ -156,8 +156,9 @@ class Run:
     def _run(self) -> RunOutcome:
         spec, settings = self.spec, self.settings
         assert self._relay is not None
-        secrets = child_input.collect_secrets(spec, self._secret_env)
-        envelope = child_input.build_envelope(spec, secrets, gms_url=settings.gms_url, gms_token=settings.token)
+        envelope = child_input.build_envelope(
+            spec, self._secret_env, gms_url=settings.gms_url, gms_token=settings.token
+        )
         child_env = child_input.build_child_env(spec, settings, tmp_dir=self._run_dir / "tmp")
         dropped = child_input.dropped_env_names(spec)
         if dropped:

@@ -45,3 +45,16 @@ def test_runner_runtime_installs_disabled_fails_clearly(runner, gms_standin):
     first_line = gms_standin.result(spec.execution_request_urn)["report"].splitlines()[0]
     assert "run-time installs are disabled" in first_line
     assert "acryl-datahub==1.6.0" in first_line
+
+
+def test_runner_extra_pip_plugins_with_installs_disabled_fails_naming_the_extras(runner, gms_standin):
+    # GIVEN the UI's "Extra DataHub plugins" asks for a plugin the image lacks, and run-time installs are off
+    spec = make_spec("plugins-off-1", extra_pip_plugins=["snowflake"])
+
+    result = runner.run(spec, {"RUNNER_ALLOW_RUNTIME_INSTALLS": "false"}, timeout=60, child=child("exit_code.py", "0"))
+
+    # THEN FAILURE naming the extras requirement DataHub's executor would install
+    assert result.returncode == 1
+    first_line = gms_standin.result(spec.execution_request_urn)["report"].splitlines()[0]
+    assert "run-time installs are disabled" in first_line
+    assert "acryl-datahub[snowflake]==" in first_line

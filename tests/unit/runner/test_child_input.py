@@ -54,11 +54,16 @@ def test_collect_secrets_missing_or_empty_fails_naming_it(secret_names, env):
 
 
 def _envelope(spec: RunSpec, secrets=None, token="executor-token-5f1e", gms="http://gms:8080") -> dict:
-    return json.loads(build_envelope(spec, secrets or {}, gms_url=gms, gms_token=token))
+    secrets = {"PG_PASSWORD": "s3cret"} if secrets is None else secrets
+    return json.loads(build_envelope(spec, secrets, gms_url=gms, gms_token=token))
+
+
+def _pg(recipe=RECIPE) -> RunSpec:
+    return _spec(recipe, secret_names=["PG_PASSWORD"])
 
 
 def test_build_envelope_sets_run_id_keeps_pipeline_name_and_leaves_references():
-    envelope = _envelope(_spec(), {"PG_PASSWORD": "s3cret"})
+    envelope = _envelope(_pg(), {"PG_PASSWORD": "s3cret"})
 
     recipe = json.loads(envelope["__recipe_yaml__"])
     assert recipe["run_id"] == "abc"
@@ -68,7 +73,7 @@ def test_build_envelope_sets_run_id_keeps_pipeline_name_and_leaves_references():
 
 
 def test_build_envelope_without_sink_makes_the_default_sink_explicit_with_the_token_by_reference():
-    envelope = _envelope(_spec())
+    envelope = _envelope(_pg())
 
     recipe = json.loads(envelope["__recipe_yaml__"])
     assert recipe["sink"] == {
@@ -87,7 +92,7 @@ def test_build_envelope_without_sink_makes_the_default_sink_explicit_with_the_to
 def test_build_envelope_rest_sink_to_our_gms_gets_our_token(server, gms):
     recipe = {**RECIPE, "sink": {"type": "datahub-rest", "config": {"server": server, "token": "$DATAHUB_GMS_TOKEN"}}}
 
-    sink = json.loads(_envelope(_spec(recipe), gms=gms)["__recipe_yaml__"])["sink"]
+    sink = json.loads(_envelope(_pg(recipe), gms=gms)["__recipe_yaml__"])["sink"]
 
     assert sink["config"]["token"] == "${" + GMS_TOKEN_REF + "}"
 
@@ -103,13 +108,24 @@ def test_build_envelope_foreign_server_with_our_token_is_refused(token_spelling)
     }
 
     with pytest.raises(PermanentError, match="only goes to its own GMS"):
-        _envelope(_spec(recipe))
+        _envelope(_pg(recipe))
+
+
+def test_build_envelope_our_sink_spelled_with_datahub_gms_token_is_not_a_missing_secret():
+    recipe = {
+        **RECIPE,
+        "sink": {"type": "datahub-rest", "config": {"server": "http://gms:8080", "token": "${DATAHUB_GMS_TOKEN}"}},
+    }
+
+    envelope = _envelope(_pg(recipe))
+
+    assert set(envelope["__secrets__"]) == {"PG_PASSWORD", GMS_TOKEN_REF}
 
 
 def test_build_envelope_foreign_server_never_gets_the_token_reference():
     recipe = {**RECIPE, "sink": {"type": "datahub-rest", "config": {"server": "http://elsewhere", "token": "own"}}}
 
-    envelope = _envelope(_spec(recipe))
+    envelope = _envelope(_pg(recipe))
 
     sink = json.loads(envelope["__recipe_yaml__"])["sink"]
     assert sink["config"] == {"server": "http://elsewhere", "token": "own"}
@@ -120,7 +136,7 @@ def test_build_envelope_recipe_naming_the_internal_token_reference_is_refused():
     recipe = {**RECIPE, "sink": {"type": "console", "config": {"x": "${" + GMS_TOKEN_REF + "}"}}}
 
     with pytest.raises(PermanentError, match="reserved"):
-        _envelope(_spec(recipe))
+        _envelope(_pg(recipe))
 
 
 def _settings(**env: str) -> RunnerSettings:
@@ -186,7 +202,7 @@ def test_envelope_is_accepted_by_the_datahub_cli_loader(monkeypatch):
     from datahub.configuration.config_loader import load_config_file
 
     monkeypatch.setenv("PG_PASSWORD", "ambient-value")
-    envelope = build_envelope(_spec(), {"PG_PASSWORD": "from-envelope"}, gms_url="http://gms:8080", gms_token="t0k")
+    envelope = build_envelope(_pg(), {"PG_PASSWORD": "from-envelope"}, gms_url="http://gms:8080", gms_token="t0k")
     monkeypatch.setattr(sys, "stdin", io.StringIO(envelope))
 
     config = load_config_file("-", allow_stdin=True, resolve_env_vars=True)
