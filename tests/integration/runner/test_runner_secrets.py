@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import json
+from urllib.parse import quote
 
 from runner_harness import TOKEN, child, make_spec
 
 CANARY = "c4n4ry-Pa55w0rd-7f3e"
 MULTILINE = "-----BEGIN KEY-----\nm4sk-line-one-9d2c\nm4sk-line-two-41aa\n-----END KEY-----"
 QUOTED = 'qu0te"and\\backslash-8e1b'
-FORBIDDEN = [CANARY, "m4sk-line-one-9d2c", "m4sk-line-two-41aa", QUOTED, json.dumps(QUOTED)[1:-1], TOKEN]
+ENCODED_CANARY = [
+    quote(CANARY),
+    quote(QUOTED, safe="").lower(),
+    html.escape(QUOTED),
+    base64.b64encode(CANARY.encode()).decode(),
+    CANARY.encode().hex(),
+    json.dumps(json.dumps(QUOTED))[1:-1],
+]
+FORBIDDEN = [
+    CANARY,
+    "m4sk-line-one-9d2c",
+    "m4sk-line-two-41aa",
+    QUOTED,
+    json.dumps(QUOTED)[1:-1],
+    TOKEN,
+    *ENCODED_CANARY,
+]
 
 
 def test_runner_masks_secret_values_everywhere(runner, gms_standin, tmp_path):
