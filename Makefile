@@ -33,6 +33,7 @@ $(TOOLS)/.done: requirements/tools.lock
 lock: ## Re-pin requirements/*.lock from requirements/*.in
 	$(UV) pip compile --quiet -p 3.11 requirements/dev.in -o requirements/dev.lock
 	$(UV) pip compile --quiet -p 3.11 requirements/tools.in -o requirements/tools.lock
+	python3.11 runner/pin_requirements.py
 
 test: setup lint validate ## Everything CI checks: ruff, hadolint, cfn-lint, sam validate --lint, all tests
 	$(PYTEST) tests
