@@ -34,6 +34,7 @@ def test_dockerfile_installs_the_generated_pins_and_the_locked_cli_version():
     default_version = re.search(r"^ARG DATAHUB_VERSION=(\S+)$", DOCKERFILE, re.MULTILINE)
     assert default_version and default_version.group(1) == locked["acryl-datahub"]
     assert "COPY runner/requirements.txt" in DOCKERFILE and "-r /tmp/runner-requirements.txt" in DOCKERFILE
+    assert "!runner/requirements.txt" in (REPO_ROOT / ".dockerignore").read_text().splitlines()
     # no other hand-written pin (uv is a tool the lock does not carry)
     pins = set(re.findall(r'"([A-Za-z0-9_.\[\]${},-]+)==', DOCKERFILE))
     assert pins == {"acryl-datahub[${DATAHUB_PLUGINS}]", "uv"}, pins
