@@ -54,6 +54,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,9 +63,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 TASK_STOP_TIMEOUT_SECONDS = 120
 
 
-def _env(name: str, default: object = None, **constraints: object) -> object:
+def _env(name: str, default: Any = None, **constraints: Any) -> Any:
     """A field read from the variable `name` only (no prefix, no field-name fallback)."""
-    return Field(default=default, validation_alias=name, **constraints)  # type: ignore[arg-type]
+    return Field(default=default, validation_alias=name, **constraints)
 
 
 class RunnerSettings(BaseSettings):
