@@ -91,3 +91,17 @@ def test_runner_extra_pip_requirement_that_is_not_a_specifier_is_refused(runner,
     first_line = gms_standin.result(spec.execution_request_urn)["report"].splitlines()[0]
     assert "requirement specifiers only" in first_line and json.dumps(entry)[1:-1] in first_line
     assert foreign_server.requests == []
+
+
+def test_runner_production_entry_point_has_no_child_command_switch(runner, gms_standin):
+    # GIVEN the variables that once replaced `datahub ingest` with any command, in both spellings
+    spec = make_spec("no-switch-1", extra_env_vars={"RUNNER_CHILD_COMMAND": '["sh", "-c", "echo PWNED-7f"]'})
+    hostile = json.dumps(["sh", "-c", "echo PWNED-7f"])
+
+    # WHEN the production entry point runs
+    result = runner.run(spec, {"RUNNER_CHILD_COMMAND": hostile, "runner_child_command": hostile}, timeout=120)
+
+    # THEN the real CLI ran, not the command
+    assert "PWNED-7f" not in result.stdout + result.stderr
+    assert "datahub" in result.stdout.lower()
+    assert gms_standin.result(spec.execution_request_urn)["status"] in {"SUCCESS", "FAILURE"}
