@@ -162,3 +162,23 @@ def test_masker_safe_cut_never_splits_a_registered_form() -> None:
 
     assert cut <= len(data)
     assert b"straddling-canary-5e" in data[:cut] or b"straddling-canary-5e" in data[cut:]
+
+
+def test_masker_pattern_masks_exactly_what_a_longest_first_alternation_would() -> None:
+    # The masker compiles its ~30 forms per secret as a trie (fast); it must match what the plain
+    # longest-first alternation matches, wherever forms share prefixes or contain each other.
+    import random
+    import re
+
+    from executor_common.masking import _trie_pattern
+
+    rng = random.Random(7)
+    alphabet = 'ab/%\\"c1é\n'
+    for _ in range(2000):
+        words = list(
+            {"".join(rng.choice(alphabet) for _ in range(rng.randint(4, 9))) for _ in range(rng.randint(1, 12))}
+        )
+        text = "".join(rng.choice([*words, "x", "a", "b", "c"]) for _ in range(30))
+        longest_first = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+        assert re.compile(_trie_pattern(words)).sub("*", text) == longest_first.sub("*", text), (words, text)
