@@ -42,6 +42,7 @@ $(TOOLS)/.done: requirements/tools.lock | $(UV)
 lock: | $(UV) ## Re-pin requirements/*.lock from requirements/*.in
 	$(UV) pip compile --quiet --no-header --no-annotate -p 3.11 requirements/dev.in -o requirements/dev.lock
 	$(UV) pip compile --quiet --no-header --no-annotate -p 3.11 requirements/tools.in -o requirements/tools.lock
+	python3.11 runner/pin_requirements.py
 
 test: setup lint validate ## Everything CI checks: ruff, hadolint, cfn-lint, sam validate --lint, all tests (IAM lint + simulation included)
 	$(PYTEST) tests

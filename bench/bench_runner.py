@@ -32,6 +32,14 @@ from local_stack.gms_standin import GmsStandIn
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHILDREN = REPO_ROOT / "tests" / "integration" / "runner" / "children"
+#: The test entry point: the real runner with a fake child instead of `datahub ingest`.
+FAKE_CHILD_RUNNER = REPO_ROOT / "tests" / "integration" / "runner" / "fake_child_runner.py"
+
+
+def _with_child(child: list[str]) -> list[str]:
+    return [sys.executable, str(FAKE_CHILD_RUNNER), json.dumps(child)]
+
+
 PAIRS = int(os.environ.get("BENCH_RUNNER_PAIRS", "5"))
 FLOOD_LINES = 1_000_000
 CHATTY_SECONDS = float(os.environ.get("BENCH_RUNNER_CHATTY_SECONDS", "30"))
@@ -199,19 +207,18 @@ def bench_flood(gms: GmsStandIn, folder: Path) -> None:
     flood = [sys.executable, str(CHILDREN / "flood.py"), str(FLOOD_LINES)]
     spec = _spec("bench-flood", {"source": {"type": "file", "config": {"path": "${FLOOD_SECRET}"}}})
     spec = spec.model_copy(update={"secret_names": ["FLOOD_SECRET"]})
-    env = _runner_env(gms, folder, spec, RUNNER_CHILD_COMMAND=json.dumps(flood), FLOOD_SECRET="shop.main.orders")
+    env = _runner_env(gms, folder, spec, FLOOD_SECRET="shop.main.orders")
     direct, relayed, peaks = [], [], []
     for _ in range(3):
         with open(os.devnull, "w") as devnull:
             direct.append(_timed(flood, dict(os.environ), stdout=devnull).seconds)
         with open(os.devnull, "w") as devnull:
-            run = _timed([sys.executable, "-m", "executor_runner"], env, stdout=devnull)
+            run = _timed(_with_child(flood), env, stdout=devnull)
         assert run.returncode == 0
         relayed.append(run.seconds)
         peaks.append(run.rss.peak_root_mib)
     instant = [sys.executable, "-c", "pass"]
-    fixed_env = {**env, "RUNNER_CHILD_COMMAND": json.dumps(instant)}
-    fixed = statistics.median(_timed([sys.executable, "-m", "executor_runner"], fixed_env).seconds for _ in range(3))
+    fixed = statistics.median(_timed(_with_child(instant), env).seconds for _ in range(3))
     fixed -= statistics.median(_timed(instant, dict(os.environ)).seconds for _ in range(3))
     pumped, pump_cpu, alone = [], [], []
     for _ in range(5):  # the relay alone: the runner's own pump + masker + tail, in this process
@@ -252,9 +259,9 @@ def _pump_flood(argv: list[str], secret: str) -> tuple[float, float]:
 def bench_gms_bytes(gms: GmsStandIn, folder: Path) -> None:
     chatty = [sys.executable, str(CHILDREN / "chatty.py"), str(CHATTY_SECONDS), str(CHATTY_RATE)]
     spec = _spec("bench-chatty", {"source": {"type": "file", "config": {}}})
-    env = _runner_env(gms, folder, spec, RUNNER_CHILD_COMMAND=json.dumps(chatty))
+    env = _runner_env(gms, folder, spec)
     with open(os.devnull, "w") as devnull:
-        run = _timed([sys.executable, "-m", "executor_runner"], env, stdout=devnull)
+        run = _timed(_with_child(chatty), env, stdout=devnull)
     assert run.returncode == 0
     seconds = run.seconds
     posts = [

@@ -20,7 +20,7 @@ from typing import Any
 from executor_common.aws.ecs import EcsAdapter, is_stopped
 from executor_common.aws.errors import RunTaskConflict, TaskDefinitionInactive
 from executor_common.aws.s3 import S3Adapter
-from executor_common.contract import RunCommand, SignalCommand
+from executor_common.contract import ExecutionTask, RunCommand, SignalCommand
 from executor_common.errors import GmsError, PermanentError, RetryableError
 from executor_common.runspec import CANCEL_REASON_PREFIX
 from executor_common.status import ExecutionStatus, is_terminal
@@ -106,9 +106,9 @@ def _reject_unparseable(urn: str | None, reason: str, deps: Dependencies) -> Mes
     return MessageOutcome.REJECTED
 
 
-def _write_failure(urn: str, reason: str, deps: Dependencies) -> None:
+def _write_failure(urn: str, reason: str, deps: Dependencies, *, test_connection: bool = False) -> None:
     """FAILURE for a run we refused; a retryable GMS error -> RetryableError, so the reason is not lost."""
-    result = failure_result(reason, deps.settings.executor_id, deps.clock_ms())
+    result = failure_result(reason, deps.settings.executor_id, deps.clock_ms(), test_connection=test_connection)
     try:
         deps.gms.write_result(urn, result)
     except GmsError as exc:
@@ -137,15 +137,16 @@ def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget) -> 
         if deps.task_definitions.forget(exc.task_definition):
             # A derived revision was deregistered behind our cache: the next attempt registers a fresh one.
             raise RetryableError(f"The cached task definition is no longer active: {exc.reason}") from None
-        return _reject(command.entityUrn, exc.reason, deps)
+        return _reject(command, exc.reason, deps)
     except PermanentError as exc:
-        return _reject(command.entityUrn, exc.reason, deps)
+        return _reject(command, exc.reason, deps)
     return _after_launch(run, plan, task, launched_at_ms, deps)
 
 
-def _reject(urn: str, reason: str, deps: Dependencies) -> MessageOutcome:
+def _reject(command: RunCommand, reason: str, deps: Dependencies) -> MessageOutcome:
     logger.warning("Run rejected", extra={"reason": reason})
-    _write_failure(urn, reason, deps)
+    test_connection = command.aspect.task == ExecutionTask.TEST_CONNECTION
+    _write_failure(command.entityUrn, reason, deps, test_connection=test_connection)
     return MessageOutcome.REJECTED
 
 

@@ -130,6 +130,7 @@ def run_spec_for(run: ValidatedRun, settings: DispatcherSettings, launched_at_ms
         version=run.args.version,
         debug_mode=run.args.debug_mode,
         extra_pip_requirements=run.args.extra_pip_requirements,
+        extra_pip_plugins=run.args.extra_pip_plugins,
         ingestion_source_urn=aspect.source.ingestionSource,
         source_type=run.source_type,
         executor_id=settings.executor_id,

@@ -7,6 +7,7 @@ from urllib.parse import quote
 from executor_common.log_streams import runner_log_stream
 from executor_common.results import ExecutionRequestResult
 from executor_common.status import ExecutionStatus
+from executor_common.test_connection import refused_test_connection
 
 from dispatcher.settings import DispatcherSettings
 from dispatcher.validation import ValidatedRun
@@ -44,8 +45,13 @@ def running_result(
     return ExecutionRequestResult(status=ExecutionStatus.RUNNING, report=report, startTimeMs=launched_at_ms)
 
 
-def failure_result(reason: str, executor_id: str, now_ms: int) -> ExecutionRequestResult:
+def failure_result(
+    reason: str, executor_id: str, now_ms: int, *, test_connection: bool = False
+) -> ExecutionRequestResult:
+    """FAILURE naming the reason; a refused TEST_CONNECTION as DataHub's executor writes it (the modal shows it)."""
     report = f"The remote executor '{executor_id}' did not start this run.\n{reason}\n"
+    if test_connection:
+        return refused_test_connection(reason, report=report, start_time_ms=now_ms, duration_ms=0)
     return ExecutionRequestResult(status=ExecutionStatus.FAILURE, report=report, startTimeMs=now_ms, durationMs=0)
 
 

@@ -14,9 +14,14 @@ from pydantic import BaseModel, ConfigDict
 
 from executor_common.status import ExecutionStatus
 
-#: DataHub's UI only needs a tail; GMS and its Kafka topics refuse very large aspects.
-MAX_REPORT_CHARS = 60_000
+#: GMS and its Kafka topics refuse very large aspects (GMS's producer allows 5 MiB per message by
+#: default); report + structured report stay near 1 MB, far below that, and the full log is linked.
+MAX_REPORT_CHARS = 500_000
 MAX_STRUCTURED_REPORT_CHARS = 400_000
+#: Lists under these keys hold what a user reads first (DataHub's StructuredLogs); they keep more items.
+PRIORITY_KEYS = frozenset({"failures", "warnings", "infos"})
+#: (items kept per list, characters kept per string), tried in turn until the report fits.
+TRIM_STEPS = ((200, 4000), (50, 1000), (20, 300), (5, 120), (1, 60))
 TRUNCATION_NOTE = "[... earlier output truncated; the full log is in CloudWatch ...]\n"
 
 
@@ -40,16 +45,24 @@ class ExecutionRequestResult(BaseModel):
     def bounded(
         self, max_report_chars: int = MAX_REPORT_CHARS, max_structured_chars: int = MAX_STRUCTURED_REPORT_CHARS
     ) -> ExecutionRequestResult:
-        """A copy whose report keeps its tail and whose oversized structured report is dropped with a note."""
+        """A copy whose report keeps its tail and whose oversized structured report is trimmed field by field.
+
+        Only a structured report that is not JSON, or still too large with every list and string cut
+        to a minimum, is dropped (with a note).
+        """
         report = tail_text(self.report, max_report_chars) if self.report is not None else None
         structured = self.structuredReport
         if structured is not None and len(structured.serializedValue) > max_structured_chars:
-            note = (
-                f"[structured report of {len(structured.serializedValue)} characters dropped: "
-                f"larger than {max_structured_chars}; see the run's log]\n"
-            )
-            report = note + (report or "")
-            structured = None
+            trimmed = trim_structured_report(structured.serializedValue, max_structured_chars)
+            if trimmed is not None:
+                structured = structured.model_copy(update={"serializedValue": trimmed})
+            else:
+                note = (
+                    f"[structured report of {len(structured.serializedValue)} characters dropped: "
+                    f"larger than {max_structured_chars}; see the run's log]\n"
+                )
+                report = note + (report or "")
+                structured = None
         return self.model_copy(update={"report": report, "structuredReport": structured})
 
     def to_aspect_dict(self) -> dict[str, Any]:
@@ -70,3 +83,37 @@ def tail_text(text: str, max_chars: int) -> str:
     if 0 <= newline < 200:
         tail = tail[newline + 1 :]
     return TRUNCATION_NOTE + tail
+
+
+def trim_structured_report(serialized: str, max_chars: int) -> str | None:
+    """The report with long lists and strings cut (numbers, flags and keys all kept); None if it cannot fit.
+
+    Summaries and counts are numbers and short strings, so they survive; `failures`, `warnings` and
+    `infos` keep four times as many entries as other lists; a cut list ends with a string saying how
+    many entries were left out.
+    """
+    try:
+        document = json.loads(serialized)
+    except ValueError:
+        return None
+    for items, chars in TRIM_STEPS:
+        text = json.dumps(_trim(document, items, chars, priority=False), separators=(",", ":"))
+        if len(text) <= max_chars:
+            return text
+    return None
+
+
+def _trim(value: Any, items: int, chars: int, *, priority: bool) -> Any:
+    if isinstance(value, dict):
+        return {k: _trim(v, items, chars, priority=k in PRIORITY_KEYS) for k, v in value.items()}
+    if isinstance(value, list):
+        keep = items * 4 if priority else items
+        kept = [_trim(v, items, chars, priority=False) for v in value[:keep]]
+        if len(value) > keep:
+            kept.append(
+                f"... {len(value) - keep} more entries cut to fit DataHub; the full report is in the run folder"
+            )
+        return kept
+    if isinstance(value, str) and len(value) > chars:
+        return value[:chars] + f"... [{len(value) - chars} characters cut]"
+    return value

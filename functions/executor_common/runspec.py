@@ -19,7 +19,6 @@ ENV_RUN_SPEC = "EXECUTOR_RUN_SPEC"
 ENV_RUN_SPEC_URI = "EXECUTOR_RUN_SPEC_URI"
 #: No longer set by the dispatcher (the child's env vars travel in `RunSpec.extra_env_vars`); kept until the
 #: runner stops reading it.
-ENV_CHILD_ENV_NAMES = "EXECUTOR_CHILD_ENV_NAMES"
 
 #: Per-source settings a DataHub admin sets in the ingestion source's "extra env vars".
 ENV_TASK_CPU = "EXECUTOR_TASK_CPU"
@@ -42,6 +41,8 @@ class RunSpec(BaseModel):
     version: str | None = None
     debug_mode: bool = False
     extra_pip_requirements: list[str] = Field(default_factory=list)
+    extra_pip_plugins: list[str] = Field(default_factory=list)
+    extra_env_vars: dict[str, str] = Field(default_factory=dict)
     ingestion_source_urn: str | None = None
     source_type: str | None = None
     executor_id: str = "remote"
@@ -49,6 +50,7 @@ class RunSpec(BaseModel):
     task_cpu: str | None = None
     task_memory: str | None = None
     requested_at: int | None = None
+    launched_at_ms: int | None = None
     actor_urn: str | None = None
     extra_env_vars: dict[str, str] = Field(default_factory=dict)
     launched_at_ms: int | None = None

@@ -1,21 +1,27 @@
-"""`python -m executor_runner`: the container entry point (PID 1 in the task; it handles SIGTERM itself).
+"""`python -m executor_runner`: the container entry point.
 
-No init process is needed: the runner reaps its only child, forwards SIGTERM to the
-child's process group and kills whatever is left of that group before exiting.
+In the task, ECS's init process (the task definition's `InitProcessEnabled`) is PID 1: it
+forwards SIGTERM to the runner and reaps whatever is re-parented to it. The runner does not rely
+on it: it makes itself a child subreaper, so grandchildren that leave the child's process group
+come back to it and are killed at the end of the run, and it makes itself non-dumpable, so the
+child cannot read its environment (processes.py). It handles SIGTERM itself (a cancel).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import sys
+from collections.abc import Sequence
 
 from executor_common.errors import summarize_validation_error
 from executor_common.masking import SecretMasker
 from pydantic import ValidationError
 
-from executor_runner.run import EXIT_CANNOT_START, execute
+from executor_runner.processes import harden_runner
+from executor_runner.run import EXIT_CANNOT_START, Run
 from executor_runner.settings import RunnerSettings
 from executor_runner.supervisor import StopReason, StopSwitch
 
@@ -44,11 +50,13 @@ def configure_logging(masker: SecretMasker) -> None:
     handler.addFilter(MaskingFilter(masker))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO").upper())
+    root.setLevel(logging.INFO)
     logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
-def main() -> int:
+def main(child_command: Sequence[str] | None = None) -> int:
+    """Run once. `child_command` is for the test harness's own entry point only: nothing sets it here."""
+    harden_runner()
     masker = SecretMasker()
     configure_logging(masker)
     try:
@@ -56,10 +64,16 @@ def main() -> int:
     except ValidationError as exc:
         logger.error("The runner is misconfigured: %s", summarize_validation_error(exc))
         return EXIT_CANNOT_START
+    with contextlib.suppress(ValueError):
+        logging.getLogger().setLevel(settings.log_level.upper())
     stop = StopSwitch()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.trip(StopReason.CANCELLED))
-    return execute(settings, os.environ, sys.stdout.buffer, stop, masker)
+    # The raw environment is read for one thing only: the values of the run's attached secrets.
+    run = Run(
+        settings, secret_env=os.environ, out=sys.stdout.buffer, stop=stop, masker=masker, child_command=child_command
+    )
+    return run.execute()
 
 
 if __name__ == "__main__":

@@ -1,33 +1,37 @@
-"""Run-time installs: a source plugin the image lacks, another CLI version, extra pip requirements.
+"""Run-time installs: a source plugin the image lacks, extra DataHub plugins, another CLI version,
+extra pip requirements.
 
-Decision (pure, `plan_install`) and effect (`install`) are separate. When anything is
-needed and RUNNER_ALLOW_RUNTIME_INSTALLS is true, a per-run venv with the image's
-site-packages visible is created and `acryl-datahub[<plugin>]==<version>` plus the
-extras are installed into it with uv (pip when uv is absent); the child then runs
-that venv's `python -m datahub`. When installs are disabled, such a run fails clearly.
-The install output goes to the run's log like the child's.
+Decision (pure: `plan_install`, `install_commands`) and effect (`Run._install`) are separate.
+When anything is needed and RUNNER_ALLOW_RUNTIME_INSTALLS is true, a per-run venv with the
+image's site-packages visible is created and `acryl-datahub[<source>,<plugins>]==<version>` plus
+the extra requirements are installed into it with uv (pip when uv is absent), as DataHub's own
+executor does (`VenvConfig.get_acryl_datahub_requirement_line`); the child then runs that venv's
+`python -m datahub`. When installs are disabled, such a run fails clearly.
+
+The request chooses packages, never the installer: every extra requirement must parse as a plain
+requirement specifier (`packaging`), so no option (`--extra-index-url`, `-r file`) and no direct URL
+(`pkg @ http://...`) gets through; the index comes from the runner's settings only, and the
+installer's environment is an allow-list (no `PIP_*`, `UV_*` or proxy variable of the request).
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.metadata
-import shutil
+import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from executor_common.errors import PermanentError
 
-from executor_runner.relay import LogRelay
-from executor_runner.supervisor import StopSwitch, Supervisor
+from executor_runner.settings import RunnerSettings
 
 DATAHUB_DIST = "acryl-datahub"
 #: `version` values that mean "the CLI in the image".
 BUNDLED_ALIASES = frozenset({"", "bundled", "native", "default"})
-#: Installer settings passed through from the runner's environment (proxies, uv/pip tuning).
-INSTALLER_ENV_PREFIXES = ("UV_", "PIP_", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy")
+_EXTRA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 class InstallError(PermanentError):
@@ -100,6 +104,45 @@ def plugin_available(plugin: str) -> bool:
     return True
 
 
+def validate_requirements(entries: Sequence[str]) -> list[str]:
+    """Each entry as a plain requirement specifier; InstallError naming every entry that is not one."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    bad: list[str] = []
+    for entry in entries:
+        text = entry.strip()
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            bad.append(entry)
+            continue
+        if text.startswith("-") or requirement.url:
+            bad.append(entry)
+    if bad:
+        raise InstallError(
+            "extra_pip_requirements accepts requirement specifiers only (like 'acme-plugin==1.2' or "
+            "'requests<3'), not installer options or direct URLs; refused: "
+            + ", ".join(repr(b) for b in bad)
+            + ". Packages come from the executor's package index (RUNNER_PIP_INDEX_URL)."
+        )
+    return [entry.strip() for entry in entries]
+
+
+def validate_plugins(plugins: Sequence[str], *, extras: frozenset[str], check_known: bool) -> list[str]:
+    """Extra DataHub plugins as extras names; unknown ones (for the bundled CLI) fail the run by name."""
+    names = [p.strip() for p in plugins if p.strip()]
+    malformed = [p for p in names if not _EXTRA_NAME.fullmatch(p)]
+    unknown = [p for p in names if check_known and p not in extras and p not in malformed]
+    if malformed or unknown:
+        raise InstallError(
+            "extra_pip_plugins must name plugins (extras) of acryl-datahub; "
+            + ("not a plugin name: " + ", ".join(repr(p) for p in malformed) if malformed else "")
+            + ("; " if malformed and unknown else "")
+            + ("not a plugin of the image's acryl-datahub: " + ", ".join(unknown) if unknown else "")
+        )
+    return names
+
+
 def plan_install(
     source_type: str,
     requested_version: str | None,
@@ -108,74 +151,69 @@ def plan_install(
     bundled: str,
     extras: frozenset[str],
     is_available: Callable[[str], bool],
+    extra_plugins: Sequence[str] = (),
 ) -> InstallPlan:
     """What this run needs beyond the image (empty plan: run the bundled CLI as is)."""
     requirements: list[str] = []
     reasons: list[str] = []
-    extra = f"[{source_type}]" if source_type in extras else ""
-    version = (requested_version or "").strip()
-    if version.lower() not in BUNDLED_ALIASES and version != bundled:
+    version = cli_version(requested_version)
+    other_version = version.lower() not in BUNDLED_ALIASES and version != bundled
+    plugins = validate_plugins(extra_plugins, extras=extras, check_known=not other_version)
+    wanted = ([source_type] if source_type in extras else []) + [p for p in plugins if p != source_type]
+    extra = f"[{','.join(wanted)}]" if wanted else ""
+    missing = [p for p in wanted if not is_available(p)]
+    if other_version:
         pin = "" if version.lower() == "latest" else f"=={version}"
         requirements.append(f"{DATAHUB_DIST}{extra}{pin}")
         reasons.append(f"CLI version {version} requested (the image has {bundled})")
-    elif extra and not is_available(source_type):
+    elif missing:
         requirements.append(f"{DATAHUB_DIST}{extra}=={bundled}")
-        reasons.append(f"the '{source_type}' source plugin is not in the image")
+        reasons.append("plugin(s) not in the image: " + ", ".join(f"'{p}'" for p in missing))
     if extra_pip_requirements:
-        requirements.extend(extra_pip_requirements)
+        requirements.extend(validate_requirements(extra_pip_requirements))
         reasons.append("extra pip requirements: " + ", ".join(extra_pip_requirements))
     return InstallPlan(tuple(requirements), tuple(reasons))
 
 
-def install(
+def cli_version(requested: str | None) -> str:
+    """The version to pin; `v1.6.0` (DataHub's default CLI version in some deployments) means `1.6.0`."""
+    text = (requested or "").strip()
+    return text[1:] if len(text) > 1 and text[0] in "vV" and text[1].isdigit() else text
+
+
+def install_commands(
     plan: InstallPlan,
     venv_dir: Path,
     *,
-    env: Mapping[str, str],
-    relay: LogRelay,
-    stop: StopSwitch,
+    uv: str | None,
     index_url: str | None,
     extra_index_url: str | None,
-    timeout_seconds: float,
-    kill_grace_seconds: float,
-) -> Path:
-    """Create the per-run venv and install the plan; returns the venv's python. InstallError on failure."""
+) -> list[tuple[str, list[str]]]:
+    """The (step, argv) pairs that build the run's venv; index options come from settings only."""
     python = venv_dir / "bin" / "python"
-    uv = shutil.which("uv", path=env.get("PATH"))
     index_args: list[str] = []
     if index_url:
         index_args += ["--index-url", index_url]
     if extra_index_url:
         index_args += ["--extra-index-url", extra_index_url]
+    packages = ", ".join(plan.requirements)
     if uv:
-        create = [uv, "venv", "--quiet", "--system-site-packages", "--python", sys.executable, str(venv_dir)]
-        add = [uv, "pip", "install", "--python", str(python), *index_args, *plan.requirements]
+        create = [uv, "venv", "--quiet", "--no-config", "--system-site-packages", "--python", sys.executable]
+        create.append(str(venv_dir))
+        add = [uv, "pip", "install", "--no-config", "--python", str(python), *index_args, *plan.requirements]
     else:
         create = [sys.executable, "-m", "venv", "--system-site-packages", str(venv_dir)]
-        add = [str(python), "-m", "pip", "install", "--disable-pip-version-check", *index_args, *plan.requirements]
-    packages = ", ".join(plan.requirements)
-    relay.note("Installing at run time (" + "; ".join(plan.reasons) + "): " + packages)
-    for step, argv in (("creating the run's virtual environment", create), (f"installing {packages}", add)):
-        outcome = Supervisor(
-            argv,
-            env=env,
-            relay=relay,
-            stop=stop,
-            timeout_seconds=timeout_seconds,
-            kill_grace_seconds=kill_grace_seconds,
-        ).run()
-        if outcome.stop_reason is not None and stop.tripped:
-            raise InstallError(f"Stopped while {step}")
-        if outcome.returncode != 0:
-            why = "timed out" if outcome.stop_reason else f"failed with exit code {outcome.returncode}"
-            raise InstallError(
-                f"Run-time install failed: {step} {why}. Package(s): {packages}. "
-                "Check the package names and versions, and that the package index is reachable "
-                "(RUNNER_PIP_INDEX_URL for private subnets); the installer's output is in the log below."
-            )
-    _see_image_packages(python)
-    relay.note(f"Installed {packages}")
-    return python
+        add = [str(python), "-m", "pip", "install", "--isolated", "--disable-pip-version-check", *index_args]
+        add += plan.requirements
+    return [("creating the run's virtual environment", create), (f"installing {packages}", add)]
+
+
+def install_failed_error(step: str, why: str, plan: InstallPlan) -> InstallError:
+    return InstallError(
+        f"Run-time install failed: {step} {why}. Package(s): {', '.join(plan.requirements)}. "
+        "Check the package names and versions, and that the package index is reachable "
+        "(RUNNER_PIP_INDEX_URL for private subnets); the installer's output is in the log below."
+    )
 
 
 def installs_disabled_error(plan: InstallPlan) -> InstallError:
@@ -188,7 +226,7 @@ def installs_disabled_error(plan: InstallPlan) -> InstallError:
     )
 
 
-def _see_image_packages(python: Path) -> None:
+def see_image_packages(python: Path) -> None:
     """Make the image's packages visible behind the venv's own (also when the image's Python is a venv)."""
     import site
 
@@ -196,8 +234,9 @@ def _see_image_packages(python: Path) -> None:
         (site_packages / "_executor_image_packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
 
 
-def installer_env(child_env: Mapping[str, str], runner_env: Mapping[str, str]) -> dict[str, str]:
-    """The child's clean environment plus the runner's installer tuning (UV_*, PIP_*, proxies)."""
-    env = {k: v for k, v in child_env.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
-    env.update({k: v for k, v in runner_env.items() if k.startswith(INSTALLER_ENV_PREFIXES)})
+def installer_env(settings: RunnerSettings, tmp_dir: Path) -> dict[str, str]:
+    """An allow-list: the image's basics and the operator's proxy; nothing the request could set."""
+    env = {"PATH": settings.path, "LANG": settings.lang, "TMPDIR": str(tmp_dir), **settings.proxy_env()}
+    if settings.home:
+        env["HOME"] = settings.home
     return env

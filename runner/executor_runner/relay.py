@@ -2,8 +2,10 @@
 
 `pump()` drains one pipe on its own thread as fast as the child writes, so the child
 never blocks on a full pipe, whatever GMS is doing. Chunks are masked as whole
-blocks of complete lines: a secret without a newline cannot straddle two blocks, and a
-multi-line secret is masked line by line (the masker registers each of its lines).
+blocks of complete lines, and a multi-line secret is masked line by line (the masker
+registers each of its lines). A "line" longer than MAX_PENDING_BYTES is released in
+pieces, each cut where no registered form straddles it, keeping back an overlap of the
+longest registered form (`SecretMasker.safe_cut`).
 """
 
 from __future__ import annotations
@@ -100,12 +102,18 @@ def pump(stream: BinaryIO, relay: LogRelay) -> None:
             # share for the relay, at the cost of a few milliseconds of latency.
             time.sleep(COALESCE_SECONDS)
         pending += chunk
-        cut = pending.rfind(b"\n")
-        if cut < 0:
-            if len(pending) < MAX_PENDING_BYTES:
-                continue
-            cut = len(pending) - 1
-        block, pending = pending[: cut + 1], pending[cut + 1 :]
+        newline = pending.rfind(b"\n")
+        if newline >= 0:
+            cut = newline + 1
+        elif len(pending) < MAX_PENDING_BYTES:
+            continue
+        else:
+            cut = relay.masker.safe_cut(pending)
+            if cut <= 0:  # only a (huge) registered form could still start here: wait, within bounds
+                if len(pending) < 4 * MAX_PENDING_BYTES:
+                    continue
+                cut = len(pending)
+        block, pending = pending[:cut], pending[cut:]
         _relay_safely(relay, block)
     if pending:
         _relay_safely(relay, pending)

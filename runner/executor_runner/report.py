@@ -5,8 +5,9 @@
 (`{'exec_id': ..., 'infos': [...], 'errors': [...]}`), `~~~~ Ingestion Report ~~~~`
 (the structured report, pretty-printed), `~~~~ Ingestion Logs ~~~~` (the log tail).
 We add one headline line first when the run ended for a reason a user must act on
-(out of memory, timeout, missing secret...), and we bound every section so the result
-fits in GMS without `bounded()` cutting the headline off.
+(out of memory, timeout, missing secret...), then links to the full log (CloudWatch, the run
+folder in S3), and we bound every section so the result fits in GMS without `bounded()`
+cutting the headline off.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class RunOutcome:
     infos: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     structured_report: str | None = None
+    #: Why the run was refused before the ingestion could start (a TEST_CONNECTION reports it as DataHub does).
+    refusal: str | None = None
 
     def info(self, message: str) -> None:
         self.infos.append(stamp(message, "INFO"))
@@ -56,9 +59,13 @@ class RunOutcome:
         self.errors.append(stamp(message, "ERROR"))
 
 
-def render_report(task: str, execution_id: str, outcome: RunOutcome, log_tail: str) -> str:
-    """The terminal report, at most MAX_REPORT_CHARS, headline first and the log tail last."""
+def render_report(
+    task: str, execution_id: str, outcome: RunOutcome, log_tail: str, links: list[str] | None = None
+) -> str:
+    """The terminal report, at most MAX_REPORT_CHARS: headline, links to the full log, summary, log tail."""
     head = f"{outcome.headline}\n\n" if outcome.headline else ""
+    if links:
+        head += "\n".join(links) + "\n\n"
     summary = f"~~~~ Execution Summary - {task} ~~~~\n"
     summary += OUTCOME_SENTENCES.get(outcome.status, f"Execution finished with status {outcome.status}.") + "\n"
     summary += pprint.pformat(

@@ -1,10 +1,15 @@
-"""One run, start to finish: spec → secrets → (install) → child → report. Returns the exit code.
+"""One run, start to finish: spec → secrets → (install) → child → report. `Run.execute` returns the exit code.
 
 Exit codes (the container's, as ECS shows them): 0 SUCCESS, 1 FAILURE (the ingestion
 failed, timed out, ran out of memory, a secret or a package was missing), 2 CANCELLED
-(SIGTERM: a cancel from DataHub or a Spot reclaim), 3 the runner could not start (bad
-settings, no run spec) and could not report. They reflect the ingestion even when GMS
-refused the status write.
+(SIGTERM), 3 the runner could not start (bad settings, no run spec) and could not report.
+They reflect the ingestion even when GMS refused the status write.
+
+After SIGTERM the runner writes CANCELLED: it cannot tell a cancel from DataHub from a Fargate
+Spot reclaim or the backstop's stop at the run timeout (ECS's task metadata carries no stop code,
+see task_metadata.py). The reconciler reads the stopped task's `stopCode` / `stoppedReason` and
+corrects it (Spot → ABORTED, backstop → FAILURE "timed out"). The final status is written before
+the run folder is uploaded, so it lands within Fargate's stop timeout.
 """
 
 from __future__ import annotations
@@ -15,19 +20,20 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlparse
 
+from executor_common.contract import ExecutionTask
 from executor_common.durations import human_duration
 from executor_common.errors import PermanentError
 from executor_common.masking import SecretMasker
 from executor_common.recipe import parse_recipe, source_type
 from executor_common.results import ExecutionRequestResult, StructuredExecutionReport
-from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, RunSpec
+from executor_common.runspec import RunSpec
 from executor_common.status import ExecutionStatus
+from executor_common.test_connection import TEST_CONNECTION_REPORT_TYPE, internal_failure_report
 
 from executor_runner import child_input, plugins
 from executor_runner.oom import CGROUP_ROOT, memory_limit, oom_message
@@ -54,183 +60,290 @@ CANCELLED_HEADLINE = (
 )
 
 
-@dataclass
-class RunContext:
-    settings: RunnerSettings
-    env: Mapping[str, str]
-    spec: RunSpec
-    relay: LogRelay
-    stop: StopSwitch
-    run_dir: Path
-    metadata: TaskMetadata
-    cgroup_root: Path
+class Run:
+    """One run of one execution request; `child_command` replaces `datahub ingest` (test harness only)."""
 
+    def __init__(
+        self,
+        settings: RunnerSettings,
+        *,
+        secret_env: Mapping[str, str],
+        out: BinaryIO,
+        stop: StopSwitch,
+        masker: SecretMasker,
+        child_command: Sequence[str] | None = None,
+        read_s3_text: S3TextReader | None = None,
+        cgroup_root: Path = CGROUP_ROOT,
+    ) -> None:
+        self.settings = settings
+        self._secret_env = secret_env
+        self._out = out
+        self._stop = stop
+        self._masker = masker
+        self._child_command = list(child_command) if child_command else None
+        self._read_s3_text = read_s3_text
+        self._cgroup_root = cgroup_root
+        self._tail = LogTail(settings.tail_max_lines)
+        self._metadata = TaskMetadata()
+        self._run_dir = Path()
+        self._relay: LogRelay | None = None
 
-def execute(
-    settings: RunnerSettings,
-    env: Mapping[str, str],
-    out: BinaryIO,
-    stop: StopSwitch,
-    masker: SecretMasker,
-    *,
-    read_s3_text: S3TextReader | None = None,
-    cgroup_root: Path = CGROUP_ROOT,
-) -> int:
-    start_ms = int(time.time() * 1000)
-    masker.add(settings.token, *_url_passwords(settings.pip_index_url, settings.pip_extra_index_url))
-    try:
-        spec = load_run_spec(env, read_s3_text)
-    except Exception as exc:
-        return _report_unreadable_spec(settings, env, _gms_client(settings), exc, start_ms)
-    # Every attached secret is maskable before anything can print it, even if the run fails early.
-    masker.add(*(env.get(name) for name in spec.secret_names))
+    # -- the steps ------------------------------------------------------------------------
+    def execute(self) -> int:
+        started_ms = int(time.time() * 1000)
+        settings = self.settings
+        auth = settings.container_authorization_token
+        self._masker.add(
+            settings.token,
+            auth.get_secret_value() if auth else None,
+            *_url_passwords(settings.pip_index_url, settings.pip_extra_index_url),
+        )
+        try:
+            self.spec = load_run_spec(settings.run_spec, settings.run_spec_uri, self._read_s3_text)
+        except Exception as exc:
+            return self._report_unreadable_spec(exc, started_ms)
+        # The launch time, from the dispatcher's first RUNNING to our last write: the UI's duration.
+        self.start_ms = self.spec.launched_at_ms or started_ms
+        # Every attached secret is maskable before anything can print it, even if the run fails early.
+        self._masker.add(*(self._secret_env.get(name) for name in self.spec.secret_names))
 
-    settings.work_dir.mkdir(parents=True, exist_ok=True)
-    run_dir = Path(tempfile.mkdtemp(prefix=f"run-{_safe(spec.execution_id)}-", dir=settings.work_dir))
-    (run_dir / "tmp").mkdir()
-    log_path = run_dir / "full.log"
-    tail = LogTail(settings.tail_max_lines)
-    metadata = fetch_task_metadata(settings.metadata_uri)
+        settings.work_dir.mkdir(parents=True, exist_ok=True)
+        prefix = f"run-{_safe(self.spec.execution_id)}-"
+        self._run_dir = Path(tempfile.mkdtemp(prefix=prefix, dir=settings.work_dir))
+        (self._run_dir / "tmp").mkdir()
+        log_path = self._run_dir / "full.log"
+        self._metadata = fetch_task_metadata(settings.metadata_uri)
+        progress = ProgressReporter(
+            lambda: self._gms_client(progress=True),
+            self.spec.execution_request_urn,
+            self.start_ms,
+            self._progress_text,
+            settings.progress_interval_seconds,
+        )
+        # The full log is only kept for the run folder: without a run bucket, stdout (CloudWatch) is the full log.
+        with log_path.open("wb") if settings.run_bucket else contextlib.nullcontext() as log_file:
+            self._relay = LogRelay(self._masker, self._tail, self._out, log_file, settings.max_log_file_bytes)
+            progress.start(self._kickoff_text())
+            outcome = self._outcome()
+            self._relay.flush()
+        progress.stop()
+        try:
+            self._finish(outcome, log_path)
+        finally:
+            shutil.rmtree(self._run_dir, ignore_errors=True)
+        return EXIT_CODES.get(outcome.status, 1)
 
-    def progress_text() -> str:
-        silent = tail.seconds_since_output()
+    def _outcome(self) -> RunOutcome:
+        """The run's outcome; a refusal (PermanentError) or a runner bug never escapes."""
+        assert self._relay is not None
+        try:
+            outcome = self._run()
+        except PermanentError as exc:
+            outcome = RunOutcome(status=ExecutionStatus.FAILURE, headline=exc.reason, refusal=exc.reason)
+            outcome.error(exc.reason)
+            self._relay.note(exc.reason)
+        except Exception as exc:  # a runner bug still ends as a FAILURE in DataHub
+            logger.exception("The runner failed")
+            outcome = RunOutcome(status=ExecutionStatus.FAILURE, headline=f"The runner failed: {type(exc).__name__}")
+            outcome.error(self._masker.mask(f"The runner failed: {exc!r}"))
+        if (
+            self._stop.tripped
+            and outcome.status == ExecutionStatus.FAILURE
+            and self._stop.reason == StopReason.CANCELLED
+        ):
+            outcome = _cancelled()
+        return outcome
+
+    def _run(self) -> RunOutcome:
+        spec, settings = self.spec, self.settings
+        assert self._relay is not None
+        envelope = child_input.build_envelope(
+            spec, self._secret_env, gms_url=settings.gms_url, gms_token=settings.token
+        )
+        child_env = child_input.build_child_env(spec, settings, tmp_dir=self._run_dir / "tmp")
+        dropped = child_input.dropped_env_names(spec)
+        if dropped:
+            self._relay.note("Extra env vars not given to the ingestion (reserved names): " + ", ".join(dropped))
+        plan = plugins.plan_install(
+            spec.source_type or source_type(parse_recipe(spec.recipe)),  # build_envelope validated the recipe
+            spec.version,
+            spec.extra_pip_requirements,
+            bundled=plugins.bundled_version(),
+            extras=plugins.datahub_extras(),
+            is_available=plugins.plugin_available,
+            extra_plugins=spec.extra_pip_plugins,
+        )
+        datahub = settings.datahub_argv()
+        if plan.needed:
+            if not settings.allow_runtime_installs:
+                raise plugins.installs_disabled_error(plan)
+            datahub = [str(self._install(plan)), "-m", "datahub"]
+        if self._stop.tripped:
+            return _cancelled()
+        report_file = self._run_dir / "report.json"
+        if self._child_command:
+            argv = [part.replace("{report_file}", str(report_file)) for part in self._child_command]
+        else:
+            argv = child_input.build_argv(spec.task, datahub, report_file, debug=spec.debug_mode)
+        exit_ = Supervisor(
+            argv,
+            env=child_env,
+            relay=self._relay,
+            stop=self._stop,
+            stdin_text=envelope,
+            cwd=self._run_dir,
+            timeout_seconds=spec.run_timeout_seconds,
+            kill_grace_seconds=settings.kill_grace_seconds,
+        ).run()
+        outcome = interpret_exit(exit_, spec, self._metadata, self._cgroup_root)
+        if report_file.exists():
+            outcome.structured_report = report_file.read_text(errors="replace")
+        return outcome
+
+    def _install(self, plan: plugins.InstallPlan) -> Path:
+        """Create the run's venv and install the plan into it; returns its python. InstallError on failure."""
+        assert self._relay is not None
+        settings = self.settings
+        env = plugins.installer_env(settings, self._run_dir / "tmp")
+        venv_dir = self._run_dir / "venv"
+        commands = plugins.install_commands(
+            plan,
+            venv_dir,
+            uv=shutil.which("uv", path=settings.path),
+            index_url=settings.pip_index_url,
+            extra_index_url=settings.pip_extra_index_url,
+        )
+        packages = ", ".join(plan.requirements)
+        self._relay.note("Installing at run time (" + "; ".join(plan.reasons) + "): " + packages)
+        for step, argv in commands:
+            exit_ = Supervisor(
+                argv,
+                env=env,
+                relay=self._relay,
+                stop=self._stop,
+                timeout_seconds=settings.install_timeout_seconds,
+                kill_grace_seconds=settings.kill_grace_seconds,
+            ).run()
+            if exit_.stop_reason is not None and self._stop.tripped:
+                raise plugins.InstallError(f"Stopped while {step}")
+            if exit_.returncode != 0:
+                why = "timed out" if exit_.stop_reason else f"failed with exit code {exit_.returncode}"
+                raise plugins.install_failed_error(step, why, plan)
+        python = venv_dir / "bin" / "python"
+        plugins.see_image_packages(python)
+        self._relay.note(f"Installed {packages}")
+        return python
+
+    def _finish(self, outcome: RunOutcome, log_path: Path) -> None:
+        """Render, print, deliver the terminal result, then keep the run folder (after: it can take long)."""
+        spec, settings = self.spec, self.settings
+        structured = self._masker.mask(outcome.structured_report) if outcome.structured_report else None
+        report_type = spec.task
+        if spec.task == ExecutionTask.TEST_CONNECTION and outcome.refusal and not self._stop.tripped:
+            # What DataHub's own executor writes, so the UI's modal shows the reason (test_connection.py).
+            outcome.status = ExecutionStatus.SUCCESS
+            structured = self._masker.mask(internal_failure_report(outcome.refusal))
+            report_type = TEST_CONNECTION_REPORT_TYPE
+        report = self._masker.mask(
+            render_report(
+                spec.task,
+                spec.execution_id,
+                outcome,
+                self._tail.render(None, settings.tail_max_bytes),
+                links=self._full_log_links(),
+            )
+        )
+        result = ExecutionRequestResult(
+            status=outcome.status,
+            report=report,
+            structuredReport=StructuredExecutionReport(type=report_type, serializedValue=structured)
+            if structured
+            else None,
+            startTimeMs=self.start_ms,
+            durationMs=max(0, int(time.time() * 1000) - self.start_ms),
+        )
+        _print_final(self._out, report, structured)
+        deadline = settings.terminal_write_deadline_seconds
+        if self._stop.tripped:  # ECS SIGKILLs the task stopTimeout after SIGTERM: retry only while we still can
+            deadline = min(deadline, STOPPING_WRITE_DEADLINE_SECONDS)
+        write_terminal(self._gms_client(), spec.execution_request_urn, result, deadline)
+        self._upload_run_folder(log_path, report, structured)
+
+    # -- helpers --------------------------------------------------------------------------
+    def _kickoff_text(self) -> str:
+        text = f"Run started by executor '{self.spec.executor_id}'"
+        if self._metadata.task_arn:
+            text += f" in ECS task {self._metadata.task_arn}"
+        links = self._full_log_links()
+        return text + ("\n" + "\n".join(links) if links else "")
+
+    def _progress_text(self) -> str:
+        settings = self.settings
+        silent = self._tail.seconds_since_output()
         stale = silent is not None and silent >= settings.stale_log_seconds
-        return masker.mask(
+        return self._masker.mask(
             render_progress(
-                tail.render(settings.progress_tail_lines, settings.progress_tail_bytes),
-                tail.last_output_wall if stale else None,
+                self._tail.render(settings.progress_tail_lines, settings.progress_tail_bytes),
+                self._tail.last_output_wall if stale else None,
                 settings.stale_log_seconds,
             )
         )
 
-    kickoff = f"Run started by executor '{spec.executor_id}'" + (
-        f" in ECS task {metadata.task_arn}" if metadata.task_arn else ""
-    )
-    progress = ProgressReporter(
-        lambda: _gms_client(settings, progress=True),
-        spec.execution_request_urn,
-        start_ms,
-        progress_text,
-        settings.progress_interval_seconds,
-    )
-    # The full log is only kept for the run folder: without a run bucket, stdout (CloudWatch) is the full log.
-    with log_path.open("wb") if settings.run_bucket else contextlib.nullcontext() as log_file:
-        relay = LogRelay(masker, tail, out, log_file, settings.max_log_file_bytes)
-        progress.start(kickoff)
-        ctx = RunContext(settings, env, spec, relay, stop, run_dir, metadata, cgroup_root)
-        try:
-            outcome = _run(ctx)
-        except PermanentError as exc:
-            outcome = RunOutcome(status=ExecutionStatus.FAILURE, headline=exc.reason)
-            outcome.error(exc.reason)
-            relay.note(exc.reason)
-        except Exception as exc:  # a runner bug still ends as a FAILURE in DataHub
-            logger.exception("The runner failed")
-            outcome = RunOutcome(status=ExecutionStatus.FAILURE, headline=f"The runner failed: {type(exc).__name__}")
-            outcome.error(masker.mask(f"The runner failed: {exc!r}"))
-        if stop.tripped and outcome.status == ExecutionStatus.FAILURE and stop.reason == StopReason.CANCELLED:
-            outcome = _cancelled()
-        relay.flush()
-    progress.stop()
+    def _full_log_links(self) -> list[str]:
+        links = []
+        console = self._metadata.log_console_url()
+        if console:
+            links.append(f"Full log (CloudWatch): {console}")
+        if self.settings.run_bucket:
+            from executor_common.aws.s3 import run_object_key
 
-    try:
-        _finish(settings, spec, outcome, tail, out, masker, _gms_client(settings), log_path, start_ms, stop)
-    finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    return EXIT_CODES.get(outcome.status, 1)
+            key = run_object_key(self.spec.execution_id, "runner.log")
+            links.append(f"Full log (S3): s3://{self.settings.run_bucket}/{key}")
+        return links
 
-
-def _finish(
-    settings: RunnerSettings,
-    spec: RunSpec,
-    outcome: RunOutcome,
-    tail: LogTail,
-    out: BinaryIO,
-    masker: SecretMasker,
-    client: GmsClient,
-    log_path: Path,
-    start_ms: int,
-    stop: StopSwitch,
-) -> None:
-    """Render, keep (stdout, run folder) and deliver the terminal result."""
-    report = masker.mask(
-        render_report(spec.task, spec.execution_id, outcome, tail.render(None, settings.tail_max_bytes))
-    )
-    structured = masker.mask(outcome.structured_report) if outcome.structured_report else None
-    result = ExecutionRequestResult(
-        status=outcome.status,
-        report=report,
-        structuredReport=StructuredExecutionReport(type=spec.task, serializedValue=structured) if structured else None,
-        startTimeMs=start_ms,
-        durationMs=int(time.time() * 1000) - start_ms,
-    )
-    _print_final(out, report, structured)
-    _upload_run_folder(settings, spec, log_path, report, structured)
-    deadline = settings.terminal_write_deadline_seconds
-    if stop.tripped:  # ECS SIGKILLs the task stopTimeout after SIGTERM: retry only while we still can
-        deadline = min(deadline, STOPPING_WRITE_DEADLINE_SECONDS)
-    write_terminal(client, spec.execution_request_urn, result, deadline)
-
-
-def _run(ctx: RunContext) -> RunOutcome:
-    spec, settings, env = ctx.spec, ctx.settings, ctx.env
-    secrets = child_input.collect_secrets(spec, env)
-    envelope = child_input.build_envelope(spec, secrets)
-    child_env = child_input.build_child_env(
-        env,
-        spec,
-        gms_url=settings.gms_url,
-        gms_token=settings.token,
-        tmp_dir=ctx.run_dir / "tmp",
-        forward_task_role=settings.forward_task_role,
-    )
-    plan = plugins.plan_install(
-        spec.source_type or source_type(parse_recipe(spec.recipe)),  # build_envelope validated the recipe
-        spec.version,
-        spec.extra_pip_requirements,
-        bundled=plugins.bundled_version(),
-        extras=plugins.datahub_extras(),
-        is_available=plugins.plugin_available,
-    )
-    datahub = settings.datahub_argv()
-    if plan.needed:
-        if not settings.allow_runtime_installs:
-            raise plugins.installs_disabled_error(plan)
-        python = plugins.install(
-            plan,
-            ctx.run_dir / "venv",
-            env=plugins.installer_env(child_env, env),
-            relay=ctx.relay,
-            stop=ctx.stop,
-            index_url=settings.pip_index_url,
-            extra_index_url=settings.pip_extra_index_url,
-            timeout_seconds=settings.install_timeout_seconds,
-            kill_grace_seconds=settings.kill_grace_seconds,
+    def _report_unreadable_spec(self, exc: Exception, start_ms: int) -> int:
+        reason = exc.reason if isinstance(exc, PermanentError) else f"could not read the run spec: {type(exc).__name__}"
+        logger.error("Cannot run: %s", reason)
+        urn = self.settings.execution_request_urn
+        if not urn:
+            return EXIT_CANNOT_START
+        result = ExecutionRequestResult(
+            status=ExecutionStatus.FAILURE,
+            report=f"The runner could not start this run: {reason}",
+            startTimeMs=start_ms,
+            durationMs=int(time.time() * 1000) - start_ms,
         )
-        datahub = [str(python), "-m", "datahub"]
-    if ctx.stop.tripped:
-        return _cancelled()
-    report_file = ctx.run_dir / "report.json"
-    argv = child_input.build_argv(
-        spec.task, datahub, report_file, debug=spec.debug_mode, override=settings.child_command
-    )
-    exit_ = Supervisor(
-        argv,
-        env=child_env,
-        relay=ctx.relay,
-        stop=ctx.stop,
-        stdin_text=envelope,
-        cwd=ctx.run_dir,
-        timeout_seconds=spec.run_timeout_seconds,
-        kill_grace_seconds=settings.kill_grace_seconds,
-    ).run()
-    outcome = interpret_exit(exit_, spec, ctx)
-    if report_file.exists():
-        outcome.structured_report = report_file.read_text(errors="replace")
-    return outcome
+        write_terminal(self._gms_client(), urn, result, self.settings.terminal_write_deadline_seconds)
+        return EXIT_CODES[ExecutionStatus.FAILURE]
+
+    def _upload_run_folder(self, log_path: Path, report: str, structured: str | None) -> None:
+        """Best effort: the masked full log and reports to s3://RUN_BUCKET/runs/<execution-id>/."""
+        bucket = self.settings.run_bucket
+        if not bucket:
+            return
+        execution_id = self.spec.execution_id
+        try:
+            from executor_common.aws.s3 import S3Adapter, make_s3_client, run_object_key
+
+            s3 = S3Adapter(make_s3_client())
+            s3.put_file(bucket, run_object_key(execution_id, "runner.log"), str(log_path))
+            s3.put_text(bucket, run_object_key(execution_id, "report.txt"), report, "text/plain")
+            if structured:
+                s3.put_text(bucket, run_object_key(execution_id, "report.json"), structured)
+        except Exception as exc:
+            logger.warning("Could not write the run folder to s3://%s: %s", bucket, type(exc).__name__)
+
+    def _gms_client(self, *, progress: bool = False) -> GmsClient:
+        """Progress: one short attempt (dropped on failure). Terminal: the session's own retries, then ours."""
+        from executor_common.gms import GmsClient
+
+        settings = self.settings
+        if progress:
+            return GmsClient(settings.gms_url, settings.token, timeout=settings.gms_timeout_seconds, session_retries=0)
+        return GmsClient(settings.gms_url, settings.token, timeout=max(settings.gms_timeout_seconds, 10.0))
 
 
-def interpret_exit(exit_: ChildExit, spec: RunSpec, ctx: RunContext) -> RunOutcome:
+def interpret_exit(exit_: ChildExit, spec: RunSpec, metadata: TaskMetadata, cgroup_root: Path) -> RunOutcome:
     """The child's exit, in DataHub's vocabulary, with the sentence a user needs first."""
     if exit_.stop_reason == StopReason.CANCELLED:
         return _cancelled()
@@ -245,12 +358,12 @@ def interpret_exit(exit_: ChildExit, spec: RunSpec, ctx: RunContext) -> RunOutco
         outcome.info("Successfully executed 'datahub ingest'")
         return outcome
     if exit_.killed_by_sigkill:
-        if ctx.metadata.memory_mib:
-            limit = memory_limit(ctx.metadata.memory_mib, ctx.cgroup_root)
+        if metadata.memory_mib:
+            limit = memory_limit(metadata.memory_mib, cgroup_root)
         else:
             requested = int(spec.task_memory) if (spec.task_memory or "").isdigit() else None
-            limit = memory_limit(requested, ctx.cgroup_root, source="the run's task size")
-        return _failure(oom_message(limit, spec.task_cpu or ctx.metadata.cpu))
+            limit = memory_limit(requested, cgroup_root, source="the run's task size")
+        return _failure(oom_message(limit, spec.task_cpu or metadata.cpu))
     if exit_.returncode < 0:
         return _failure(f"The ingestion process was killed by signal {-exit_.returncode}.")
     outcome = RunOutcome(status=ExecutionStatus.FAILURE)
@@ -270,24 +383,6 @@ def _cancelled() -> RunOutcome:
     return outcome
 
 
-def _report_unreadable_spec(
-    settings: RunnerSettings, env: Mapping[str, str], client: GmsClient, exc: Exception, start_ms: int
-) -> int:
-    reason = exc.reason if isinstance(exc, PermanentError) else f"could not read the run spec: {type(exc).__name__}"
-    logger.error("Cannot run: %s", reason)
-    urn = env.get(ENV_EXECUTION_REQUEST_URN)
-    if not urn:
-        return EXIT_CANNOT_START
-    result = ExecutionRequestResult(
-        status=ExecutionStatus.FAILURE,
-        report=f"The runner could not start this run: {reason}",
-        startTimeMs=start_ms,
-        durationMs=int(time.time() * 1000) - start_ms,
-    )
-    write_terminal(client, urn, result, settings.terminal_write_deadline_seconds)
-    return EXIT_CODES[ExecutionStatus.FAILURE]
-
-
 def _print_final(out: BinaryIO, report: str, structured: str | None) -> None:
     """The final report also goes to stdout (CloudWatch), so nothing is lost if GMS refuses it."""
     text = "[executor] ===== final report =====\n" + report
@@ -295,34 +390,6 @@ def _print_final(out: BinaryIO, report: str, structured: str | None) -> None:
         text += "\n[executor] ===== structured report (JSON) =====\n" + structured + "\n"
     out.write(text.encode("utf-8", "replace"))
     out.flush()
-
-
-def _upload_run_folder(
-    settings: RunnerSettings, spec: RunSpec, log_path: Path, report: str, structured: str | None
-) -> None:
-    """Best effort: the masked full log and reports to s3://RUN_BUCKET/runs/<execution-id>/."""
-    if not settings.run_bucket:
-        return
-    try:
-        from executor_common.aws.s3 import S3Adapter, make_s3_client, run_object_key
-
-        s3 = S3Adapter(make_s3_client())
-        bucket = settings.run_bucket
-        s3.put_file(bucket, run_object_key(spec.execution_id, "runner.log"), str(log_path))
-        s3.put_text(bucket, run_object_key(spec.execution_id, "report.txt"), report, "text/plain")
-        if structured:
-            s3.put_text(bucket, run_object_key(spec.execution_id, "report.json"), structured)
-    except Exception as exc:
-        logger.warning("Could not write the run folder to s3://%s: %s", settings.run_bucket, type(exc).__name__)
-
-
-def _gms_client(settings: RunnerSettings, *, progress: bool = False) -> GmsClient:
-    """Progress: one short attempt (dropped on failure). Terminal: the session's own retries, then ours."""
-    from executor_common.gms import GmsClient
-
-    if progress:
-        return GmsClient(settings.gms_url, settings.token, timeout=settings.gms_timeout_seconds, session_retries=0)
-    return GmsClient(settings.gms_url, settings.token, timeout=max(settings.gms_timeout_seconds, 10.0))
 
 
 def _safe(execution_id: str) -> str:

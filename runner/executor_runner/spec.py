@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from urllib.parse import urlparse
 
 from executor_common.errors import PermanentError, summarize_validation_error
-from executor_common.runspec import ENV_RUN_SPEC, ENV_RUN_SPEC_URI, ENV_RUN_TIMEOUT, RunSpec
+from executor_common.runspec import ENV_RUN_SPEC, ENV_RUN_SPEC_URI, RunSpec
 from pydantic import ValidationError
 
 #: (bucket, key) -> the object's text.
@@ -20,10 +20,11 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return parsed.netloc, parsed.path.lstrip("/")
 
 
-def load_run_spec(env: Mapping[str, str], read_s3_text: S3TextReader | None = None) -> RunSpec:
-    """The RunSpec; PermanentError naming the problem when it is absent or invalid."""
-    inline = env.get(ENV_RUN_SPEC)
-    uri = env.get(ENV_RUN_SPEC_URI)
+def load_run_spec(inline: str | None, uri: str | None, read_s3_text: S3TextReader | None = None) -> RunSpec:
+    """The RunSpec (inline wins over the URI); PermanentError naming the problem when absent or invalid.
+
+    The spec is the one source of the run timeout (`run_timeout_seconds`).
+    """
     if inline:
         raw = inline
     elif uri:
@@ -33,21 +34,11 @@ def load_run_spec(env: Mapping[str, str], read_s3_text: S3TextReader | None = No
     else:
         raise PermanentError(f"neither {ENV_RUN_SPEC} nor {ENV_RUN_SPEC_URI} is set: the runner has nothing to run")
     try:
-        spec = RunSpec.model_validate_json(raw)
+        return RunSpec.model_validate_json(raw)
     except ValidationError as exc:
         raise PermanentError(
             f"the run spec is invalid ({exc.error_count()} error(s)): {summarize_validation_error(exc)}"
         ) from None
-    override = env.get(ENV_RUN_TIMEOUT, "").strip()
-    if override:
-        try:
-            seconds = int(float(override))
-        except ValueError:
-            raise PermanentError(f"{ENV_RUN_TIMEOUT} must be a number of seconds, got {override!r}") from None
-        if seconds <= 0:
-            raise PermanentError(f"{ENV_RUN_TIMEOUT} must be positive, got {override!r}")
-        spec = spec.model_copy(update={"run_timeout_seconds": seconds})
-    return spec
 
 
 def default_s3_reader() -> S3TextReader:

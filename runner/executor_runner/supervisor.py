@@ -4,8 +4,9 @@ The child gets its input on stdin (written by a helper thread, so a child that n
 reads cannot block us), its stdout+stderr are drained by `relay.pump` on another
 thread, and the caller's thread only waits: for the exit, for a stop request (SIGTERM
 to the runner) or for the deadline (run timeout). Stopping is SIGTERM to the group,
-then SIGKILL after the grace period; after the leader exits, anything left in its group
-(grandchildren) is killed too, so no orphan outlives the run.
+then SIGKILL after the grace period; after the leader exits, every process left below it is
+killed too (its group, and grandchildren that left the group with `setsid` or a double fork
+and came back to the runner as orphans: `processes.kill_descendants`), so none outlives the run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from executor_runner import processes
 from executor_runner.relay import LogRelay, start_pump
 
 POLL_SECONDS = 0.1
@@ -36,7 +38,6 @@ class StopReason(StrEnum):
 class ChildExit:
     returncode: int
     stop_reason: StopReason | None
-    duration_seconds: float
 
     @property
     def killed_by_sigkill(self) -> bool:
@@ -87,6 +88,7 @@ class Supervisor:
     def run(self) -> ChildExit:
         """Start the child and block until it has exited and its output is drained."""
         started = self._clock()
+        existing_children = processes.children_of(os.getpid())
         process = subprocess.Popen(
             self._argv,
             env=self._env,
@@ -124,12 +126,13 @@ class Supervisor:
                 _signal_group(process.pid, signal.SIGKILL)
                 term_sent_at = float("inf")
         returncode = process.wait()
-        # Grandchildren left in the group would keep the pipe open and outlive the run.
+        # Grandchildren left behind would keep the pipe open and outlive the run.
         _signal_group(process.pid, signal.SIGKILL)
+        processes.kill_descendants(process.pid, existing_children)
         reader.join(READER_JOIN_SECONDS)
         with contextlib.suppress(OSError):
             process.stdout.close()
-        return ChildExit(returncode=returncode, stop_reason=stop_reason, duration_seconds=self._clock() - started)
+        return ChildExit(returncode=returncode, stop_reason=stop_reason)
 
 
 def _reap(process: subprocess.Popen[bytes], exited: threading.Event) -> None:

@@ -135,3 +135,16 @@ def test_handler_kill_without_executor_id_stops_our_running_task(dispatcher_stac
     # THEN the task is stopped
     assert failed_ids(response) == []
     assert any("Stopped the run's task" in r.get("message", "") for r in dispatcher_stack.log_records())
+
+
+def test_handler_extra_pip_plugins_from_the_ui_reach_the_runner_in_the_spec(dispatcher_stack):
+    # GIVEN a source whose "Extra DataHub plugins" lists two extras of acryl-datahub
+    body = _args_body("ui-plugins", extra_pip_plugins=json.dumps(["datahub-rest", "sql-parser"]))
+
+    # WHEN the dispatcher launches it
+    response = dispatcher_stack.invoke(sqs_event(body))
+
+    # THEN the run spec carries them for the runner to install as acryl-datahub[<source>,<plugins>]
+    assert failed_ids(response) == []
+    [task] = dispatcher_stack.tasks()
+    assert json.loads(env_of(task)["EXECUTOR_RUN_SPEC"])["extra_pip_plugins"] == ["datahub-rest", "sql-parser"]

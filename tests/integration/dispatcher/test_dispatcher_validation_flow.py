@@ -5,6 +5,8 @@ Dispatcher behaviour 3 in docs/architecture.md.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from dispatcher_helpers import PG_RECIPE, SQLITE_RECIPE, failed_ids, run_body, sqs_event, urn_of
 
@@ -110,3 +112,22 @@ def test_handler_many_secrets_are_resolved_in_one_listing_then_attached(dispatch
     finally:
         for name in [*names, "KEY_12_OLD"]:
             dispatcher_stack.secretsmanager.delete_secret(SecretId=PREFIX + name, ForceDeleteWithoutRecovery=True)
+
+
+def test_handler_refused_test_connection_is_what_the_ui_modal_shows(dispatcher_stack):
+    # GIVEN a UI "Test Connection" whose recipe references a secret that exists in no store
+    recipe = {"source": {"type": "postgres", "config": {"password": "${NOT_A_SECRET}"}}}
+    body = json.loads(run_body("tc-refused", recipe, task="TEST_CONNECTION"))
+    body["aspect"]["source"]["type"] = "MANUAL_TEST_CONNECTION"
+
+    # WHEN the dispatcher refuses it
+    dispatcher_stack.invoke(sqs_event(json.dumps(body)))
+
+    # THEN DataHub gets what its own executor writes: SUCCESS with a TEST_CONNECTION internal-failure report
+    result = dispatcher_stack.gms.result(urn_of("tc-refused"))
+    assert result["status"] == "SUCCESS"
+    assert result["structuredReport"]["type"] == "TEST_CONNECTION"
+    report = json.loads(result["structuredReport"]["serializedValue"])
+    assert report["internal_failure"] is True
+    assert "${NOT_A_SECRET}" in report["internal_failure_reason"]
+    assert dispatcher_stack.tasks() == []

@@ -15,6 +15,8 @@ from executor_common.runspec import ENV_RUN_SPEC, RunSpec
 from tests.conftest import REPO_ROOT
 
 CHILDREN = Path(__file__).resolve().parent / "children"
+#: The test entry point that runs the real runner with a fake child (not part of the image).
+FAKE_CHILD_RUNNER = Path(__file__).resolve().parent / "fake_child_runner.py"
 TOKEN = "test-token"
 
 
@@ -34,7 +36,7 @@ def make_spec(
 
 
 def child(name: str, *args: str) -> list[str]:
-    """A RUNNER_CHILD_COMMAND running one of the fake children with this interpreter."""
+    """The argv of one of the fake children (run with this interpreter) for `child=`; `{report_file}` is substituted."""
     return [sys.executable, str(CHILDREN / name), *args]
 
 
@@ -61,9 +63,17 @@ class RunnerEnv:
         env.update(extra or {})
         return env
 
-    def start(self, spec: RunSpec, extra: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    def command(self, child: list[str] | None = None) -> list[str]:
+        """The production entry point, or the test entry point running `child` instead of `datahub ingest`."""
+        if child is None:
+            return [sys.executable, "-m", "executor_runner"]
+        return [sys.executable, str(FAKE_CHILD_RUNNER), json.dumps(child)]
+
+    def start(
+        self, spec: RunSpec, extra: dict[str, str] | None = None, child: list[str] | None = None
+    ) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [sys.executable, "-m", "executor_runner"],
+            self.command(child),
             env=self.env(spec, extra),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -71,8 +81,10 @@ class RunnerEnv:
             cwd=self.work_dir,
         )
 
-    def run(self, spec: RunSpec, extra: dict[str, str] | None = None, timeout: float = 120) -> RunnerResult:
-        process = self.start(spec, extra)
+    def run(
+        self, spec: RunSpec, extra: dict[str, str] | None = None, timeout: float = 120, child: list[str] | None = None
+    ) -> RunnerResult:
+        process = self.start(spec, extra, child)
         stdout, stderr = process.communicate(timeout=timeout)
         return RunnerResult(process.returncode, stdout, stderr)
 

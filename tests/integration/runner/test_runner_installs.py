@@ -18,10 +18,9 @@ def test_runner_failed_runtime_install_reports_failure_naming_the_package(runner
         "RUNNER_PIP_INDEX_URL": f"http://user:{INDEX_PASSWORD}@127.0.0.1:{unused_local_port()}/simple",
         "UV_HTTP_RETRIES": "0",
         "PIP_RETRIES": "0",
-        "RUNNER_CHILD_COMMAND": json.dumps(child("exit_code.py", "0")),
     }
 
-    result = runner.run(spec, extra, timeout=60)
+    result = runner.run(spec, extra, timeout=60, child=child("exit_code.py", "0"))
 
     # THEN FAILURE naming the package, with the installer's output in the report, and the child never ran
     assert result.returncode == 1
@@ -36,11 +35,26 @@ def test_runner_failed_runtime_install_reports_failure_naming_the_package(runner
 
 def test_runner_runtime_installs_disabled_fails_clearly(runner, gms_standin):
     spec = make_spec("install-off-1", version="1.6.0")
-    extra = {"RUNNER_ALLOW_RUNTIME_INSTALLS": "false", "RUNNER_CHILD_COMMAND": json.dumps(child("exit_code.py", "0"))}
+    extra = {
+        "RUNNER_ALLOW_RUNTIME_INSTALLS": "false",
+    }
 
-    result = runner.run(spec, extra, timeout=60)
+    result = runner.run(spec, extra, timeout=60, child=child("exit_code.py", "0"))
 
     assert result.returncode == 1
     first_line = gms_standin.result(spec.execution_request_urn)["report"].splitlines()[0]
     assert "run-time installs are disabled" in first_line
     assert "acryl-datahub==1.6.0" in first_line
+
+
+def test_runner_extra_pip_plugins_with_installs_disabled_fails_naming_the_extras(runner, gms_standin):
+    # GIVEN the UI's "Extra DataHub plugins" asks for a plugin the image lacks, and run-time installs are off
+    spec = make_spec("plugins-off-1", extra_pip_plugins=["snowflake"])
+
+    result = runner.run(spec, {"RUNNER_ALLOW_RUNTIME_INSTALLS": "false"}, timeout=60, child=child("exit_code.py", "0"))
+
+    # THEN FAILURE naming the extras requirement DataHub's executor would install
+    assert result.returncode == 1
+    first_line = gms_standin.result(spec.execution_request_urn)["report"].splitlines()[0]
+    assert "run-time installs are disabled" in first_line
+    assert "acryl-datahub[snowflake]==" in first_line

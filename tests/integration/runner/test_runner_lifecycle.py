@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
@@ -10,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from executor_common.results import MAX_REPORT_CHARS
 from runner_harness import child, make_spec
 
 from tests.support.waiting import wait_until
@@ -53,7 +53,7 @@ class _RssSampler:
 def test_runner_child_exit_nonzero_reports_failure_with_exit_code(runner, gms_standin):
     spec = make_spec("exit-3")
 
-    result = runner.run(spec, {"RUNNER_CHILD_COMMAND": json.dumps(child("exit_code.py", "3"))})
+    result = runner.run(spec, child=child("exit_code.py", "3"))
 
     assert result.returncode == 1
     final = gms_standin.result(spec.execution_request_urn)
@@ -67,7 +67,7 @@ def test_runner_child_sigkilled_reports_out_of_memory_first(runner, gms_standin)
     # GIVEN a child that is SIGKILLed (what the OOM killer does) in a task with 1024 CPU
     spec = make_spec("oom-1", task_cpu="1024")
 
-    result = runner.run(spec, {"RUNNER_CHILD_COMMAND": json.dumps(child("oom.py"))})
+    result = runner.run(spec, child=child("oom.py"))
 
     # THEN FAILURE whose first line says it ran out of memory and how to raise the limit
     assert result.returncode == 1
@@ -84,14 +84,13 @@ def test_runner_run_timeout_stops_child_and_reports_failure_with_duration(runner
     # GIVEN a child that hangs and ignores SIGTERM, a 2 s run timeout and a 1 s stale threshold
     spec = make_spec("timeout-1", run_timeout_seconds=2)
     extra = {
-        "RUNNER_CHILD_COMMAND": json.dumps(child("hang.py", "--ignore-term")),
         "RUNNER_KILL_GRACE_SECONDS": "1",
         "RUNNER_STALE_LOG_SECONDS": "1",
         "RUNNER_PROGRESS_INTERVAL_SECONDS": "0.2",
     }
 
     started = time.monotonic()
-    result = runner.run(spec, extra)
+    result = runner.run(spec, extra, child=child("hang.py", "--ignore-term"))
     elapsed = time.monotonic() - started
 
     # THEN it is stopped (SIGTERM, then SIGKILL after the grace) and reported as timed out
@@ -110,9 +109,7 @@ def test_runner_sigterm_cancels_and_leaves_no_orphans(runner, gms_standin, tmp_p
     # GIVEN a child with two grandchildren, all in the child's process group, some ignoring SIGTERM
     pid_file = tmp_path / "pids"
     spec = make_spec("cancel-1")
-    process = runner.start(
-        spec, {"RUNNER_CHILD_COMMAND": json.dumps(child("family.py", str(pid_file))), "RUNNER_KILL_GRACE_SECONDS": "1"}
-    )
+    process = runner.start(spec, {"RUNNER_KILL_GRACE_SECONDS": "1"}, child=child("family.py", str(pid_file)))
     wait_until(lambda: pid_file.exists() and len(pid_file.read_text().split()) == 3, 15, "the family's three pids")
     pids = [int(p) for p in pid_file.read_text().split()]
     wait_until(lambda: gms_standin.result(spec.execution_request_urn), 15, "the kickoff in DataHub")
@@ -133,7 +130,7 @@ def test_runner_sigterm_cancels_and_leaves_no_orphans(runner, gms_standin, tmp_p
 def test_runner_flood_of_a_million_lines_completes_with_bounded_memory(runner, gms_standin):
     spec = make_spec("flood-1")
 
-    process = runner.start(spec, {"RUNNER_CHILD_COMMAND": json.dumps(child("flood.py", "1000000"))})
+    process = runner.start(spec, child=child("flood.py", "1000000"))
     peak = _RssSampler(process.pid)
     stdout, stderr = process.communicate(timeout=110)
     peak.stop()
@@ -145,7 +142,7 @@ def test_runner_flood_of_a_million_lines_completes_with_bounded_memory(runner, g
     final = gms_standin.result(spec.execution_request_urn)
     assert final["status"] == "SUCCESS"
     assert "flood done" in final["report"]
-    assert len(final["report"]) <= 60_000
+    assert 60_000 < len(final["report"]) <= MAX_REPORT_CHARS  # far more of the log than the old 60,000 cap
     assert "[earlier logs truncated...]" in final["report"]
 
 
@@ -158,8 +155,8 @@ def test_runner_missing_secret_fails_naming_it_without_running(runner, gms_stand
         {
             "PRESENT": "here-it-is",
             "SHOP_DB_PASSWORD": "",
-            "RUNNER_CHILD_COMMAND": json.dumps(child("leaky.py", "{report_file}")),
         },
+        child=child("leaky.py", "{report_file}"),
     )
 
     assert result.returncode == 1
@@ -177,5 +174,5 @@ def test_runner_misconfigured_exits_3_without_echoing_values(runner, gms_standin
 
     assert result.returncode == 3
     assert "misconfigured" in result.stderr
-    assert "kill_grace_seconds" in result.stderr and "stopTimeout" in result.stderr
+    assert "RUNNER_KILL_GRACE_SECONDS" in result.stderr and "stopTimeout" in result.stderr
     assert gms_standin.result(spec.execution_request_urn) is None

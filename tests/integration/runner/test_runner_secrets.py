@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import json
+from urllib.parse import quote
 
 from runner_harness import TOKEN, child, make_spec
 
 CANARY = "c4n4ry-Pa55w0rd-7f3e"
 MULTILINE = "-----BEGIN KEY-----\nm4sk-line-one-9d2c\nm4sk-line-two-41aa\n-----END KEY-----"
 QUOTED = 'qu0te"and\\backslash-8e1b'
-FORBIDDEN = [CANARY, "m4sk-line-one-9d2c", "m4sk-line-two-41aa", QUOTED, json.dumps(QUOTED)[1:-1], TOKEN]
+ENCODED_CANARY = [
+    quote(CANARY),
+    quote(QUOTED, safe="").lower(),
+    html.escape(QUOTED),
+    base64.b64encode(CANARY.encode()).decode(),
+    CANARY.encode().hex(),
+    json.dumps(json.dumps(QUOTED))[1:-1],
+]
+FORBIDDEN = [
+    CANARY,
+    "m4sk-line-one-9d2c",
+    "m4sk-line-two-41aa",
+    QUOTED,
+    json.dumps(QUOTED)[1:-1],
+    TOKEN,
+    *ENCODED_CANARY,
+]
 
 
 def test_runner_masks_secret_values_everywhere(runner, gms_standin, tmp_path):
@@ -20,19 +39,21 @@ def test_runner_masks_secret_values_everywhere(runner, gms_standin, tmp_path):
             "config": {"path": "/dev/null", "password": "${DB_PASSWORD}", "key": "${PRIVATE_KEY}", "q": "${QUOTED}"},
         },
     }
-    spec = make_spec("canary-1", recipe, secret_names=["DB_PASSWORD", "PRIVATE_KEY", "QUOTED"])
+    spec = make_spec(
+        "canary-1",
+        recipe,
+        secret_names=["DB_PASSWORD", "PRIVATE_KEY", "QUOTED"],
+        extra_env_vars={"SHOP_REGION": "eu-west-1", "DATAHUB_GMS_TOKEN": "x", "runner_child_command": "x"},
+    )
     extra = {
         "DB_PASSWORD": CANARY,
         "PRIVATE_KEY": MULTILINE,
         "QUOTED": QUOTED,
-        "EXECUTOR_CHILD_ENV_NAMES": "SHOP_REGION",
-        "SHOP_REGION": "eu-west-1",
         "AWS_SECRET_ACCESS_KEY": "runner-only-aws-key-5521",
-        "RUNNER_CHILD_COMMAND": json.dumps(child("leaky.py", "{report_file}")),
     }
 
     # WHEN the run completes
-    result = runner.run(spec, extra)
+    result = runner.run(spec, extra, child=child("leaky.py", "{report_file}"))
 
     # THEN the child did print them (so masking was exercised) ...
     assert result.returncode == 0, result.stderr
@@ -45,13 +66,14 @@ def test_runner_masks_secret_values_everywhere(runner, gms_standin, tmp_path):
         assert value not in result.stderr
         assert value not in sent_to_gms
         assert value not in files
-    # AND the child's environment is clean: forwarded names only, nothing of the runner's
+    # AND the child's environment is clean: the spec's extra env vars only, nothing of the runner's, no token
     env_line = next(line for line in result.stdout.splitlines() if line.startswith("my environment:"))
     child_env = json.loads(env_line.removeprefix("my environment:"))
     assert child_env["SHOP_REGION"] == "eu-west-1"
     assert child_env["DATAHUB_GMS_URL"] == runner.gms_url
     assert child_env["DATAHUB_TELEMETRY_ENABLED"] == "false"
     assert not {k for k in child_env if k.startswith(("AWS_", "ECS_", "RUNNER_", "EXECUTOR_"))}
-    assert not {"DB_PASSWORD", "PRIVATE_KEY", "QUOTED"} & set(child_env)
+    assert not {"DB_PASSWORD", "PRIVATE_KEY", "QUOTED", "DATAHUB_GMS_TOKEN"} & set(child_env)
+    assert not {k for k in child_env if k.upper().startswith("RUNNER_")}
     # AND the recipe given to the child carries run_id = the execution id
     assert '"run_id": "canary-1"' in result.stdout

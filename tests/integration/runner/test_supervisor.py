@@ -56,3 +56,22 @@ def test_supervisor_grandchild_holding_the_pipe_is_killed_after_leader_exits():
 
     assert exit_.returncode == 0 and b"bye" in out.getvalue()
     assert time.monotonic() - started < 5
+
+
+def test_supervisor_end_of_run_sweep_spares_children_the_caller_had_before():
+    # GIVEN the calling process already has a child of its own (the test process, not the runner)
+    import subprocess
+
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        sup, _out = _supervisor("print('done')")
+
+        # WHEN a supervised run ends and the runner sweeps what the child left behind
+        exit_ = sup.run()
+
+        # THEN the bystander is untouched and its exit status is still ours to collect
+        assert exit_.returncode == 0
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+    assert bystander.wait(10) == -9

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from datahub.metadata.schema_classes import ExecutionRequestResultClass, StructuredExecutionReportClass
-from executor_common.results import ExecutionRequestResult, StructuredExecutionReport
+from executor_common.results import MAX_STRUCTURED_REPORT_CHARS, ExecutionRequestResult, StructuredExecutionReport
 from executor_common.status import ExecutionStatus
 
 
@@ -70,3 +70,35 @@ def test_result_model_fields_mirror_datahubs_record_fields() -> None:
 
     assert set(ExecutionRequestResult.model_fields) <= datahub_fields
     assert set(StructuredExecutionReport.model_fields) == structured_fields
+
+
+def test_bounded_trims_an_oversized_json_structured_report_field_by_field() -> None:
+    # GIVEN a structured report over the limit: counts, a long warning list, a huge list, a huge string
+    document = {
+        "source": {
+            "report": {
+                "events_produced": 123_456,
+                "warnings": [{"title": f"w{i}", "context": ["c" * 50] * 300} for i in range(400)],
+                "tables_scanned": [f"shop.public.t{i:07d}" for i in range(50_000)],
+                "notes": "n" * 100_000,
+            }
+        }
+    }
+    huge = ExecutionRequestResult(
+        status=ExecutionStatus.SUCCESS,
+        structuredReport=StructuredExecutionReport(type="RUN_INGEST", serializedValue=json.dumps(document)),
+    )
+
+    bounded = huge.bounded()
+
+    # THEN it is kept, within the limit, with the counts whole and the lists and strings cut with a note
+    assert bounded.structuredReport is not None
+    serialized = bounded.structuredReport.serializedValue
+    assert len(serialized) <= MAX_STRUCTURED_REPORT_CHARS
+    report = json.loads(serialized)["source"]["report"]
+    assert report["events_produced"] == 123_456
+    assert report["warnings"][0]["title"] == "w0"
+    assert "more entries cut" in report["warnings"][-1]
+    assert "more entries cut" in report["tables_scanned"][-1]
+    assert "characters cut" in report["notes"]
+    assert ExecutionRequestResultClass.from_obj(bounded.to_aspect_dict()).validate()

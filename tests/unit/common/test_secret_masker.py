@@ -89,3 +89,96 @@ def test_masker_added_values_are_masked_from_then_on() -> None:
     masker.add("second-secret")
 
     assert masker.mask("first-secret second-secret") == f"{MASK} {MASK}"
+
+
+# -- the reversible forms of the reliability issue (item 5), with canaries that stress each one -----------
+CANARIES = {
+    "metachars": "c4n(a)r*y.+?[x]|^$/p@ss&<b>'q'",
+    "unicode": "pässwörd-ß-✓-9f1e",
+    "slash": "tok/en/with/slashes-7a",
+    "two-chars": "Zq",
+    "padded": "  padded-canary-4c1d \n",
+}
+
+
+def _reversible_forms(value: str) -> dict[str, str]:
+    import base64
+    import html
+    import re as _re
+
+    data = value.encode()
+    json_escaped = json.dumps(value)[1:-1]
+    forms = {
+        "quote-default-safe": quote(value),
+        "quote-lowercase": _re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quote(value, safe="")),
+        "quote-plus-lowercase": _re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quote_plus(value)),
+        "bytes-repr": repr(data)[2:-1],
+        "html": html.escape(value),
+        "html-no-quotes": html.escape(value, quote=False),
+        "json-escaped-slash": json_escaped.replace("/", "\\/"),
+        "json-twice": json.dumps(json_escaped)[1:-1],
+        "base64": base64.b64encode(data).decode(),
+        "base64-url-unpadded": base64.urlsafe_b64encode(data).decode().rstrip("="),
+        "hex": data.hex(),
+        "hex-upper": data.hex().upper(),
+    }
+    if value.strip() != value:
+        forms["stripped"] = value.strip()
+    return forms
+
+
+@pytest.mark.parametrize(
+    ("value", "name", "form"),
+    [
+        pytest.param(value, name, form, id=f"{label}-{name}")
+        for label, value in CANARIES.items()
+        for name, form in _reversible_forms(value).items()
+    ],
+)
+def test_masker_hides_reversible_forms(value: str, name: str, form: str) -> None:
+    masker = SecretMasker([value])
+
+    masked = masker.mask(f"sent [{form}] to the server")
+
+    assert form not in masked, name
+    assert masked == f"sent [{MASK}] to the server"
+
+
+def test_masker_hides_a_json_document_inside_a_json_string() -> None:
+    # GIVEN a structured report that carries a JSON document as a string (escaped twice)
+    inner = json.dumps({"password": CANARY})
+    outer = json.dumps({"report": inner})
+
+    masked = SecretMasker([CANARY]).mask(outer)
+
+    assert "S3cr3t" not in masked
+
+
+def test_masker_safe_cut_never_splits_a_registered_form() -> None:
+    masker = SecretMasker(["straddling-canary-5e"])
+    data = b"x" * 100 + b"straddling-canary-5e" + b"y" * 3
+
+    cut = masker.safe_cut(data)
+
+    assert cut <= len(data)
+    assert b"straddling-canary-5e" in data[:cut] or b"straddling-canary-5e" in data[cut:]
+
+
+def test_masker_pattern_masks_exactly_what_a_longest_first_alternation_would() -> None:
+    # The masker compiles its ~30 forms per secret as a trie (fast); it must match what the plain
+    # longest-first alternation matches, wherever forms share prefixes or contain each other.
+    import random
+    import re
+
+    from executor_common.masking import _trie_pattern
+
+    rng = random.Random(7)
+    alphabet = 'ab/%\\"c1é\n'
+    for _ in range(2000):
+        words = list(
+            {"".join(rng.choice(alphabet) for _ in range(rng.randint(4, 9))) for _ in range(rng.randint(1, 12))}
+        )
+        text = "".join(rng.choice([*words, "x", "a", "b", "c"]) for _ in range(30))
+        longest_first = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+        assert re.compile(_trie_pattern(words)).sub("*", text) == longest_first.sub("*", text), (words, text)

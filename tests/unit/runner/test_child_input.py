@@ -6,14 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
+from executor_common.errors import PermanentError
 from executor_common.runspec import RunSpec
 from executor_runner.child_input import (
+    GMS_TOKEN_REF,
     MissingSecretError,
     build_argv,
     build_child_env,
     build_envelope,
     collect_secrets,
 )
+from executor_runner.settings import RunnerSettings
 
 RECIPE = {"source": {"type": "postgres", "config": {"password": "${PG_PASSWORD}"}}, "pipeline_name": "pg-prod"}
 
@@ -50,33 +53,113 @@ def test_collect_secrets_missing_or_empty_fails_naming_it(secret_names, env):
     assert "from-somewhere-else" not in raised.value.reason
 
 
+def _envelope(spec: RunSpec, secrets=None, token="executor-token-5f1e", gms="http://gms:8080") -> dict:
+    secrets = {"PG_PASSWORD": "s3cret"} if secrets is None else secrets
+    return json.loads(build_envelope(spec, secrets, gms_url=gms, gms_token=token))
+
+
+def _pg(recipe=RECIPE) -> RunSpec:
+    return _spec(recipe, secret_names=["PG_PASSWORD"])
+
+
 def test_build_envelope_sets_run_id_keeps_pipeline_name_and_leaves_references():
-    envelope = json.loads(build_envelope(_spec(), {"PG_PASSWORD": "s3cret"}))
+    envelope = _envelope(_pg(), {"PG_PASSWORD": "s3cret"})
 
     recipe = json.loads(envelope["__recipe_yaml__"])
     assert recipe["run_id"] == "abc"
     assert recipe["pipeline_name"] == "pg-prod"
     assert recipe["source"]["config"]["password"] == "${PG_PASSWORD}"
-    assert envelope["__secrets__"] == {"PG_PASSWORD": "s3cret"}
+    assert envelope["__secrets__"]["PG_PASSWORD"] == "s3cret"
+
+
+def test_build_envelope_without_sink_makes_the_default_sink_explicit_with_the_token_by_reference():
+    envelope = _envelope(_pg())
+
+    recipe = json.loads(envelope["__recipe_yaml__"])
+    assert recipe["sink"] == {
+        "type": "datahub-rest",
+        "config": {"server": "http://gms:8080", "token": "${" + GMS_TOKEN_REF + "}"},
+    }
+    assert recipe["datahub_api"] == {"server": "http://gms:8080", "token": "${" + GMS_TOKEN_REF + "}"}
+    assert envelope["__secrets__"][GMS_TOKEN_REF] == "executor-token-5f1e"
+    assert "executor-token-5f1e" not in envelope["__recipe_yaml__"]
+
+
+@pytest.mark.parametrize(
+    ("server", "gms"),
+    [("http://GMS:8080", "http://gms:8080"), ("http://gms:8080/", "http://gms:8080"), ("http://gms:80", "http://gms")],
+)
+def test_build_envelope_rest_sink_to_our_gms_gets_our_token(server, gms):
+    recipe = {**RECIPE, "sink": {"type": "datahub-rest", "config": {"server": server, "token": "$DATAHUB_GMS_TOKEN"}}}
+
+    sink = json.loads(_envelope(_pg(recipe), gms=gms)["__recipe_yaml__"])["sink"]
+
+    assert sink["config"]["token"] == "${" + GMS_TOKEN_REF + "}"
+
+
+@pytest.mark.parametrize(
+    "token_spelling",
+    ["$DATAHUB_GMS_TOKEN", "${DATAHUB_GMS_TOKEN}", "${DATAHUB_GMS_TOKEN:-x}", "Bearer $DATAHUB_GMS_TOKEN"],
+)
+def test_build_envelope_foreign_server_with_our_token_is_refused(token_spelling):
+    recipe = {
+        **RECIPE,
+        "sink": {"type": "datahub-rest", "config": {"server": "http://elsewhere", "token": token_spelling}},
+    }
+
+    with pytest.raises(PermanentError, match="only goes to its own GMS"):
+        _envelope(_pg(recipe))
+
+
+def test_build_envelope_our_sink_spelled_with_datahub_gms_token_is_not_a_missing_secret():
+    recipe = {
+        **RECIPE,
+        "sink": {"type": "datahub-rest", "config": {"server": "http://gms:8080", "token": "${DATAHUB_GMS_TOKEN}"}},
+    }
+
+    envelope = _envelope(_pg(recipe))
+
+    assert set(envelope["__secrets__"]) == {"PG_PASSWORD", GMS_TOKEN_REF}
+
+
+def test_build_envelope_foreign_server_never_gets_the_token_reference():
+    recipe = {**RECIPE, "sink": {"type": "datahub-rest", "config": {"server": "http://elsewhere", "token": "own"}}}
+
+    envelope = _envelope(_pg(recipe))
+
+    sink = json.loads(envelope["__recipe_yaml__"])["sink"]
+    assert sink["config"] == {"server": "http://elsewhere", "token": "own"}
+    assert "datahub_api" not in json.loads(envelope["__recipe_yaml__"])
+
+
+def test_build_envelope_recipe_naming_the_internal_token_reference_is_refused():
+    recipe = {**RECIPE, "sink": {"type": "console", "config": {"x": "${" + GMS_TOKEN_REF + "}"}}}
+
+    with pytest.raises(PermanentError, match="reserved"):
+        _envelope(_pg(recipe))
+
+
+def _settings(**env: str) -> RunnerSettings:
+    return RunnerSettings.model_validate({"DATAHUB_GMS_URL": "http://gms/gms", **env})
 
 
 def test_build_child_env_holds_only_what_ingestion_needs():
-    runner_env = {
-        "PATH": "/usr/bin",
-        "HOME": "/home/runner",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/creds",
-        "AWS_SECRET_ACCESS_KEY": "runner-key",
-        "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/x",
-        "EXECUTOR_RUN_SPEC": "{}",
-        "EXECUTOR_CHILD_ENV_NAMES": "SHOP_REGION,EXECUTOR_TASK_MEMORY,PG_PASSWORD,RUNNER_X",
-        "SHOP_REGION": "eu-west-1",
-        "EXECUTOR_TASK_MEMORY": "8192",
-        "PG_PASSWORD": "s3cret",
-        "RUNNER_X": "1",
-    }
-    spec = _spec(secret_names=["PG_PASSWORD"])
+    spec = _spec(
+        secret_names=["PG_PASSWORD"],
+        extra_env_vars={
+            "SHOP_REGION": "eu-west-1",
+            "EXECUTOR_TASK_MEMORY": "8192",
+            "PG_PASSWORD": "s3cret",
+            "RUNNER_X": "1",
+            "runner_child_command": "x",
+            "DATAHUB_GMS_TOKEN": "mine",
+            "datahub_gms_url": "http://elsewhere",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/other",
+        },
+    )
+    settings = _settings(PATH="/usr/bin", HOME="/home/runner", DATAHUB_GMS_TOKEN="tok")
 
-    env = build_child_env(runner_env, spec, gms_url="http://gms/gms", gms_token="tok", tmp_dir=Path("/tmp/run"))
+    env = build_child_env(spec, settings, tmp_dir=Path("/tmp/run"))
 
     assert env == {
         "PATH": "/usr/bin",
@@ -84,20 +167,21 @@ def test_build_child_env_holds_only_what_ingestion_needs():
         "LANG": "C.UTF-8",
         "TMPDIR": "/tmp/run",
         "DATAHUB_GMS_URL": "http://gms/gms",
-        "DATAHUB_GMS_TOKEN": "tok",
         "DATAHUB_TELEMETRY_ENABLED": "false",
         "SHOP_REGION": "eu-west-1",
     }
 
 
 def test_build_child_env_forward_task_role_adds_container_credentials_only():
-    runner_env = {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/creds", "AWS_REGION": "eu-west-1", "AWS_X": "no"}
+    settings = _settings(
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI="/v2/creds", AWS_REGION="eu-west-1", RUNNER_FORWARD_TASK_ROLE="true"
+    )
 
-    env = build_child_env(runner_env, _spec(), gms_url="u", gms_token=None, tmp_dir=Path("/t"), forward_task_role=True)
+    env = build_child_env(_spec(), settings, tmp_dir=Path("/t"))
 
     assert env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] == "/v2/creds"
     assert env["AWS_REGION"] == "eu-west-1"
-    assert "AWS_X" not in env and "DATAHUB_GMS_TOKEN" not in env
+    assert "DATAHUB_GMS_TOKEN" not in env
 
 
 def test_build_argv_run_ingest_and_test_connection():
@@ -110,12 +194,6 @@ def test_build_argv_run_ingest_and_test_connection():
     assert test[:2] == ["datahub", "--debug"] and test[-1] == "--test-source-connection"
 
 
-def test_build_argv_override_substitutes_report_file():
-    argv = build_argv("RUN_INGEST", ["datahub"], Path("/r.json"), override=["python", "fake.py", "{report_file}"])
-
-    assert argv == ["python", "fake.py", "/r.json"]
-
-
 def test_envelope_is_accepted_by_the_datahub_cli_loader(monkeypatch):
     # The real acryl-datahub config loader resolves ${NAME} from the envelope, never from os.environ.
     import io
@@ -124,9 +202,11 @@ def test_envelope_is_accepted_by_the_datahub_cli_loader(monkeypatch):
     from datahub.configuration.config_loader import load_config_file
 
     monkeypatch.setenv("PG_PASSWORD", "ambient-value")
-    monkeypatch.setattr(sys, "stdin", io.StringIO(build_envelope(_spec(), {"PG_PASSWORD": "from-envelope"})))
+    envelope = build_envelope(_pg(), {"PG_PASSWORD": "from-envelope"}, gms_url="http://gms:8080", gms_token="t0k")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(envelope))
 
     config = load_config_file("-", allow_stdin=True, resolve_env_vars=True)
 
     assert config["source"]["config"]["password"] == "from-envelope"
     assert config["run_id"] == "abc"
+    assert config["sink"]["config"] == {"server": "http://gms:8080", "token": "t0k"}

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import signal
-from pathlib import Path
 
 import pytest
 from executor_common.runspec import RunSpec
-from executor_runner.run import RunContext, human_duration, interpret_exit
+from executor_runner.run import human_duration, interpret_exit
 from executor_runner.supervisor import ChildExit, StopReason
 from executor_runner.task_metadata import TaskMetadata
 
@@ -22,23 +21,22 @@ SPEC = RunSpec(
 )
 
 
-def _ctx(tmp_path: Path) -> RunContext:
-    return RunContext(None, {}, SPEC, None, None, tmp_path, TaskMetadata(memory_mib=4096), tmp_path)  # type: ignore[arg-type]
+METADATA = TaskMetadata(memory_mib=4096)
 
 
 @pytest.mark.parametrize(
     ("exit_", "status", "first_line"),
     [
-        (ChildExit(0, None, 1), "SUCCESS", "~~~~"),
-        (ChildExit(1, None, 1), "FAILURE", None),
-        (ChildExit(-signal.SIGKILL, None, 1), "FAILURE", "The ingestion ran out of memory"),
-        (ChildExit(-signal.SIGKILL, StopReason.TIMEOUT, 1), "FAILURE", "The ingestion timed out after 1h 30m"),
-        (ChildExit(-signal.SIGTERM, StopReason.CANCELLED, 1), "CANCELLED", "The run was cancelled"),
-        (ChildExit(-signal.SIGSEGV, None, 1), "FAILURE", "The ingestion process was killed by signal 11"),
+        (ChildExit(0, None), "SUCCESS", "~~~~"),
+        (ChildExit(1, None), "FAILURE", None),
+        (ChildExit(-signal.SIGKILL, None), "FAILURE", "The ingestion ran out of memory"),
+        (ChildExit(-signal.SIGKILL, StopReason.TIMEOUT), "FAILURE", "The ingestion timed out after 1h 30m"),
+        (ChildExit(-signal.SIGTERM, StopReason.CANCELLED), "CANCELLED", "The run was cancelled"),
+        (ChildExit(-signal.SIGSEGV, None), "FAILURE", "The ingestion process was killed by signal 11"),
     ],
 )
 def test_interpret_exit(tmp_path, exit_, status, first_line):
-    outcome = interpret_exit(exit_, SPEC, _ctx(tmp_path))
+    outcome = interpret_exit(exit_, SPEC, METADATA, tmp_path)
 
     assert outcome.status == status
     if first_line and first_line != "~~~~":
@@ -48,7 +46,7 @@ def test_interpret_exit(tmp_path, exit_, status, first_line):
 
 
 def test_interpret_exit_oom_uses_task_metadata_limit_when_no_cgroup(tmp_path):
-    outcome = interpret_exit(ChildExit(-signal.SIGKILL, None, 1), SPEC, _ctx(tmp_path))
+    outcome = interpret_exit(ChildExit(-signal.SIGKILL, None), SPEC, METADATA, tmp_path)
 
     assert "4096 MiB (from ECS task metadata)" in outcome.headline
     assert "EXECUTOR_TASK_CPU=2048" in outcome.headline
@@ -61,8 +59,6 @@ def test_human_duration(seconds, text):
 
 def test_interpret_exit_oom_without_metadata_uses_the_run_task_size(tmp_path):
     spec = SPEC.model_copy(update={"task_memory": "8192"})
-    ctx = RunContext(None, {}, spec, None, None, tmp_path, TaskMetadata(), tmp_path)  # type: ignore[arg-type]
-
-    outcome = interpret_exit(ChildExit(-signal.SIGKILL, None, 1), spec, ctx)
+    outcome = interpret_exit(ChildExit(-signal.SIGKILL, None), spec, TaskMetadata(), tmp_path)
 
     assert "8192 MiB (from the run's task size)" in outcome.headline

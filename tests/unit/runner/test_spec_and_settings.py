@@ -18,7 +18,7 @@ SPEC = RunSpec(
 
 
 def test_load_run_spec_inline():
-    assert load_run_spec({"EXECUTOR_RUN_SPEC": SPEC.model_dump_json()}) == SPEC
+    assert load_run_spec(SPEC.model_dump_json(), None) == SPEC
 
 
 def test_load_run_spec_from_s3_uri_uses_reader():
@@ -28,31 +28,38 @@ def test_load_run_spec_from_s3_uri_uses_reader():
         reads.append((bucket, key))
         return SPEC.model_dump_json()
 
-    spec = load_run_spec({"EXECUTOR_RUN_SPEC_URI": "s3://runs-bucket/runs/abc/spec.json"}, reader)
+    spec = load_run_spec(None, "s3://runs-bucket/runs/abc/spec.json", reader)
 
     assert spec == SPEC
     assert reads == [("runs-bucket", "runs/abc/spec.json")]
 
 
-def test_load_run_spec_timeout_override_from_env():
-    env = {"EXECUTOR_RUN_SPEC": SPEC.model_dump_json(), "EXECUTOR_RUN_TIMEOUT_SECONDS": "3600"}
+def test_settings_read_run_spec_and_urn_and_the_spec_is_the_one_run_timeout_source(monkeypatch):
+    # GIVEN the spec's timeout and a different EXECUTOR_RUN_TIMEOUT_SECONDS (kept for the reconciler's sweeper)
+    monkeypatch.setenv("DATAHUB_GMS_URL", "http://gms/gms")
+    monkeypatch.setenv("EXECUTOR_RUN_SPEC", SPEC.model_copy(update={"run_timeout_seconds": 7200}).model_dump_json())
+    monkeypatch.setenv("EXECUTOR_EXECUTION_REQUEST_URN", SPEC.execution_request_urn)
+    monkeypatch.setenv("EXECUTOR_RUN_TIMEOUT_SECONDS", "60")
 
-    assert load_run_spec(env).run_timeout_seconds == 3600
+    settings = RunnerSettings()
+
+    # THEN the settings carry the spec and the URN, and the run timeout is the spec's
+    assert settings.execution_request_urn == SPEC.execution_request_urn
+    assert load_run_spec(settings.run_spec, settings.run_spec_uri).run_timeout_seconds == 7200
 
 
 @pytest.mark.parametrize(
-    ("env", "message"),
+    ("inline", "uri", "message"),
     [
-        ({}, "neither EXECUTOR_RUN_SPEC nor EXECUTOR_RUN_SPEC_URI"),
-        ({"EXECUTOR_RUN_SPEC": "{not json"}, "the run spec is invalid"),
-        ({"EXECUTOR_RUN_SPEC": '{"execution_id": "x"}'}, "the run spec is invalid"),
-        ({"EXECUTOR_RUN_SPEC_URI": "https://bucket/key"}, "s3://bucket/key"),
-        ({"EXECUTOR_RUN_SPEC": SPEC.model_dump_json(), "EXECUTOR_RUN_TIMEOUT_SECONDS": "soon"}, "number of seconds"),
+        (None, None, "neither EXECUTOR_RUN_SPEC nor EXECUTOR_RUN_SPEC_URI"),
+        ("{not json", None, "the run spec is invalid"),
+        ('{"execution_id": "x"}', None, "the run spec is invalid"),
+        (None, "https://bucket/key", "s3://bucket/key"),
     ],
 )
-def test_load_run_spec_bad_input_is_permanent_error(env, message):
+def test_load_run_spec_bad_input_is_permanent_error(inline, uri, message):
     with pytest.raises(PermanentError, match=message):
-        load_run_spec(env)
+        load_run_spec(inline, uri)
 
 
 def test_parse_s3_uri_splits_bucket_and_key():
@@ -75,11 +82,23 @@ def test_settings_defaults(monkeypatch):
     assert settings.allow_runtime_installs is True
 
 
-def test_settings_child_command_is_json_argv(monkeypatch):
+def test_settings_have_no_test_switch_and_read_only_exact_names(monkeypatch):
+    # GIVEN what a request could once set: a child command, and settings spelled in lowercase or by field name
     monkeypatch.setenv("DATAHUB_GMS_URL", "http://gms/gms")
-    monkeypatch.setenv("RUNNER_CHILD_COMMAND", '["python", "fake.py"]')
+    monkeypatch.setenv("RUNNER_CHILD_COMMAND", '["sh", "-c", "id"]')
+    monkeypatch.setenv("runner_allow_runtime_installs", "false")
+    monkeypatch.setenv("runner_kill_grace_seconds", "1")
+    monkeypatch.setenv("kill_grace_seconds", "2")
+    monkeypatch.setenv("gms_url", "http://elsewhere")
 
-    assert RunnerSettings().child_command == ["python", "fake.py"]
+    settings = RunnerSettings()
+
+    # THEN none of them is a setting
+    assert "child_command" not in RunnerSettings.model_fields
+    assert not any("child" in name for name in RunnerSettings.model_fields)
+    assert settings.allow_runtime_installs is True
+    assert settings.kill_grace_seconds == 30
+    assert settings.gms_url == "http://gms/gms"
 
 
 def test_settings_kill_grace_not_below_stop_timeout_is_refused(monkeypatch):

@@ -7,7 +7,7 @@ import os
 import threading
 
 from executor_common.masking import SecretMasker
-from executor_runner.relay import LogRelay, pump
+from executor_runner.relay import MAX_PENDING_BYTES, LogRelay, pump
 from executor_runner.tail import EARLIER_LOGS_NOTE, MAX_LINE_CHARS, LogTail
 
 
@@ -122,3 +122,31 @@ def test_pump_broken_stdout_keeps_draining_and_tail_still_fills():
 
     assert relay.sink_failed
     assert tail.render() == "one\ntwo"
+
+
+def test_pump_secret_straddling_the_block_boundary_of_a_long_line_is_masked():
+    # GIVEN a line without newline longer than the relay's block, with a secret across the block boundary
+    relay, out, _log, _tail = _relay()
+    secret = "hunter2-secret"
+    head = b"x" * (MAX_PENDING_BYTES - 6)
+    data = head + b"token=" + secret.encode() + b" " + b"y" * (MAX_PENDING_BYTES * 2) + b"\nend\n"
+
+    # WHEN a writer sends it in pieces and the relay drains it
+    read_fd, write_fd = os.pipe()
+
+    def writer() -> None:
+        for start in range(0, len(data), 64 * 1024):
+            os.write(write_fd, data[start : start + 64 * 1024])
+        os.close(write_fd)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    with os.fdopen(read_fd, "rb", buffering=0) as stream:
+        pump(stream, relay)
+    thread.join()
+
+    # THEN no part of the secret longer than a few characters reaches stdout, and the output is complete
+    text = out.getvalue().decode()
+    assert "token=********" in text
+    assert "hunter" not in text and "r2-secret" not in text
+    assert text.count("y") == MAX_PENDING_BYTES * 2 and text.endswith("end\n")
