@@ -351,7 +351,10 @@ class FakeWorld:
     def write_result(self, urn: str, result: Any) -> None:
         self._gms_fault(urn)
         self.results[urn] = result
-        self.writes.append((urn, str(result.status)))
+        report = result.structuredReport
+        refused_test = report is not None and json.loads(report.serializedValue).get("internal_failure") is True
+        # A refused TEST_CONNECTION is SUCCESS + internal_failure, which DataHub's UI shows as the failure it is.
+        self.writes.append((urn, "FAILURE" if refused_test else str(result.status)))
 
     def _gms_fault(self, urn: str) -> None:
         from executor_common.errors import GmsError

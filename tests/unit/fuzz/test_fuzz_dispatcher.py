@@ -16,7 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from tests.support.aws_harness import lambda_context
 from tests.unit.fuzz.dispatcher_fuzz import Case, batches, case_from_dict, quiet_handler, run_batch
 
-CONTEXT = lambda_context("DispatcherFunction", "us-east-1")
+
+def _context():
+    """A fresh invocation's context: the dispatcher checks the time left, which runs from its creation."""
+    return lambda_context("DispatcherFunction", "us-east-1")
 
 
 @settings(
@@ -28,7 +31,7 @@ CONTEXT = lambda_context("DispatcherFunction", "us-east-1")
 @given(batch=batches())
 def test_fuzz_dispatcher_batches_never_crash_poison_or_drop(batch: list[Case]):
     with quiet_handler() as handler:
-        outcome = run_batch(batch, handler, CONTEXT)
+        outcome = run_batch(batch, handler, _context())
     assert outcome.violations == []
 
 
@@ -47,7 +50,7 @@ def test_fuzz_oracle_reports_a_poisoned_batch():
     def failing_handler(event, context):
         return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
 
-    outcome = run_batch([_run_case("a"), _run_case("b")], failing_handler, CONTEXT)
+    outcome = run_batch([_run_case("a"), _run_case("b")], failing_handler, _context())
     assert len(outcome.violations) == 2 and all("poisoned" in v for v in outcome.violations)
 
 
@@ -58,7 +61,7 @@ def test_fuzz_oracle_reports_a_silent_drop_and_a_crash():
     def crashing_handler(event, context):
         raise RecursionError("maximum recursion depth exceeded")
 
-    dropped = run_batch([_run_case("c")], dropping_handler, CONTEXT)
+    dropped = run_batch([_run_case("c")], dropping_handler, _context())
     assert dropped.violations and "silent drop" in dropped.violations[0]
-    crashed = run_batch([_run_case("d")], crashing_handler, CONTEXT)
+    crashed = run_batch([_run_case("d")], crashing_handler, _context())
     assert crashed.violations == ["crash: RecursionError: maximum recursion depth exceeded"]

@@ -16,7 +16,7 @@ from tests.conftest import REPO_ROOT
 def planned_setup_commands() -> list[str]:
     """The commands `make setup` would run on a machine without uv, in order."""
     result = subprocess.run(
-        ["make", "-n", "-B", "setup", "UV_ON_PATH="],
+        ["make", "--no-print-directory", "-n", "-B", "setup", "UV_ON_PATH="],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
