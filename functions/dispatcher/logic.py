@@ -123,7 +123,10 @@ def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget) -> 
         run = validate_run(command, deps.settings)
         if _already_finished(command.entityUrn, deps):
             return MessageOutcome.ALREADY_FINISHED
-        secret_arns = deps.secrets.resolve(run.secret_names)
+        secret_arns, in_datahub = deps.secrets.split(
+            run.secret_names, datahub_store=deps.settings.datahub_secret_store_enabled
+        )
+        run = run.model_copy(update={"secret_names": sorted(secret_arns), "datahub_secret_names": in_datahub})
         task_definition_arn = deps.task_definitions.for_secrets(secret_arns)
         launched_at_ms = deps.clock_ms()
         plan = plan_launch(run, deps.settings, task_definition_arn, launched_at_ms)

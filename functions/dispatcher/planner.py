@@ -127,6 +127,8 @@ def run_spec_for(run: ValidatedRun, settings: DispatcherSettings, launched_at_ms
         task=run.task,
         recipe=run.args.recipe,
         secret_names=run.secret_names,
+        datahub_secret_names=run.datahub_secret_names,
+        secret_name_prefix=settings.secret_name_prefix if run.datahub_secret_names else None,
         version=run.args.version,
         debug_mode=run.args.debug_mode,
         extra_pip_requirements=run.args.extra_pip_requirements,

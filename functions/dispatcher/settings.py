@@ -95,6 +95,8 @@ class DispatcherSettings(BaseSettings):
 
     secret_name_prefix: str = ""
     secret_arns: PairMap = Field(default_factory=dict)
+    #: DATAHUB_SECRET_STORE_ENABLED: names not in Secrets Manager go to the runner for DataHub's secret store.
+    datahub_secret_store_enabled: bool = True
     run_env_vars: PairMap = Field(default_factory=dict)
 
     run_bucket: str

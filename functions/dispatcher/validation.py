@@ -65,6 +65,8 @@ class ValidatedRun(BaseModel):
     args: RunArgs
     source_type: str
     secret_names: list[str]
+    #: Set after Secrets Manager was asked: the names the runner reads from DataHub's secret store.
+    datahub_secret_names: list[str] = Field(default_factory=list)
     child_env: dict[str, str]
     size: TaskSize
     run_timeout_seconds: int

@@ -161,6 +161,19 @@ class GmsClient:
             {k: v for k, v in aspect.items() if k in ExecutionRequestResult.model_fields}
         )
 
+    def execute_graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """`POST /api/graphql` as DataHubGraph sends it; the whole answer (GraphQL errors come with HTTP 200)."""
+        body: dict[str, Any] = {"query": query}
+        if variables:
+            body["variables"] = variables
+        response = self._call("POST", f"{self.server}/api/graphql", data=json.dumps(body))
+        assert response is not None
+        try:
+            answer = response.json()
+        except ValueError:
+            raise GmsError("GMS answered /api/graphql with something that is not JSON") from None
+        return answer if isinstance(answer, dict) else {}
+
     def check(self) -> dict[str, Any]:
         """`GET /config`: proves the URL and token before any run depends on them."""
         response = self._call("GET", f"{self.server}/config")

@@ -38,6 +38,10 @@ class RunSpec(BaseModel):
     task: ExecutionTask
     recipe: str = Field(description="The recipe JSON exactly as DataHub sent it, `${NAME}` references unresolved.")
     secret_names: list[str] = Field(default_factory=list)
+    #: `${NAME}`s not in Secrets Manager, for the runner to read from DataHub's secret store (datahub_secrets.py).
+    datahub_secret_names: list[str] = Field(default_factory=list)
+    #: Where the dispatcher looked in Secrets Manager (`<prefix>NAME`), so a FAILURE can say so.
+    secret_name_prefix: str | None = None
     version: str | None = None
     debug_mode: bool = False
     extra_pip_requirements: list[str] = Field(default_factory=list)

@@ -58,7 +58,7 @@ def collect_secrets(spec: RunSpec, secret_env: Mapping[str, str], recipe_text: s
     fails the run by name: an empty substitution would send a blank password somewhere.
     `recipe_text` is the recipe as the child gets it (default: the spec's).
     """
-    attached = set(spec.secret_names)
+    attached = set(spec.secret_names) | set(spec.datahub_secret_names)
     referenced = set(secret_references(spec.recipe if recipe_text is None else recipe_text)) - {GMS_TOKEN_REF}
     missing = sorted(name for name in referenced if name not in attached or not secret_env.get(name))
     values = {name: secret_env[name] for name in sorted(attached) if secret_env.get(name)}
@@ -146,6 +146,7 @@ def is_reserved_child_env(name: str, spec: RunSpec) -> bool:
         or upper in RESERVED_CHILD_ENV_NAMES
         or upper in EXECUTOR_SETTING_NAMES
         or name in spec.secret_names
+        or name in spec.datahub_secret_names
     )
 
 

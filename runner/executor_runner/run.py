@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlparse
 
+from executor_common import datahub_secrets
 from executor_common.contract import ExecutionTask
 from executor_common.durations import human_duration
 from executor_common.errors import PermanentError
@@ -158,7 +159,7 @@ class Run:
         spec, settings = self.spec, self.settings
         assert self._relay is not None
         envelope = child_input.build_envelope(
-            spec, self._secret_env, gms_url=settings.gms_url, gms_token=settings.token
+            spec, self._secrets_for_child(), gms_url=settings.gms_url, gms_token=settings.token
         )
         child_env = child_input.build_child_env(spec, settings, tmp_dir=self._run_dir / "tmp")
         dropped = child_input.dropped_env_names(spec)
@@ -199,6 +200,32 @@ class Run:
         if report_file.exists():
             outcome.structured_report = report_file.read_text(errors="replace")
         return outcome
+
+    def _secrets_for_child(self) -> dict[str, str]:
+        """The attached secrets (injected by ECS), then the rest read from DataHub's secret store.
+
+        Values from DataHub are masked before anything can print them and go to the child's stdin
+        envelope only. A name in neither store fails the run naming both (datahub_secrets.py).
+        """
+        spec = self.spec
+        values = {name: self._secret_env[name] for name in spec.secret_names if self._secret_env.get(name)}
+        wanted = [name for name in spec.datahub_secret_names if name not in values]
+        if not wanted:
+            return values
+        if not self.settings.datahub_secret_store_enabled:
+            raise PermanentError(
+                "DataHub's secret store is turned off for this executor (DataHubSecretStore), and the recipe's "
+                + ", ".join(f"${{{name}}}" for name in wanted)
+                + " are not in Secrets Manager: create them there and run again."
+            )
+        found = datahub_secrets.fetch_secret_values(self._gms_client(), wanted)
+        self._masker.add(*found.values())
+        missing = [name for name in wanted if name not in found]
+        if missing:
+            raise datahub_secrets.neither_store_error(missing, spec.secret_name_prefix)
+        assert self._relay is not None
+        self._relay.note(f"Read {len(found)} secret(s) from DataHub's secret store: " + ", ".join(sorted(found)))
+        return {**values, **found}
 
     def _install(self, plan: plugins.InstallPlan) -> Path:
         """Create the run's venv and install the plan into it; returns its python. InstallError on failure."""

@@ -20,6 +20,7 @@ Set by the task definition / the dispatcher's overrides:
 | `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` | the operator's proxy for run-time installs (task definition) |
 | `PATH`, `HOME`, `LANG` | the image's; the child and the installer start from these |
 | `POWERTOOLS_LOG_LEVEL` | the runner's own log level |
+| `DATAHUB_SECRET_STORE_ENABLED` | `true` (default): read the spec's `datahub_secret_names` from DataHub |
 
 The run timeout has one source, the run spec's `run_timeout_seconds` (the dispatcher computes it
 from the per-source `EXECUTOR_RUN_TIMEOUT_SECONDS`; the same value on the container is only for
@@ -112,6 +113,8 @@ class RunnerSettings(BaseSettings):
     max_log_file_bytes: int = _env("RUNNER_MAX_LOG_FILE_BYTES", 512 * 1024 * 1024, gt=0)
     forward_task_role: bool = _env("RUNNER_FORWARD_TASK_ROLE", False)
     gms_timeout_seconds: float = _env("RUNNER_GMS_TIMEOUT_SECONDS", 5.0, gt=0)
+    #: Off: the runner never asks DataHub for a secret value (template.yaml `DataHubSecretStore`).
+    datahub_secret_store_enabled: bool = _env("DATAHUB_SECRET_STORE_ENABLED", True)
 
     @field_validator("kill_grace_seconds")
     @classmethod

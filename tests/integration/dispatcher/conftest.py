@@ -198,6 +198,9 @@ def dispatcher_stack(
         DEFAULT_RUN_TIMEOUT_SECONDS="86400",
         SECRET_NAME_PREFIX=PREFIX,
         SECRET_ARNS="",
+        # Secrets Manager only (DataHubSecretStore=Disabled): these tests pin the dispatcher's own refusals;
+        # test_dispatcher_datahub_secrets.py turns DataHub's store on.
+        DATAHUB_SECRET_STORE_ENABLED="false",
         RUN_ENV_VARS="DATAHUB_TELEMETRY_ENABLED=false",
         RUN_BUCKET=BUCKET,
         LOG_GROUP_NAME=LOG_GROUP,

@@ -238,7 +238,24 @@ def test_runner_container_gets_token_from_secrets_manager_only(template: dict[st
         {"Ref": "ExistingDataHubAccessTokenSecretArn"},
         {"Ref": "DataHubTokenSecret"},
     ]
-    assert {e["Name"] for e in container["Environment"]} == {"DATAHUB_GMS_URL", "EXECUTOR_ID", "RUN_BUCKET"}
+    assert {e["Name"] for e in container["Environment"]} == {
+        "DATAHUB_GMS_URL",
+        "EXECUTOR_ID",
+        "RUN_BUCKET",
+        "DATAHUB_SECRET_STORE_ENABLED",
+    }
+
+
+def test_datahub_secret_store_parameter_reaches_dispatcher_and_runner_alike(template: dict[str, Any]) -> None:
+    # GIVEN the DataHubSecretStore parameter (Enabled by default)
+    parameter = template["Parameters"]["DataHubSecretStore"]
+    assert parameter["Default"] == "Enabled" and parameter["AllowedValues"] == ["Enabled", "Disabled"]
+    expected = {"Fn::If": ["UseDataHubSecretStore", "true", "false"]}
+    # THEN the dispatcher and the runner read the same switch from the same condition
+    assert function_environment(template, "DispatcherFunction")["DATAHUB_SECRET_STORE_ENABLED"] == expected
+    runner_env = {e["Name"]: e["Value"] for e in runner_container(template)["Environment"]}
+    assert runner_env["DATAHUB_SECRET_STORE_ENABLED"] == expected
+    assert template["Conditions"]["UseDataHubSecretStore"] == {"Fn::Equals": [{"Ref": "DataHubSecretStore"}, "Enabled"]}
 
 
 def test_token_secret_is_created_only_when_a_token_is_given(template: dict[str, Any]) -> None:
