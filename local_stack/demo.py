@@ -1,10 +1,15 @@
-"""`make demo`: three runs through the whole local stack, each ending as expected, or exit 1.
+"""`make demo`: four runs through the whole local stack, each ending as expected, or exit 1.
 
 1. SUCCESS: ingest a small SQLite database whose path the recipe takes from a Secrets Manager
    secret (`${DEMO_DB_PATH}`), so the secret really is resolved and injected.
 2. CANCELLED: the same source while another session holds an exclusive lock on the database
    (a long-running batch job, say), so the ingestion waits on it; a KILL signal then cancels it.
-3. FAILURE: a recipe that references a secret nobody created; the failure names it.
+3. FAILURE: a recipe that references a secret nobody created; the failure names it (and both
+   places it looked: Secrets Manager and DataHub's secret store).
+4. SUCCESS: a recipe as DataHub's UI form writes it, whose password is a secret stored in DataHub
+   itself (Settings -> Secrets): the runner reads it with GraphQL `getSecretValues`. SQLite has no
+   passwords, so the database sits in a folder named by the password: a wrong or missing value
+   cannot open it.
 
 Every status change seen in the GMS stand-in is printed, with a heartbeat while nothing changes.
 """
@@ -29,6 +34,9 @@ from local_stack.stack import LocalStack
 SECRET_PREFIX = "datahub-executor/"
 DB_SECRET = "DEMO_DB_PATH"
 MISSING_SECRET = "DEMO_WAREHOUSE_PASSWORD"
+#: Held in DataHub's own secret store (the stand-in's `getSecretValues`), not in Secrets Manager.
+DATAHUB_SECRET = "DEMO_VAULT_PASSWORD"
+DATAHUB_SECRET_VALUE = "demo-vault-Pa55-41c7e2"
 HEARTBEAT_SECONDS = 3.0
 RUN_TIMEOUT_SECONDS = 90.0
 REPORT_TAIL_LINES = 12
@@ -164,6 +172,27 @@ def run_unknown_secret(stack: LocalStack, out: TextIO) -> Outcome:
     return Outcome("unknown secret", "FAILURE", (result or {}).get("status"), detail)
 
 
+def vault_folder(base: Path, password: str) -> Path:
+    """Where the fourth scenario's database lives: only a run that knows the password finds it."""
+    return base / f"vault-{password}"
+
+
+def run_datahub_secret(stack: LocalStack, base: Path, out: TextIO) -> Outcome:
+    urn = new_execution_urn("demo-datahub-secret")
+    print(
+        f"\n4) RUN_INGEST whose password ${{{DATAHUB_SECRET}}} is stored in DataHub (Settings -> Secrets), "
+        f"not in Secrets Manager\n   {urn}",
+        file=out,
+    )
+    database = vault_folder(base, "${" + DATAHUB_SECRET + "}") / "warehouse.db"
+    stack.send(run_command(urn, sqlite_recipe(str(database), pipeline_name="demo-datahub-secret")))
+    result = watch(stack, urn, out=out)
+    detail = _final(result, out)
+    if result is not None and "from DataHub's secret store" not in (result.get("report") or ""):
+        detail = detail or "the report does not say the secret came from DataHub's secret store"
+    return Outcome("DataHub-stored secret", "SUCCESS", (result or {}).get("status"), detail)
+
+
 def _final(result: dict[str, Any] | None, out: TextIO) -> str:
     if result is None:
         print("   no status at all in DataHub", file=out)
@@ -176,7 +205,11 @@ def _final(result: dict[str, Any] | None, out: TextIO) -> str:
 
 def _quiet_stack(out: TextIO) -> LocalStack:
     """Handlers log only errors here: the demo prints the statuses DataHub receives instead."""
-    return LocalStack(log_level="ERROR", on_progress=lambda step: print(f"  {step}", file=out, flush=True))
+    return LocalStack(
+        log_level="ERROR",
+        on_progress=lambda step: print(f"  {step}", file=out, flush=True),
+        datahub_secrets={DATAHUB_SECRET: DATAHUB_SECRET_VALUE},
+    )
 
 
 def main(out: TextIO = sys.stdout, stack_factory: Callable[[TextIO], LocalStack] = _quiet_stack) -> int:
@@ -194,7 +227,19 @@ def main(out: TextIO = sys.stdout, stack_factory: Callable[[TextIO], LocalStack]
             file=out,
             flush=True,
         )
-        outcomes = [run_success(stack, db_path, out), run_cancel(stack, db_path, out), run_unknown_secret(stack, out)]
+        vault = create_sqlite_db(vault_folder(db_path.parent, DATAHUB_SECRET_VALUE) / "warehouse.db")
+        print(
+            f"  a second database sits in a folder named by the password {DATAHUB_SECRET}, which only DataHub's "
+            "secret store holds (the stand-in serves getSecretValues)",
+            file=out,
+            flush=True,
+        )
+        outcomes = [
+            run_success(stack, db_path, out),
+            run_cancel(stack, db_path, out),
+            run_unknown_secret(stack, out),
+            run_datahub_secret(stack, vault.parent.parent, out),
+        ]
     finally:
         stack.stop()
     print("\nSummary:", file=out)
