@@ -95,8 +95,10 @@ def test_ui_test_connection_claimed_by_the_forwarder_tests_the_source_from_this_
     assert report.internal_failure is not True
     assert serialized["basic_connectivity"]["capable"] is True  # a dict: the report class keeps it as given
     assert len(tasks_of(stack, urn)) == 1
-    # AND the secret's value (the database path) is nowhere DataHub was told about the run
+    # AND the secret's value (the database path) is in no status, no request DataHub received, no task override
     assert str(database) not in json.dumps(stack.gms.history(urn))
+    assert str(database) not in json.dumps([r["body"] for r in stack.gms.requests])
+    assert str(database) not in json.dumps([t.get("overrides") for t in tasks_of(stack, urn)])
 
 
 def test_ui_test_connection_that_cannot_run_shows_its_reason_in_the_modal(

@@ -95,3 +95,26 @@ def test_resolve_only_unknown_names_are_listed_and_found_ones_are_cached_togethe
     assert resolver.resolve(["A", "B", "C"]) == {"A": "arn:a", "B": "arn:b", "C": "arn:c"}
     assert resolver.resolve(["A", "B"]) == {"A": "arn:a", "B": "arn:b"}
     assert sm.listings == [["dh/A", "dh/B"]]
+
+
+def test_split_with_datahub_store_on_leaves_names_secrets_manager_lacks_to_the_runner():
+    # GIVEN one name configured, one under the prefix, two in neither (maybe in DataHub's store)
+    sm = FakeSecretsManager({"dh/PG": "arn:pg"})
+    resolver = SecretResolver(sm, {"SF": "arn:sf"}, "dh/")
+
+    arns, for_datahub = resolver.split(["SF", "PG", "UI_B", "UI_A", "UI_A"], datahub_store=True)
+
+    # THEN Secrets Manager wins per name, the rest are listed (sorted, once), and nothing is raised
+    assert arns == {"PG": "arn:pg", "SF": "arn:sf"}
+    assert for_datahub == ["UI_A", "UI_B"]
+
+
+def test_split_with_datahub_store_off_fails_a_missing_name_saying_the_store_is_off():
+    resolver = SecretResolver(FakeSecretsManager({"dh/PG": "arn:pg"}), {}, "dh/")
+
+    with pytest.raises(PermanentError) as refused:
+        resolver.split(["PG", "UI_A"], datahub_store=False)
+
+    assert "${UI_A}" in refused.value.reason
+    assert "'dh/UI_A'" in refused.value.reason
+    assert "DataHubSecretStore" in refused.value.reason

@@ -15,6 +15,7 @@ from executor_runner.child_input import (
     build_child_env,
     build_envelope,
     collect_secrets,
+    dropped_env_names,
 )
 from executor_runner.settings import RunnerSettings
 
@@ -210,3 +211,23 @@ def test_envelope_is_accepted_by_the_datahub_cli_loader(monkeypatch):
     assert config["source"]["config"]["password"] == "from-envelope"
     assert config["run_id"] == "abc"
     assert config["sink"]["config"] == {"server": "http://gms:8080", "token": "t0k"}
+
+
+def test_child_input_datahub_store_secrets_are_envelope_secrets_and_never_child_env(tmp_path):
+    # GIVEN a spec with one attached secret and one read from DataHub's store, and an extra env var of that name
+    spec = RunSpec(
+        execution_request_urn="urn:li:dataHubExecutionRequest:x",
+        execution_id="x",
+        task="RUN_INGEST",
+        recipe='{"source": {"type": "file", "config": {"a": "${SM_ONE}", "b": "${DH_ONE}"}}}',
+        secret_names=["SM_ONE"],
+        datahub_secret_names=["DH_ONE"],
+        extra_env_vars={"DH_ONE": "shadow"},
+    )
+
+    envelope = json.loads(
+        build_envelope(spec, {"SM_ONE": "v1", "DH_ONE": "v2"}, gms_url="http://gms:8080", gms_token=None)
+    )
+
+    assert envelope["__secrets__"] == {"SM_ONE": "v1", "DH_ONE": "v2"}
+    assert dropped_env_names(spec) == ["DH_ONE"]  # a variable named like the secret never reaches the child
