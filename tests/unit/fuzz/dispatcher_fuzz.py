@@ -337,6 +337,13 @@ class FakeWorld:
             raise PermanentError("Unknown secret(s): " + ", ".join(missing))
         return {n: KNOWN_SECRETS[n] for n in names}
 
+    def split(self, names: Any, *, datahub_store: bool) -> tuple[dict[str, str], list[str]]:
+        """As SecretResolver.split: Secrets Manager first; the rest left to DataHub's store when it is on."""
+        if not datahub_store:
+            return self.resolve(names), []
+        found = {n: KNOWN_SECRETS[n] for n in names if n in KNOWN_SECRETS}
+        return found, sorted({n for n in names if n not in KNOWN_SECRETS})
+
     def for_secrets(self, secret_arns: dict[str, str]) -> str:
         return "arn:aws:ecs:us-east-1:123456789012:task-definition/runner:" + ("2" if secret_arns else "1")
 
