@@ -134,6 +134,7 @@ def test_template_in_moto_task_definition_runs_runner_with_token_secret(stack: d
         "DATAHUB_GMS_URL": "http://127.0.0.1:8080/gms",
         "EXECUTOR_ID": "remote",
         "RUN_BUCKET": stack["outputs"]["RunBucketName"],
+        "DATAHUB_SECRET_STORE_ENABLED": "true",  # DataHubSecretStore's default, Enabled
     }
     assert container["logConfiguration"]["options"]["awslogs-group"] == stack["outputs"]["RunnerLogGroupName"]
     assert container["logConfiguration"]["options"]["awslogs-stream-prefix"] == "runs"
