@@ -34,7 +34,7 @@ def main() -> None:
         ledger = run_under_faults(count, rates, seed=1000)
     elapsed = time.perf_counter() - started
     launched = sum(1 for urn in ledger.requests if ledger.tasks_per_run.get(urn))
-    refused = [urn for urn in ledger.requests if not ledger.tasks_per_run.get(urn)]
+    refused = [urn for urn in ledger.requests if not ledger.tasks_per_run.get(urn) and urn not in ledger.in_dlq]
     receives = Counter(ledger.receives.values())
     print(f"faults: {count} requests, {ledger.deliveries} deliveries (both queues) in {elapsed:.1f} s")
     print(f"  rates per call: {rates}")
