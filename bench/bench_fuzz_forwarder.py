@@ -28,7 +28,6 @@ def main() -> None:
     from tests.unit.fuzz.forwarder_fuzz import envelopes, quiet_forwarder_logs, run_envelope
 
     count = int(os.environ.get("BENCH_FUZZ_ENVELOPES", DEFAULT_ENVELOPES))
-    quiet_forwarder_logs()
     results: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
     faults: Counter[str] = Counter()
@@ -55,7 +54,8 @@ def main() -> None:
                 examples.append(violation)
 
     started = time.perf_counter()
-    fuzz()
+    with quiet_forwarder_logs():
+        fuzz()
     elapsed = time.perf_counter() - started
     total = sum(kinds.values())
     print(f"forwarder fuzz: {total} envelopes in {elapsed:.1f} s ({dict(kinds)})")

@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -283,9 +285,16 @@ def make_action(sender: FakeSender, graph: FakeGraph, *, claim: bool) -> Any:
     return SqsExecutorForwarderAction(config, _Context(_ActionGraph(graph)), sender)  # type: ignore[arg-type]
 
 
-def quiet_forwarder_logs() -> None:
-    """Thousands of envelopes log a line each: keep errors only."""
-    logging.getLogger("executor_forwarder").setLevel(logging.ERROR)
+@contextmanager
+def quiet_forwarder_logs() -> Iterator[None]:
+    """Thousands of envelopes log a line each: keep errors only, and give the level back afterwards."""
+    forwarder_logger = logging.getLogger("executor_forwarder")
+    level = forwarder_logger.level
+    forwarder_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        forwarder_logger.setLevel(level)
 
 
 # -- running an envelope and checking it -------------------------------------------------------

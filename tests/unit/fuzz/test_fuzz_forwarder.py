@@ -35,8 +35,8 @@ URN = "urn:li:dataHubExecutionRequest:x-1"
 )
 @given(case=envelopes())
 def test_fuzz_forwarder_envelopes_never_crash_drop_or_fail_others(case: Envelope):
-    quiet_forwarder_logs()
-    outcome = run_envelope(case)
+    with quiet_forwarder_logs():
+        outcome = run_envelope(case)
     assert outcome.violations == []
 
 
