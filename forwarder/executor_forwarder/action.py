@@ -49,6 +49,13 @@ def build_sender(config: ForwarderConfig) -> SqsSender:
     return SqsSender(make_sqs_client(session, config), queue_url, config.retry)
 
 
+def _aspect_name(envelope: EventEnvelope) -> str | None:
+    try:
+        return getattr(envelope.event, "aspectName", None)
+    except Exception:  # avrogen wrappers raise on a malformed inner dict
+        return None
+
+
 def _region_from_queue_url(queue_url: str | None) -> str | None:
     match = _QUEUE_URL_REGION.match(queue_url or "")
     return (match.group(1) or match.group(2)) if match else None
@@ -93,7 +100,12 @@ class SqsExecutorForwarderAction(Action):
             decision = Skip(SkipKind.INVALID, f"unexpected {type(exc).__name__} while reading the event")
         if isinstance(decision, Skip):
             self._skip(decision)
-            if decision.kind == SkipKind.UNDECODABLE and decision.entity_urn and self._stored_request_is_ours(decision):
+            if (
+                decision.kind == SkipKind.UNDECODABLE
+                and decision.entity_urn
+                and _aspect_name(event) == INPUT_ASPECT  # an unreadable cancel must not fail a run that goes on
+                and self._stored_request_is_ours(decision)
+            ):
                 self._report_failure(
                     decision.entity_urn, f"DataHub's change event could not be read: {decision.reason}."
                 )

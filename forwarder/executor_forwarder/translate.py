@@ -94,7 +94,7 @@ def decide(
         return Skip(SkipKind.UNDECODABLE, problem, entity_urn)
     executor_id = aspect.get("executorId")
     claimed_from = None
-    if aspect_name == SIGNAL_ASPECT and executor_id not in executor_ids:
+    if aspect_name == SIGNAL_ASPECT and not (isinstance(executor_id, str) and executor_id in executor_ids):
         # A cancel's executorId is optional and follows the source's *current* executor, so it cannot say
         # whose run it is: forward it, and the dispatcher acts only when its cluster runs that request.
         executor_id = executor_id if isinstance(executor_id, str) and executor_id else UNNAMED_EXECUTOR
