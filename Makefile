@@ -47,9 +47,10 @@ lock: | $(UV) ## Re-pin requirements/*.lock from requirements/*.in
 test: setup lint validate ## Everything CI checks: ruff, hadolint, cfn-lint, sam validate --lint, all tests (IAM lint + simulation included)
 	$(PYTEST) tests
 
-lint: setup ## ruff + hadolint
+lint: setup ## ruff + mypy + hadolint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint runner/Dockerfile
 
 validate: setup ## cfn-lint and sam validate --lint on template.yaml

@@ -157,4 +157,4 @@ class DispatcherSettings(BaseSettings):
 @functools.cache
 def get_settings() -> DispatcherSettings:
     """The settings of this container, read and validated once (tests call `get_settings.cache_clear()`)."""
-    return DispatcherSettings()  # type: ignore[call-arg]
+    return DispatcherSettings()

@@ -18,6 +18,7 @@ import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from executor_common.aws.logs import LogsAdapter, make_logs_client
@@ -84,7 +85,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | PartialItemFailureResponse:
     if is_task_state_change(event):
         outcome = handle_event(event)
         return {"action": outcome.action, "why": outcome.why, "status": outcome.status}

@@ -55,4 +55,4 @@ class ReconcilerSettings(BaseSettings):
 @functools.cache
 def get_settings() -> ReconcilerSettings:
     """The settings of this container, read and validated once (tests call `get_settings.cache_clear()`)."""
-    return ReconcilerSettings()  # type: ignore[call-arg]
+    return ReconcilerSettings()

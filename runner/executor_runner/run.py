@@ -238,7 +238,7 @@ class Run:
         """Render, print, deliver the terminal result, then keep the run folder (after: it can take long)."""
         spec, settings = self.spec, self.settings
         structured = self._masker.mask(outcome.structured_report) if outcome.structured_report else None
-        report_type = spec.task
+        report_type: str = spec.task
         if spec.task == ExecutionTask.TEST_CONNECTION and outcome.refusal and not self._stop.tripped:
             # What DataHub's own executor writes, so the UI's modal shows the reason (test_connection.py).
             outcome.status = ExecutionStatus.SUCCESS
@@ -361,7 +361,7 @@ def interpret_exit(exit_: ChildExit, spec: RunSpec, metadata: TaskMetadata, cgro
         if metadata.memory_mib:
             limit = memory_limit(metadata.memory_mib, cgroup_root)
         else:
-            requested = int(spec.task_memory) if (spec.task_memory or "").isdigit() else None
+            requested = int(spec.task_memory) if spec.task_memory and spec.task_memory.isdigit() else None
             limit = memory_limit(requested, cgroup_root, source="the run's task size")
         return _failure(oom_message(limit, spec.task_cpu or metadata.cpu))
     if exit_.returncode < 0:
