@@ -28,7 +28,7 @@ from executor_common.gms_factory import make_gms_client
 from executor_common.gms_guard import GuardedGms
 from executor_common.metrics import count
 
-from reconciler.logic import Outcome, ReconcilerPorts, reconcile_stopped_task
+from reconciler.logic import ReconcileResult, ReconcilerPorts, reconcile_stopped_task
 from reconciler.observability import logger, tracer
 from reconciler.settings import get_settings
 from reconciler.task_event import TaskStateChangeEvent, is_task_state_change
@@ -55,7 +55,7 @@ def get_queue() -> SqsAdapter:
     return SqsAdapter(make_sqs_client(get_settings().aws_region))
 
 
-def handle_event(event: dict[str, Any], *, may_defer: bool = False) -> Outcome:
+def handle_event(event: dict[str, Any], *, may_defer: bool = False) -> ReconcileResult:
     """One EventBridge event (already unwrapped from SQS): validate, reconcile, count."""
     logger.set_correlation_id(None)  # per record: a batch must not carry the previous run's keys
     logger.remove_keys(["task_arn", "event_version", "mapped_from"])

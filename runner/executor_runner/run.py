@@ -36,10 +36,10 @@ from executor_common.status import ExecutionStatus
 from executor_common.test_connection import TEST_CONNECTION_REPORT_TYPE, internal_failure_report
 
 from executor_runner import child_input, plugins
+from executor_runner.gms_reporter import ProgressReporter, write_terminal
 from executor_runner.oom import CGROUP_ROOT, memory_limit, oom_message
 from executor_runner.relay import LogRelay
-from executor_runner.report import RunOutcome, render_progress, render_report
-from executor_runner.reporter import ProgressReporter, write_terminal
+from executor_runner.report_text import RunOutcome, render_progress, render_report
 from executor_runner.settings import RunnerSettings
 from executor_runner.spec import S3TextReader, load_run_spec
 from executor_runner.supervisor import ChildExit, StopReason, StopSwitch, Supervisor
