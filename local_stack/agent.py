@@ -82,7 +82,7 @@ def container_environment(
     return env
 
 
-def _secret_id_and_key(value_from: str) -> tuple[str, str | None]:
+def secret_id_and_key(value_from: str) -> tuple[str, str | None]:
     """`arn:...:secret:name-AbCdEf[:json-key:version-stage:version-id]` -> (secret id, json key or None)."""
     parts = value_from.split(":")
     if value_from.startswith("arn:") and len(parts) > 7:
@@ -96,7 +96,7 @@ def resolve_secrets(secretsmanager: Any, secrets: list[dict[str, str]]) -> dict[
 
     values: dict[str, str] = {}
     for secret in secrets:
-        secret_id, json_key = _secret_id_and_key(secret["valueFrom"])
+        secret_id, json_key = secret_id_and_key(secret["valueFrom"])
         try:
             value = secretsmanager.get_secret_value(SecretId=secret_id)["SecretString"]
         except ClientError as exc:
