@@ -20,7 +20,7 @@ import pytest
 from moto import mock_aws
 
 from local_stack.cfn import deploy
-from tests.support.aws_harness import REGION
+from tests.support.aws_harness import REGION, awsvpc_network
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 STACK = "dh-exec"
@@ -33,11 +33,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")
 
 def create_stack(session: boto3.Session, name: str, extra_parameters: dict[str, str]) -> dict[str, Any]:
     """Network and token secret first (moto skips Secret resources), then the local stack's own deploy."""
-    ec2 = session.client("ec2")
-    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
-    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-    sg_id = ec2.create_security_group(GroupName=f"{name}-runner", Description="runner", VpcId=vpc_id)["GroupId"]
+    subnet_id, sg_id = awsvpc_network(session.client("ec2"), name=f"{name}-runner")
     token_arn = session.client("secretsmanager").create_secret(Name=f"{name}-gms-token", SecretString=TOKEN_CANARY)[
         "ARN"
     ]
@@ -217,13 +213,7 @@ def test_template_in_moto_function_environment_validates_in_its_settings_model(
 def test_template_in_moto_base_task_definition_can_run(stack: dict[str, Any]) -> None:
     """moto's run_task adds up container memory: the template must give it a number, not a string."""
     session = stack["session"]
-    ec2 = session.client("ec2")
-    subnet_id = ec2.describe_subnets(Filters=[{"Name": "cidr-block", "Values": ["10.0.1.0/24"]}])["Subnets"][0][
-        "SubnetId"
-    ]
-    sg_id = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{STACK}-runner"]}])[
-        "SecurityGroups"
-    ][0]["GroupId"]
+    (subnet_id,), (sg_id,) = stack["run_network"]
 
     response = session.client("ecs").run_task(
         cluster=stack["outputs"]["RunnerClusterName"],
