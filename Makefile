@@ -13,6 +13,10 @@ UV_VERSION := 0.13.9
 UV_ON_PATH := $(shell command -v uv 2>/dev/null)
 UV := $(or $(UV_ON_PATH),$(BOOT)/bin/uv)
 PYTEST := $(PY) -m pytest
+# Test processes (pytest-xdist); a file's tests stay in one process, so module fixtures (moto accounts,
+# local stacks) are built once. Every test binds port 0, uses its own tmp_path and its own moto state.
+TEST_WORKERS ?= 2
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 FUNCTION ?= DispatcherFunction
 EVENT ?= events/run_ingest.json
 
@@ -45,11 +49,12 @@ lock: | $(UV) ## Re-pin requirements/*.lock from requirements/*.in
 	python3.11 runner/pin_requirements.py
 
 test: setup lint validate ## Everything CI checks: ruff, hadolint, cfn-lint, sam validate --lint, all tests (IAM lint + simulation included)
-	$(PYTEST) tests
+	$(PYTEST) $(PARALLEL) tests
 
-lint: setup ## ruff + hadolint
+lint: setup ## ruff + mypy + hadolint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint runner/Dockerfile
 
 validate: setup ## cfn-lint and sam validate --lint on template.yaml
@@ -57,13 +62,13 @@ validate: setup ## cfn-lint and sam validate --lint on template.yaml
 	$(SAM) validate --lint --region us-east-1
 
 unit: setup ## Unit tests (no network)
-	$(PYTEST) tests/unit
+	$(PYTEST) $(PARALLEL) tests/unit
 
 integration: setup ## moto, the GMS stand-in, real subprocesses
-	$(PYTEST) tests/integration
+	$(PYTEST) $(PARALLEL) tests/integration
 
 e2e: setup ## The whole flow through the local stack
-	$(PYTEST) tests/e2e
+	$(PYTEST) $(PARALLEL) tests/e2e
 
 build: setup ## sam build (no Docker needed)
 	$(SAM) build

@@ -36,6 +36,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from executor_runner.processes import descendants
+
 from local_stack.event_shapes import task_state_change_event
 from local_stack.moto_server import ACCOUNT_ID, aws_environment
 from local_stack.task_metadata import TaskMetadataServer, task_metadata
@@ -82,7 +84,7 @@ def container_environment(
     return env
 
 
-def _secret_id_and_key(value_from: str) -> tuple[str, str | None]:
+def secret_id_and_key(value_from: str) -> tuple[str, str | None]:
     """`arn:...:secret:name-AbCdEf[:json-key:version-stage:version-id]` -> (secret id, json key or None)."""
     parts = value_from.split(":")
     if value_from.startswith("arn:") and len(parts) > 7:
@@ -96,7 +98,7 @@ def resolve_secrets(secretsmanager: Any, secrets: list[dict[str, str]]) -> dict[
 
     values: dict[str, str] = {}
     for secret in secrets:
-        secret_id, json_key = _secret_id_and_key(secret["valueFrom"])
+        secret_id, json_key = secret_id_and_key(secret["valueFrom"])
         try:
             value = secretsmanager.get_secret_value(SecretId=secret_id)["SecretString"]
         except ClientError as exc:
@@ -396,7 +398,9 @@ class LocalEcsAgent:
         if run.process is None:
             return
         run.killed = True
-        for pid in [*_descendants(run.process.pid), run.process.pid]:
+        # The runner's own /proc walk (its first entry is the root): children first, the root last.
+        below = [pid for pid in reversed(descendants([run.process.pid])) if pid != run.process.pid]
+        for pid in [*below, run.process.pid]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
 
@@ -466,24 +470,3 @@ class LocalEcsAgent:
             self._logs.put_log_events(
                 logGroupName=run.log_group, logStreamName=run.log_stream, logEvents=events[start : start + 5000]
             )
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below `pid`, from /proc (Linux), children first."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found: list[int] = []
-    stack = [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return list(reversed(found))

@@ -170,7 +170,7 @@ def _fingerprint(params: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(same, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _run_task_with_client_token(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _run_task_with_client_token(original: Callable[[Any], Any]) -> Callable[..., Any]:
     def run_task(self: Any) -> Any:
         from moto.core.responses import ActionResult
 
@@ -229,7 +229,7 @@ def _with_s3_key_check(original: Callable[..., Any], key_argument: str, position
     return method
 
 
-def _bounded_generated_names(original: Callable[[str, str, str], str]) -> Callable[[str, str, str], str]:
+def _bounded_generated_names(original: Callable[[str, str, str], str]) -> Callable[..., str]:
     def generate_resource_name(resource_type: str, stack_name: str, logical_id: str) -> str:
         name = original(resource_type, stack_name, logical_id)
         if len(name) <= CFN_GENERATED_NAME_MAX:

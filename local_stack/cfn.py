@@ -45,7 +45,7 @@ class _CfnLoader(yaml.SafeLoader):
 def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
     from samtranslator.yaml_helper import intrinsics_multi_constructor
 
-    return intrinsics_multi_constructor(loader, tag_suffix, node)  # type: ignore[no-any-return]
+    return intrinsics_multi_constructor(loader, tag_suffix, node)
 
 
 _CfnLoader.add_multi_constructor("!", _intrinsic)
@@ -63,14 +63,14 @@ class _NoManagedPolicies:
         return _KnownPolicies()
 
 
-class _KnownPolicies(dict):  # type: ignore[type-arg]
+class _KnownPolicies(dict[str, str]):
     def __missing__(self, name: str) -> str:
         return f"arn:aws:iam::aws:policy/{name}"
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str)
 
-    def get(self, name: str, default: Any = None) -> str:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> str:
         return self[name]
 
 
@@ -109,7 +109,7 @@ def translate(template: dict[str, Any], parameters: dict[str, str], region: str)
     translated = translator.translate(
         template, parameter_values=values, get_managed_policy_map=_NoManagedPolicies().load
     )
-    return undo_mark_unicode_str_in_template(translated)  # type: ignore[no-any-return]
+    return undo_mark_unicode_str_in_template(translated)
 
 
 def _placeholder_zip() -> bytes:

@@ -44,7 +44,7 @@ TERMINAL = tuple(sorted(TERMINAL_STATUSES))
 
 
 @dataclass
-class Outcome:
+class ScenarioResult:
     name: str
     expected: str
     status: str | None
@@ -112,15 +112,15 @@ def exclusive_lock(db_path: Path) -> Iterator[None]:
         connection.close()
 
 
-def run_success(stack: LocalStack, db_path: Path, out: TextIO) -> Outcome:
+def run_success(stack: LocalStack, db_path: Path, out: TextIO) -> ScenarioResult:
     urn = new_execution_urn("demo-success")
     print(f"\n1) RUN_INGEST of the SQLite source, path from secret {SECRET_PREFIX}{DB_SECRET}\n   {urn}", file=out)
     stack.send(run_command(urn, sqlite_recipe("${" + DB_SECRET + "}", pipeline_name="demo-success")))
     result = watch(stack, urn, out=out)
-    return Outcome("success", "SUCCESS", (result or {}).get("status"), _final(result, out))
+    return ScenarioResult("success", "SUCCESS", (result or {}).get("status"), _final(result, out))
 
 
-def run_cancel(stack: LocalStack, db_path: Path, out: TextIO) -> Outcome:
+def run_cancel(stack: LocalStack, db_path: Path, out: TextIO) -> ScenarioResult:
     urn = new_execution_urn("demo-cancel")
     print(f"\n2) RUN_INGEST while a batch job locks the database, then Cancel\n   {urn}", file=out)
     recipe = sqlite_recipe(
@@ -130,13 +130,13 @@ def run_cancel(stack: LocalStack, db_path: Path, out: TextIO) -> Outcome:
         stack.send(run_command(urn, recipe))
         running = watch(stack, urn, until=("RUNNING", *TERMINAL), out=out)
         if running is None or running.get("status") != "RUNNING":
-            return Outcome("cancel", "CANCELLED", (running or {}).get("status"), "never reached RUNNING")
+            return ScenarioResult("cancel", "CANCELLED", (running or {}).get("status"), "never reached RUNNING")
         last_line = _wait_for_ingestion_to_start(stack, urn, out)
         print(f"   the ingestion is midway, waiting on the locked database; its log ends: {last_line[:90]}", file=out)
         print("   sending the KILL signal (the UI's Cancel button)", file=out, flush=True)
         stack.send(kill_command(urn))
         result = watch(stack, urn, out=out, skip_seen=True)
-    return Outcome("cancel", "CANCELLED", (result or {}).get("status"), _final(result, out))
+    return ScenarioResult("cancel", "CANCELLED", (result or {}).get("status"), _final(result, out))
 
 
 def _wait_for_ingestion_to_start(stack: LocalStack, urn: str, out: TextIO, timeout: float = 30.0) -> str:
@@ -159,7 +159,7 @@ def _wait_for_ingestion_to_start(stack: LocalStack, urn: str, out: TextIO, timeo
     return ""
 
 
-def run_unknown_secret(stack: LocalStack, out: TextIO) -> Outcome:
+def run_unknown_secret(stack: LocalStack, out: TextIO) -> ScenarioResult:
     urn = new_execution_urn("demo-missing-secret")
     print(f"\n3) RUN_INGEST whose recipe references ${{{MISSING_SECRET}}}, which does not exist\n   {urn}", file=out)
     recipe = sqlite_recipe("${" + DB_SECRET + "}", pipeline_name="demo-missing-secret")
@@ -169,7 +169,7 @@ def run_unknown_secret(stack: LocalStack, out: TextIO) -> Outcome:
     detail = _final(result, out)
     if result is not None and MISSING_SECRET not in (result.get("report") or ""):
         detail = detail or f"the report does not name {MISSING_SECRET}"
-    return Outcome("unknown secret", "FAILURE", (result or {}).get("status"), detail)
+    return ScenarioResult("unknown secret", "FAILURE", (result or {}).get("status"), detail)
 
 
 def vault_folder(base: Path, password: str) -> Path:

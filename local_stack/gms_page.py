@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from local_stack.gms_store import INPUT_ASPECT, RESULT_ASPECT
+
 REPORT_TAIL_LINES = 20
 REFRESH_SECONDS = 2
 
@@ -37,8 +39,8 @@ class RunRow:
 
     @classmethod
     def from_aspects(cls, urn: str, aspects: dict[str, Any]) -> RunRow:
-        result = aspects.get("dataHubExecutionRequestResult") or {}
-        request = aspects.get("dataHubExecutionRequestInput") or {}
+        result = aspects.get(RESULT_ASPECT) or {}
+        request = aspects.get(INPUT_ASPECT) or {}
         source = request.get("source") or {}
         return cls(
             urn=urn,

@@ -152,7 +152,7 @@ class GmsStandIn:
         """Every `dataHubExecutionRequestResult` written for `urn`, oldest first."""
         return self.store.history(urn, RESULT_ASPECT)
 
-    def statuses(self, urn: str) -> list[str]:
+    def statuses(self, urn: str) -> list[str | None]:
         return [entry.get("status") for entry in self.history(urn)]
 
     def aspect(self, urn: str, aspect_name: str) -> Any | None:
@@ -315,7 +315,7 @@ class RecordedHeaders(dict[str, str]):
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and super().__contains__(name.lower())
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return super().get(name.lower(), default)
 
 

@@ -17,6 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+# The stand-in's own copies of DataHub's names, on purpose not imported from executor_common.contract:
+# the stand-in plays GMS, so a wrong name in the product's contract must disagree with it, not agree.
 RESULT_ASPECT = "dataHubExecutionRequestResult"
 INPUT_ASPECT = "dataHubExecutionRequestInput"
 EXECUTION_REQUEST_ENTITY = "dataHubExecutionRequest"

@@ -52,7 +52,8 @@ class LocalAws:
             import boto3
             from botocore.config import Config
 
-            self._clients[service] = boto3.session.Session().client(
+            # `service` is a runtime name, so no stub overload matches.
+            self._clients[service] = boto3.session.Session().client(  # type: ignore[call-overload]
                 service,
                 endpoint_url=self.endpoint_url,
                 region_name=self.region,

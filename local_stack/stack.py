@@ -101,8 +101,9 @@ def fix_moto_task_definition_numbers(region: str) -> None:
         for definition in revisions.values():
             for container in definition.container_definitions:
                 for name in _INTEGER_CONTAINER_FIELDS:
-                    if isinstance(container.get(name), str) and container[name].isdigit():
-                        container[name] = int(container[name])
+                    value = container.get(name)
+                    if isinstance(value, str) and value.isdigit():
+                        container[name] = int(value)
 
 
 class LocalStack:

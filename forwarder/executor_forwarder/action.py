@@ -39,7 +39,7 @@ def build_sender(config: ForwarderConfig) -> SqsSender:
     """AWS clients from the usual boto3 credential chain (or the named profile); the queue from config or stack."""
     import boto3
 
-    region = config.aws_region or _region_from_queue_url(config.queue_url)
+    region = config.aws_region or region_from_queue_url(config.queue_url)
     session = boto3.Session(profile_name=config.aws_profile, region_name=region)
     queue_url = config.queue_url
     if queue_url is None:
@@ -56,7 +56,7 @@ def _aspect_name(envelope: EventEnvelope) -> str | None:
         return None
 
 
-def _region_from_queue_url(queue_url: str | None) -> str | None:
+def region_from_queue_url(queue_url: str | None) -> str | None:
     match = _QUEUE_URL_REGION.match(queue_url or "")
     return (match.group(1) or match.group(2)) if match else None
 

@@ -107,14 +107,16 @@ def decide(
         aspect = {**aspect, "executorId": claim_as}
 
     body = {"entityUrn": entity_urn, "aspectName": aspect_name, "aspect": aspect}
-    problem: str | None = None
+    command_problem: str | None = None
     try:
         parse_command(body)
     except ValidationError as exc:
-        problem = f"not a valid command: {summarize_validation_error(exc)}"
+        command_problem = f"not a valid command: {summarize_validation_error(exc)}"
     except ValueError:
-        problem = "not a valid command"
-    return Forward(entity_urn, aspect_name, executor_id, json.dumps(body, separators=(",", ":")), problem, claimed_from)
+        command_problem = "not a valid command"
+    return Forward(
+        entity_urn, aspect_name, executor_id, json.dumps(body, separators=(",", ":")), command_problem, claimed_from
+    )
 
 
 def is_claimed_test_connection(aspect_name: str, aspect: dict[str, Any], claimed_ids: Collection[str]) -> bool:

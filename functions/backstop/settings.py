@@ -28,4 +28,4 @@ class BackstopSettings(BaseSettings):
 @functools.cache
 def get_settings() -> BackstopSettings:
     """The settings of this container, read and validated once (tests call `get_settings.cache_clear()`)."""
-    return BackstopSettings()  # type: ignore[call-arg]
+    return BackstopSettings()

@@ -11,7 +11,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from executor_common.fargate_sizes import ephemeral_storage_problem, size_problem
-from executor_common.gms_factory import checked_gms_url
+from executor_common.gms_url import checked_gms_url
 from executor_common.recipe import ENV_VAR_NAME
 from executor_common.runspec import DEFAULT_RUN_TIMEOUT_SECONDS
 from pydantic import Field, field_validator, model_validator
@@ -159,4 +159,4 @@ class DispatcherSettings(BaseSettings):
 @functools.cache
 def get_settings() -> DispatcherSettings:
     """The settings of this container, read and validated once (tests call `get_settings.cache_clear()`)."""
-    return DispatcherSettings()  # type: ignore[call-arg]
+    return DispatcherSettings()

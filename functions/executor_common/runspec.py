@@ -56,8 +56,6 @@ class RunSpec(BaseModel):
     requested_at: int | None = None
     launched_at_ms: int | None = None
     actor_urn: str | None = None
-    extra_env_vars: dict[str, str] = Field(default_factory=dict)
-    launched_at_ms: int | None = None
 
 
 #: Always in the runner container's overrides, so the reconciler can map a STOPPED task back

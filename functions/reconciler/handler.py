@@ -18,6 +18,7 @@ import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from executor_common.aws.logs import LogsAdapter, make_logs_client
@@ -27,7 +28,7 @@ from executor_common.gms_factory import make_gms_client
 from executor_common.gms_guard import GuardedGms
 from executor_common.metrics import count
 
-from reconciler.logic import Outcome, ReconcilerPorts, reconcile_stopped_task
+from reconciler.logic import ReconcileResult, ReconcilerPorts, reconcile_stopped_task
 from reconciler.observability import logger, tracer
 from reconciler.settings import get_settings
 from reconciler.task_event import TaskStateChangeEvent, is_task_state_change
@@ -54,7 +55,7 @@ def get_queue() -> SqsAdapter:
     return SqsAdapter(make_sqs_client(get_settings().aws_region))
 
 
-def handle_event(event: dict[str, Any], *, may_defer: bool = False) -> Outcome:
+def handle_event(event: dict[str, Any], *, may_defer: bool = False) -> ReconcileResult:
     """One EventBridge event (already unwrapped from SQS): validate, reconcile, count."""
     logger.set_correlation_id(None)  # per record: a batch must not carry the previous run's keys
     logger.remove_keys(["task_arn", "event_version", "mapped_from"])
@@ -84,7 +85,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | PartialItemFailureResponse:
     if is_task_state_change(event):
         outcome = handle_event(event)
         return {"action": outcome.action, "why": outcome.why, "status": outcome.status}

@@ -41,7 +41,7 @@ class ReconcilerPorts:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ReconcileResult:
     """What happened to one event: `written`, `skipped` (DataHub already final), `ignored` (not ours),
     or `deferred` (to be delivered again after the report grace)."""
 
@@ -52,20 +52,20 @@ class Outcome:
     reason: str | None = None
 
 
-def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_defer: bool = False) -> Outcome:
+def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_defer: bool = False) -> ReconcileResult:
     """`may_defer`: the caller can deliver this event again after the report grace (see the handler)."""
     settings = ports.settings
     if detail.lastStatus != STOPPED:
-        return Outcome("ignored", f"lastStatus is {detail.lastStatus}, not STOPPED")
+        return ReconcileResult("ignored", f"lastStatus is {detail.lastStatus}, not STOPPED")
     if detail.cluster_name != settings.cluster_name:
         # No clusterArn is no proof of anything: only a task of our own cluster may touch DataHub.
         cluster = detail.cluster_name or "(none given)"
-        return Outcome("ignored", f"task of cluster {cluster}, not {settings.cluster_name}")
+        return ReconcileResult("ignored", f"task of cluster {cluster}, not {settings.cluster_name}")
     mapping = map_task_to_run(detail)
     if mapping.urn is None:
         why = "an ingestion task without a run id" if mapping.ours else "not launched by this executor"
         logger.info("Ignoring stopped task", extra={"task_arn": detail.taskArn, "why": why})
-        return Outcome("ignored", why)
+        return ReconcileResult("ignored", why)
     urn = mapping.urn
     logger.set_correlation_id(urn)
     logger.append_keys(task_arn=detail.taskArn, event_version=detail.version, mapped_from=mapping.source)
@@ -74,24 +74,24 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_de
     if current is None and mapping.source == "startedBy":
         # startedBy may be a sanitized (hashed) id: only trust it for a run DataHub knows.
         logger.warning("startedBy names no run DataHub knows; not writing", extra={"started_by": detail.startedBy})
-        return Outcome("ignored", "startedBy names no run DataHub knows", urn=urn)
+        return ReconcileResult("ignored", "startedBy names no run DataHub knows", urn=urn)
     diagnosis = diagnose(detail)
     replaces = diagnosis.replaces_runner_cancel
     decision = decide(current, detail.task_id, detail.version, replaces_cancelled=replaces)
     if not decision.write:
         logger.info("Nothing to reconcile", extra={"why": decision.why})
-        return Outcome("skipped", decision.why, urn=urn)
+        return ReconcileResult("skipped", decision.why, urn=urn)
 
     if diagnosis.reason == EXITED_WITHOUT_REPORT and may_defer and settings.report_grace_seconds > 0:
         # The runner exited 0: its final write may still be landing in GMS. Look again later, without
         # holding the Lambda (a batch of such events must not run into its timeout).
         logger.info("Runner exited 0 without a final status yet; looking again after the report grace")
-        return Outcome("deferred", f"looking again in {settings.report_grace_seconds} s", urn=urn)
+        return ReconcileResult("deferred", f"looking again in {settings.report_grace_seconds} s", urn=urn)
     current = ports.gms.read_result(urn)
     decision = decide(current, detail.task_id, detail.version, replaces_cancelled=replaces)
     if not decision.write:
         logger.info("The run reported while we were diagnosing it", extra={"why": decision.why})
-        return Outcome("skipped", decision.why, urn=urn)
+        return ReconcileResult("skipped", decision.why, urn=urn)
     superseded = current if current is not None and current.status == ExecutionStatus.CANCELLED else None
     report = _report(detail, diagnosis, ports, superseded)
 
@@ -101,7 +101,7 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_de
         "Reconciled a stopped run",
         extra={"status": str(result.status), "reason": diagnosis.reason, "headline": diagnosis.headline},
     )
-    return Outcome("written", decision.why, urn=urn, status=diagnosis.status, reason=diagnosis.reason)
+    return ReconcileResult("written", decision.why, urn=urn, status=diagnosis.status, reason=diagnosis.reason)
 
 
 def _report(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 
-from executor_common.gms_factory import checked_gms_url
+from executor_common.gms_url import checked_gms_url
 from executor_common.log_streams import runner_log_stream
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,4 +55,4 @@ class ReconcilerSettings(BaseSettings):
 @functools.cache
 def get_settings() -> ReconcilerSettings:
     """The settings of this container, read and validated once (tests call `get_settings.cache_clear()`)."""
-    return ReconcilerSettings()  # type: ignore[call-arg]
+    return ReconcilerSettings()

@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import time
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from executor_common.masking import SecretMasker
 
@@ -87,7 +87,7 @@ class LogRelay:
                 self._log_file.flush()
 
 
-def pump(stream: BinaryIO, relay: LogRelay) -> None:
+def pump(stream: IO[bytes], relay: LogRelay) -> None:
     """Read `stream` until EOF, relaying complete lines; decoding errors never stop it."""
     fd = stream.fileno()
     with contextlib.suppress(AttributeError, OSError):
@@ -129,7 +129,7 @@ def _relay_safely(relay: LogRelay, block: bytes) -> None:
             logger.error("Could not relay the child's output (%s); still draining it", type(exc).__name__)
 
 
-def start_pump(stream: BinaryIO, relay: LogRelay, name: str) -> threading.Thread:
+def start_pump(stream: IO[bytes], relay: LogRelay, name: str) -> threading.Thread:
     thread = threading.Thread(target=pump, args=(stream, relay), name=name, daemon=True)
     thread.start()
     return thread

@@ -37,10 +37,10 @@ from executor_common.status import ExecutionStatus
 from executor_common.test_connection import TEST_CONNECTION_REPORT_TYPE, internal_failure_report
 
 from executor_runner import child_input, plugins
+from executor_runner.gms_reporter import ProgressReporter, write_terminal
 from executor_runner.oom import CGROUP_ROOT, memory_limit, oom_message
 from executor_runner.relay import LogRelay
-from executor_runner.report import RunOutcome, render_progress, render_report
-from executor_runner.reporter import ProgressReporter, write_terminal
+from executor_runner.report_text import RunOutcome, render_progress, render_report
 from executor_runner.settings import RunnerSettings
 from executor_runner.spec import S3TextReader, load_run_spec
 from executor_runner.supervisor import ChildExit, StopReason, StopSwitch, Supervisor
@@ -265,7 +265,7 @@ class Run:
         """Render, print, deliver the terminal result, then keep the run folder (after: it can take long)."""
         spec, settings = self.spec, self.settings
         structured = self._masker.mask(outcome.structured_report) if outcome.structured_report else None
-        report_type = spec.task
+        report_type: str = spec.task
         if spec.task == ExecutionTask.TEST_CONNECTION and outcome.refusal and not self._stop.tripped:
             # What DataHub's own executor writes, so the UI's modal shows the reason (test_connection.py).
             outcome.status = ExecutionStatus.SUCCESS
@@ -388,7 +388,7 @@ def interpret_exit(exit_: ChildExit, spec: RunSpec, metadata: TaskMetadata, cgro
         if metadata.memory_mib:
             limit = memory_limit(metadata.memory_mib, cgroup_root)
         else:
-            requested = int(spec.task_memory) if (spec.task_memory or "").isdigit() else None
+            requested = int(spec.task_memory) if spec.task_memory and spec.task_memory.isdigit() else None
             limit = memory_limit(requested, cgroup_root, source="the run's task size")
         return _failure(oom_message(limit, spec.task_cpu or metadata.cpu))
     if exit_.returncode < 0:

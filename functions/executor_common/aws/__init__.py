@@ -18,4 +18,5 @@ def make_client(service: str, region_name: str | None = None, *, read_timeout: i
     from botocore.config import Config
 
     config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=read_timeout)
-    return boto3.client(service, region_name=region_name, config=config)
+    # `service` is a runtime name, so no stub overload matches; each adapter's factory types its client.
+    return boto3.client(service, region_name=region_name, config=config)  # type: ignore[call-overload]

@@ -8,7 +8,7 @@ naming what it was doing. A GMS error carries its own rule (`GmsError.retryable`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
@@ -85,20 +85,20 @@ def classify_error_code(code: str, message: str = "", http_status: int | None = 
     return Verdict.RETRY if http_status is not None and http_status >= 500 else Verdict.FAIL
 
 
-def classify_failure(failure: dict[str, Any]) -> Verdict:
+def classify_failure(failure: Mapping[str, Any]) -> Verdict:
     reason = str(failure.get("reason", ""))
     if reason.startswith("RESOURCE:") or any(reason.startswith(r) for r in RETRYABLE_FAILURE_REASONS):
         return Verdict.RETRY
     return Verdict.FAIL
 
 
-def classify_failures(failures: Iterable[dict[str, Any]]) -> Verdict:
+def classify_failures(failures: Iterable[Mapping[str, Any]]) -> Verdict:
     """RunTask `failures[]` -> retry only when every failure is one a later attempt can overcome."""
     verdicts = [classify_failure(f) for f in failures]
     return Verdict.RETRY if verdicts and all(v is Verdict.RETRY for v in verdicts) else Verdict.FAIL
 
 
-def describe_failures(failures: Iterable[dict[str, Any]]) -> str:
+def describe_failures(failures: Iterable[Mapping[str, Any]]) -> str:
     """Every failure's arn, reason and detail, one per line, for the FAILURE report."""
     lines = []
     for failure in failures:

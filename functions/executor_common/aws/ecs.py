@@ -14,7 +14,7 @@ import random
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from executor_common.aws import make_client
 from executor_common.aws.classify import (
@@ -50,6 +50,9 @@ REGISTRABLE_FIELDS = (
     "proxyConfiguration",
     "inferenceAccelerators",
 )
+
+if TYPE_CHECKING:  # the boto3 stubs are a development dependency
+    from mypy_boto3_ecs import ECSClient
 CONCURRENT_REVISION_MESSAGE = "Too many concurrent attempts to create a new revision"
 REGISTER_ATTEMPTS = 6
 #: DescribeTasks takes at most 100 tasks per call.
@@ -57,7 +60,7 @@ DESCRIBE_TASKS_CHUNK = 100
 _TASK_ARN = re.compile(r"arn:aws[\w-]*:ecs:[\w-]+:\d{12}:task/[\w/-]+")
 
 
-def make_ecs_client(region_name: str | None = None) -> Any:
+def make_ecs_client(region_name: str | None = None) -> ECSClient:
     return make_client("ecs", region_name, read_timeout=20)
 
 
@@ -90,7 +93,7 @@ class EcsAdapter:
 
     def __init__(
         self,
-        client: Any,
+        client: ECSClient,
         cluster: str,
         *,
         sleep: Callable[[float], None] = time.sleep,
@@ -224,7 +227,7 @@ class EcsAdapter:
             for start in range(0, len(task_arns), DESCRIBE_TASKS_CHUNK):
                 chunk = task_arns[start : start + DESCRIBE_TASKS_CHUNK]
                 response = self.client.describe_tasks(cluster=self.cluster, tasks=chunk, include=["TAGS"])
-                tasks.extend(response.get("tasks", []))
+                tasks.extend(cast("list[dict[str, Any]]", response.get("tasks", [])))
         return tasks
 
 

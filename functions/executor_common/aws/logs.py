@@ -7,24 +7,27 @@ because log lines are a courtesy in a report and must never block a terminal sta
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from executor_common.aws import make_client
 from executor_common.aws.classify import error_code, error_summary
 from executor_common.errors import RetryableError
 
+if TYPE_CHECKING:  # the boto3 stubs are a development dependency
+    from mypy_boto3_logs import CloudWatchLogsClient
+
 #: GetLogEvents returns at most 10,000 events per call.
 MAX_EVENTS_PER_CALL = 10_000
 
 
-def make_logs_client(region_name: str | None = None) -> Any:
+def make_logs_client(region_name: str | None = None) -> CloudWatchLogsClient:
     return make_client("logs", region_name)
 
 
 class LogsAdapter:
     """Reads log streams. Create once per container; pass a botocore client (real, moto, or stubbed)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: CloudWatchLogsClient) -> None:
         self.client = client
 
     def tail(self, log_group: str, log_stream: str, lines: int) -> list[str]:

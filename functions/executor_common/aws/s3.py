@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 from executor_common.aws import make_client
 from executor_common.aws.classify import aws_call
 from executor_common.errors import RetryableError
+
+if TYPE_CHECKING:  # the boto3 stubs are a development dependency
+    from mypy_boto3_s3 import S3Client
 
 RUNS_PREFIX = "runs"
 #: S3 keys are at most 1,024 bytes of UTF-8; an execution id keeps at most this many of them in a key.
@@ -15,7 +18,7 @@ MAX_KEY_ID_BYTES = 512
 _HASH_CHARS = 16
 
 
-def make_s3_client(region_name: str | None = None) -> Any:
+def make_s3_client(region_name: str | None = None) -> S3Client:
     return make_client("s3", region_name, read_timeout=20)
 
 
@@ -38,7 +41,7 @@ def run_object_key(execution_id: str, name: str) -> str:
 
 
 class S3Adapter:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: S3Client) -> None:
         self.client = client
 
     def put_text(self, bucket: str, key: str, body: str, content_type: str = "application/json") -> str:

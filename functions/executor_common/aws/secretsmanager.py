@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from executor_common.aws import make_client
 from executor_common.aws.classify import aws_call
+
+if TYPE_CHECKING:  # the boto3 stubs are a development dependency
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 #: ListSecrets takes at most 10 values per filter and returns at most 100 secrets per page.
 MAX_FILTER_VALUES = 10
 PAGE_SIZE = 100
 
 
-def make_secretsmanager_client(region_name: str | None = None) -> Any:
+def make_secretsmanager_client(region_name: str | None = None) -> SecretsManagerClient:
     return make_client("secretsmanager", region_name)
 
 
 class SecretsManagerAdapter:
     """ListSecrets only: the dispatcher needs ARNs for the task definition, never values."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: SecretsManagerClient) -> None:
         self.client = client
 
     def find_secret_arns(self, secret_names: Iterable[str], common_prefix: str = "") -> dict[str, str]:

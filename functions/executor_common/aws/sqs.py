@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from executor_common.aws import make_client
 from executor_common.errors import RetryableError
+
+if TYPE_CHECKING:  # the boto3 stubs are a development dependency
+    from mypy_boto3_sqs import SQSClient
 
 #: SQS's largest DelaySeconds.
 MAX_DELAY_SECONDS = 900
 
 
-def make_sqs_client(region_name: str | None = None) -> Any:
+def make_sqs_client(region_name: str | None = None) -> SQSClient:
     return make_client("sqs", region_name)
 
 
 class SqsAdapter:
     """SendMessage only. Create once per container; pass a botocore client (real, moto, or stubbed)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: SQSClient) -> None:
         self.client = client
 
     def send_delayed(self, queue_url: str, body: str, delay_seconds: int, attributes: dict[str, str]) -> None:

@@ -1,8 +1,8 @@
 """A moto-backed AWS account shaped like the deployed stack, plus the handler wired to the GMS stand-in.
 
-The base task definition resembles template.yaml's RunnerTaskDefinition (awslogs, the
-DATAHUB_GMS_TOKEN secret, a non-root user); moto needs the container-level `memory`,
-a VPC with DNS hostnames and explicit security groups (see docs/architecture.md, moto facts).
+The base task definition and the dispatcher's environment are template.yaml's, as SAM translates it
+(`tests.support.template_resources`); moto needs a VPC with DNS hostnames and explicit security
+groups (see docs/architecture.md, moto facts).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from dispatcher_helpers import (
 from moto import mock_aws
 
 from tests.support.aws_harness import awsvpc_network, captured_logs, lambda_context, set_lambda_env
+from tests.support.template_resources import TemplateResources
 
 
 @dataclass
@@ -67,41 +68,33 @@ class DispatcherStack:
         return [json.loads(line) for line in self.logs().splitlines() if line.strip().startswith("{")]
 
 
-def runner_task_definition() -> dict[str, Any]:
-    return {
-        "family": FAMILY,
-        "requiresCompatibilities": ["FARGATE"],
-        "networkMode": "awsvpc",
-        "cpu": "1024",
-        "memory": "4096",
-        "ephemeralStorage": {"sizeInGiB": 21},
-        "runtimePlatform": {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
-        "executionRoleArn": "arn:aws:iam::123456789012:role/datahub-executor-RunnerExecutionRole",
-        "taskRoleArn": "arn:aws:iam::123456789012:role/datahub-executor-RunnerTaskRole",
-        "containerDefinitions": [
-            {
-                "name": "runner",
-                "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/datahub-executor-runner:1.7.0.17",
-                "essential": True,
-                "memory": 4096,
-                "user": "1000",
-                "stopTimeout": 120,
-                "environment": [
-                    {"name": "DATAHUB_GMS_URL", "value": "https://datahub.example.com/gms"},
-                    {"name": "EXECUTOR_ID", "value": "remote"},
-                ],
-                "secrets": [{"name": "DATAHUB_GMS_TOKEN", "valueFrom": "__TOKEN_ARN__"}],
-                "logConfiguration": {
-                    "logDriver": "awslogs",
-                    "options": {
-                        "awslogs-group": LOG_GROUP,
-                        "awslogs-region": REGION,
-                        "awslogs-stream-prefix": "runs",
-                    },
-                },
-            }
-        ],
-    }
+RUNNER_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/datahub-executor-runner:1.7.0.17"
+STACK_NAME = "datahub-executor"
+
+
+def template_resources(token_arn: str, subnet_id: str, security_group_id: str) -> TemplateResources:
+    """template.yaml as deployed with the stack's names: the runner task definition and the dispatcher's
+    environment come from it, so these tests launch what `sam deploy` would configure."""
+    return TemplateResources(
+        {
+            "DataHubBaseUrl": "https://datahub.example.com/gms",
+            "ExistingDataHubAccessTokenSecretArn": token_arn,
+            "RunnerImage": RUNNER_IMAGE,
+            "SubnetIds": subnet_id,
+            "SecurityGroupIds": security_group_id,
+            "RunEnvVars": "DATAHUB_TELEMETRY_ENABLED=false",
+        },
+        {
+            "RunnerCluster": CLUSTER,
+            "RunBucket": BUCKET,
+            "RunnerLogGroup": LOG_GROUP,
+            "RunnerExecutionRole.Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{STACK_NAME}-RunnerExecutionRole",
+            "RunnerTaskRole.Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{STACK_NAME}-RunnerTaskRole",
+        },
+        region=REGION,
+        account_id=ACCOUNT_ID,
+        stack_name=STACK_NAME,
+    )
 
 
 def _set_dispatcher_env(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
@@ -119,6 +112,7 @@ class MotoAccount:
     base_task_definition_arn: str
     secret_arns: dict[str, str]
     ecs_calls: EcsCallCounter
+    dispatcher_environment: dict[str, str]
 
     def reset(self) -> None:
         """Back to the freshly deployed stack: no tasks, only the base task definition, an empty bucket."""
@@ -151,9 +145,11 @@ def moto_account() -> Iterator[MotoAccount]:
         sm = boto3.client("secretsmanager", region_name=REGION)
         token_arn = sm.create_secret(Name="datahub-executor/gms-token", SecretString=GMS_TOKEN_VALUE)["ARN"]
         pg_arn = sm.create_secret(Name=PREFIX + "PG_PASSWORD", SecretString=PG_PASSWORD_VALUE)["ARN"]
-        definition = runner_task_definition()
-        definition["containerDefinitions"][0]["secrets"][0]["valueFrom"] = token_arn
+        resources = template_resources(token_arn, subnet_id, sg_id)
+        definition = resources.task_definition_request("RunnerTaskDefinition")
+        assert definition["family"] == FAMILY
         base_arn = ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
+        resources.name("RunnerTaskDefinition", base_arn)
         counter = EcsCallCounter()
         counter.install()
         try:
@@ -166,6 +162,7 @@ def moto_account() -> Iterator[MotoAccount]:
                 base_task_definition_arn=base_arn,
                 secret_arns={"PG_PASSWORD": pg_arn, "DATAHUB_GMS_TOKEN": token_arn},
                 ecs_calls=counter,
+                dispatcher_environment=resources.function_environment("DispatcherFunction"),
             )
         finally:
             counter.uninstall()
@@ -181,30 +178,19 @@ def dispatcher_stack(
     from dispatcher.settings import get_settings
 
     moto_account.reset()
+    # What template.yaml sets, with DataHub at the stand-in and its token in the environment (local mode).
+    environment = dict(moto_account.dispatcher_environment)
+    environment.pop("DATAHUB_GMS_TOKEN_SECRET_ARN")
     _set_dispatcher_env(
         monkeypatch,
-        DATAHUB_GMS_URL=gms_standin.url,
-        DATAHUB_GMS_TOKEN=gms_standin.token,
-        EXECUTOR_ID="remote",
-        ECS_CLUSTER=CLUSTER,
-        TASK_DEFINITION_ARN=moto_account.base_task_definition_arn,
-        SUBNET_IDS=moto_account.subnet_id,
-        SECURITY_GROUP_IDS=moto_account.security_group_id,
-        ASSIGN_PUBLIC_IP="DISABLED",
-        CAPACITY_PROVIDER="FARGATE",
-        DEFAULT_TASK_CPU="1024",
-        DEFAULT_TASK_MEMORY="4096",
-        DEFAULT_EPHEMERAL_STORAGE_GIB="21",
-        DEFAULT_RUN_TIMEOUT_SECONDS="86400",
-        SECRET_NAME_PREFIX=PREFIX,
-        SECRET_ARNS="",
-        # Secrets Manager only (DataHubSecretStore=Disabled): these tests pin the dispatcher's own refusals;
-        # test_dispatcher_datahub_secrets.py turns DataHub's store on.
-        DATAHUB_SECRET_STORE_ENABLED="false",
-        RUN_ENV_VARS="DATAHUB_TELEMETRY_ENABLED=false",
-        RUN_BUCKET=BUCKET,
-        LOG_GROUP_NAME=LOG_GROUP,
-        LOG_STREAM_PREFIX="runs",
+        **{
+            **environment,
+            "DATAHUB_GMS_URL": gms_standin.url,
+            "DATAHUB_GMS_TOKEN": gms_standin.token,
+            # Secrets Manager only (DataHubSecretStore=Disabled): these tests pin the dispatcher's own refusals;
+            # test_dispatcher_datahub_secrets.py turns DataHub's store on.
+            "DATAHUB_SECRET_STORE_ENABLED": "false",
+        },
     )
     get_settings.cache_clear()
     dependencies.cache_clear()

@@ -32,7 +32,7 @@ CACHE_SECONDS = 1
 def token_secret(reconciler_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """GIVEN the token in Secrets Manager, the Lambdas pointed at it (not at DATAHUB_GMS_TOKEN), GMS accepting it."""
     from aws_lambda_powertools.utilities import parameters
-    from executor_common import gms_factory
+    from executor_common import gms_token
     from reconciler.handler import get_ports
 
     arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
@@ -41,7 +41,7 @@ def token_secret(reconciler_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Iter
     reconciler_stack.gms.token = OLD_TOKEN
     monkeypatch.delenv("DATAHUB_GMS_TOKEN")
     monkeypatch.setenv("DATAHUB_GMS_TOKEN_SECRET_ARN", arn)
-    monkeypatch.setattr(gms_factory, "TOKEN_CACHE_SECONDS", CACHE_SECONDS)
+    monkeypatch.setattr(gms_token, "TOKEN_CACHE_SECONDS", CACHE_SECONDS)
     _fresh_secrets_client(parameters)
     get_ports.cache_clear()
     yield arn

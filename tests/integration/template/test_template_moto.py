@@ -1,7 +1,7 @@
 """template.yaml through moto's CloudFormation: the local stack creates its AWS side this way.
 
 The SAM transform runs in-process (samtranslator, as `sam deploy` would have it done by the
-service) with the code location pointed at a dummy object in moto's S3; no SAM CLI needed.
+service) through the local stack's own `local_stack.cfn.deploy`; no SAM CLI needed.
 moto skips AWS::SecretsManager::Secret, so the token secret is created first and passed as
 ExistingDataHubAccessTokenSecretArn: the parameter set the local stack uses.
 """
@@ -9,23 +9,20 @@ ExistingDataHubAccessTokenSecretArn: the parameter set the local stack uses.
 from __future__ import annotations
 
 import importlib
-import io
 import json
 import os
-import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from local_stack.cfn import load_template, point_code_at, translate
-from tests.support.aws_harness import REGION
+from local_stack.cfn import deploy
+from tests.support.aws_harness import REGION, awsvpc_network
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-CODE_BUCKET = "sam-artifacts"
-CODE_KEY = "functions.zip"
 STACK = "dh-exec"
 TOKEN_CANARY = "canary-gms-token-4f1d"
 SECRET_ARNS = "SNOWFLAKE_PASSWORD=arn:aws:secretsmanager:us-east-1:123456789012:secret:sf-AbCdEf"
@@ -34,33 +31,12 @@ SECRET_ARNS = "SNOWFLAKE_PASSWORD=arn:aws:secretsmanager:us-east-1:123456789012:
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")
 
 
-def translated_template(parameters: dict[str, str]) -> dict[str, Any]:
-    """What `sam deploy` sends: the local stack's SAM transform, with the code at a dummy S3 object."""
-    sam = load_template(REPO_ROOT / "template.yaml")
-    return translate(point_code_at(sam, CODE_BUCKET, CODE_KEY), parameters, REGION)
-
-
-def _dummy_code_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("dispatcher/handler.py", "def lambda_handler(event, context):\n    return {}\n")
-    return buffer.getvalue()
-
-
 def create_stack(session: boto3.Session, name: str, extra_parameters: dict[str, str]) -> dict[str, Any]:
-    """Network, token secret and code object first (moto skips Secret resources), then the stack."""
-    ec2 = session.client("ec2")
-    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
-    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-    sg_id = ec2.create_security_group(GroupName=f"{name}-runner", Description="runner", VpcId=vpc_id)["GroupId"]
+    """Network and token secret first (moto skips Secret resources), then the local stack's own deploy."""
+    subnet_id, sg_id = awsvpc_network(session.client("ec2"), name=f"{name}-runner")
     token_arn = session.client("secretsmanager").create_secret(Name=f"{name}-gms-token", SecretString=TOKEN_CANARY)[
         "ARN"
     ]
-    s3 = session.client("s3")
-    s3.create_bucket(Bucket=CODE_BUCKET)
-    s3.put_object(Bucket=CODE_BUCKET, Key=CODE_KEY, Body=_dummy_code_zip())
-
     parameters = {
         "DataHubBaseUrl": "http://127.0.0.1:8080/gms",
         "ExistingDataHubAccessTokenSecretArn": token_arn,
@@ -69,21 +45,15 @@ def create_stack(session: boto3.Session, name: str, extra_parameters: dict[str, 
         "SecurityGroupIds": sg_id,
         **extra_parameters,
     }
-    template = translated_template(parameters)
-    cfn = session.client("cloudformation")
-    cfn.create_stack(
-        StackName=name,
-        TemplateBody=json.dumps(template),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-        Capabilities=["CAPABILITY_IAM"],
-    )
-    described = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    aws = SimpleNamespace(client=session.client, region=session.region_name)
+    deployed = deploy(aws, REPO_ROOT / "template.yaml", parameters, stack_name=name)
+    described = session.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
     return {
         "session": session,
         "status": described["StackStatus"],
-        "outputs": {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
+        "outputs": deployed.outputs,
         "token_arn": token_arn,
-        "template": template,
+        "template": deployed.template,
         "run_network": ([subnet_id], [sg_id]),
     }
 
@@ -244,13 +214,7 @@ def test_template_in_moto_function_environment_validates_in_its_settings_model(
 def test_template_in_moto_base_task_definition_can_run(stack: dict[str, Any]) -> None:
     """moto's run_task adds up container memory: the template must give it a number, not a string."""
     session = stack["session"]
-    ec2 = session.client("ec2")
-    subnet_id = ec2.describe_subnets(Filters=[{"Name": "cidr-block", "Values": ["10.0.1.0/24"]}])["Subnets"][0][
-        "SubnetId"
-    ]
-    sg_id = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{STACK}-runner"]}])[
-        "SecurityGroups"
-    ][0]["GroupId"]
+    (subnet_id,), (sg_id,) = stack["run_network"]
 
     response = session.client("ecs").run_task(
         cluster=stack["outputs"]["RunnerClusterName"],

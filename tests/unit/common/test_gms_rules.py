@@ -7,7 +7,7 @@ import uuid
 import pytest
 from executor_common.errors import GmsError
 from executor_common.gms import GmsClient
-from executor_common.gms_factory import checked_gms_url
+from executor_common.gms_url import checked_gms_url
 from executor_common.results import ExecutionRequestResult
 
 from local_stack.gms_standin import GmsStandIn

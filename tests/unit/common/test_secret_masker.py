@@ -170,7 +170,7 @@ def test_masker_pattern_masks_exactly_what_a_longest_first_alternation_would() -
     import random
     import re
 
-    from executor_common.masking import _trie_pattern
+    from executor_common.masking import trie_pattern
 
     rng = random.Random(7)
     alphabet = 'ab/%\\"c1é\n'
@@ -181,4 +181,4 @@ def test_masker_pattern_masks_exactly_what_a_longest_first_alternation_would() -
         text = "".join(rng.choice([*words, "x", "a", "b", "c"]) for _ in range(30))
         longest_first = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
 
-        assert re.compile(_trie_pattern(words)).sub("*", text) == longest_first.sub("*", text), (words, text)
+        assert re.compile(trie_pattern(words)).sub("*", text) == longest_first.sub("*", text), (words, text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from executor_forwarder.action import _region_from_queue_url
+from executor_forwarder.action import region_from_queue_url
 from executor_forwarder.config import ForwarderConfig
 from pydantic import ValidationError
 
@@ -46,4 +46,4 @@ def test_config_invalid_is_refused(config: dict) -> None:
     ],
 )
 def test_region_from_queue_url(url: str | None, region: str | None) -> None:
-    assert _region_from_queue_url(url) == region
+    assert region_from_queue_url(url) == region

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from local_stack.agent import _secret_id_and_key, container_definition, container_environment, exit_code_of
+from local_stack.agent import container_definition, container_environment, exit_code_of, secret_id_and_key
 from local_stack.scheduler import rate_seconds
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdEf"
@@ -56,7 +56,7 @@ def test_container_definition_picks_the_named_or_the_essential_container() -> No
     ],
 )
 def test_secret_value_from_splits_the_secret_id_and_json_key(value_from: str, expected: tuple[str, Any]) -> None:
-    assert _secret_id_and_key(value_from) == expected
+    assert secret_id_and_key(value_from) == expected
 
 
 @pytest.mark.parametrize(("returncode", "exit_code"), [(0, 0), (1, 1), (-signal.SIGKILL, 137), (-signal.SIGTERM, 143)])

@@ -64,15 +64,16 @@ class ProgressReporter:
     def _loop(self, kickoff_report: str) -> None:
         try:
             self._client = self._client_factory()
-            self._write(kickoff_report)
+            self.write(kickoff_report)
             while not self._stopped.wait(self._interval):
                 report = self._render()
                 if report != self._last_sent:
-                    self._write(report)
+                    self.write(report)
         except Exception:  # progress is best effort; logged through the masking filter, never raised
             logger.exception("Progress reporting stopped")
 
-    def _write(self, report: str) -> None:
+    def write(self, report: str) -> None:
+        """One RUNNING write now; a no-op once `stop()` returned, so nothing lands after the terminal status."""
         with self._lock:
             if self._closed or self._client is None:
                 return

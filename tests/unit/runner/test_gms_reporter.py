@@ -7,7 +7,7 @@ import time
 
 from executor_common.errors import GmsError
 from executor_common.results import ExecutionRequestResult
-from executor_runner.reporter import ProgressReporter
+from executor_runner.gms_reporter import ProgressReporter
 
 URN = "urn:li:dataHubExecutionRequest:abc"
 
@@ -75,6 +75,6 @@ def test_progress_no_write_after_stop():
     reporter = _run_reporter(gms, ["a"], seconds=0.1)
     count = len(gms.accepted)
 
-    reporter._write("late")  # what a write racing stop() would do
+    reporter.write("late")  # what a write racing stop() would do
 
     assert len(gms.accepted) == count

@@ -6,7 +6,7 @@ import json
 
 from executor_common.results import MAX_REPORT_CHARS, ExecutionRequestResult
 from executor_common.status import ExecutionStatus
-from executor_runner.report import RunOutcome, render_progress, render_report
+from executor_runner.report_text import RunOutcome, render_progress, render_report
 
 
 def test_render_report_success_follows_datahub_layout():
