@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from executor_common.errors import GmsError, GmsTokenUnreadable
-from executor_common.gms import GmsClient, TokenProvider
+
+if TYPE_CHECKING:  # the client (and requests under it) is imported when one is made, not by settings at init
+    from executor_common.gms import GmsClient, TokenProvider
 
 logger = logging.getLogger(__name__)
 
@@ -94,4 +97,6 @@ def token_provider(token_secret_arn: str | None) -> TokenProvider:
 
 
 def make_gms_client(server: str, token_secret_arn: str | None, *, timeout: float = 5.0) -> GmsClient:
+    from executor_common.gms import GmsClient
+
     return GmsClient(server, token_provider(token_secret_arn), timeout=timeout)
