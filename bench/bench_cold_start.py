@@ -1,7 +1,9 @@
 """Cold start of each function's handler against a minimal powertools SQS handler (goal: <= 2x).
 
 Each sample imports one module in a fresh interpreter and times the import alone (interpreter start
-excluded); the functions and the reference alternate, so a busy machine slows both alike. The
+excluded); the functions and the reference alternate, so a busy machine slows both alike. As in
+Lambda, the path is the `sam build` package plus the runtime's boto3 and nothing else (`python -S`;
+`make build` first, else the repository's `functions/` and this virtualenv are used). The
 environment is a Lambda one with tracing off (POWERTOOLS_TRACE_DISABLED=true) and
 AWS_LAMBDA_FUNCTION_NAME set, so each handler also validates its settings at init, as in Lambda.
 A second table times the same imports with tracing on (the template's `Tracing: Active`), where
@@ -23,6 +25,9 @@ SAMPLES = 7
 GOAL_RATIO = 2.0
 HANDLERS = ("dispatcher.handler", "reconciler.handler", "backstop.handler")
 REFERENCE = "minimal_sqs_handler"
+PACKAGE = REPO_ROOT / ".aws-sam" / "build" / "DispatcherFunction"
+#: What the python3.11 Lambda runtime provides besides the standard library.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "dateutil", "six.py")
 
 #: Logger + BatchProcessor + process_partial_response, nothing else: the floor any powertools SQS handler pays.
 MINIMAL_HANDLER = """
@@ -64,11 +69,13 @@ TIMED_IMPORT = "import time; t = time.perf_counter(); import {module}; print(tim
 
 
 def import_seconds(module: str, path: list[str], env: dict[str, str]) -> float:
-    """Seconds to import `module` in a fresh interpreter (after its own start-up)."""
+    """Seconds to import `module` in a fresh interpreter (after its own start-up), `path` first on sys.path."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "LAMBDA_"))}
+    isolated = PACKAGE.is_dir()
+    code = f"import sys; sys.path[:0] = {path!r}; " + TIMED_IMPORT.format(module=module)
     done = subprocess.run(
-        [sys.executable, "-c", TIMED_IMPORT.format(module=module)],
-        env={**clean, **env, "PYTHONPATH": os.pathsep.join(path)},
+        [sys.executable, *(["-S"] if isolated else []), "-c", code],
+        env={**clean, **env},
         capture_output=True,
         text=True,
         check=True,
@@ -78,15 +85,23 @@ def import_seconds(module: str, path: list[str], env: dict[str, str]) -> float:
 
 def medians(env: dict[str, str], samples: int = SAMPLES) -> dict[str, float]:
     """Median import seconds of the reference and every handler, sampled interleaved."""
-    functions_dir = str(REPO_ROOT / "functions")
     times: dict[str, list[float]] = {name: [] for name in (REFERENCE, *HANDLERS)}
-    with tempfile.TemporaryDirectory() as reference_dir:
-        Path(reference_dir, f"{REFERENCE}.py").write_text(MINIMAL_HANDLER)
+    with tempfile.TemporaryDirectory() as scratch:
+        Path(scratch, f"{REFERENCE}.py").write_text(MINIMAL_HANDLER)
+        if PACKAGE.is_dir():  # Lambda's path: the package, then the runtime's boto3 (linked from this venv)
+            runtime = Path(scratch, "runtime")
+            runtime.mkdir()
+            site_packages = Path(next(p for p in sys.path if p.endswith("site-packages")))
+            for name in RUNTIME_PACKAGES:
+                os.symlink(site_packages / name, runtime / name)
+            path = [scratch, str(PACKAGE), str(runtime)]
+        else:
+            path = [scratch, str(REPO_ROOT / "functions")]
         for module in times:  # one unmeasured round: bytecode caches written, files in the page cache
-            import_seconds(module, [reference_dir, functions_dir], env)
+            import_seconds(module, path, env)
         for _ in range(samples):
             for module in times:
-                times[module].append(import_seconds(module, [reference_dir, functions_dir], env))
+                times[module].append(import_seconds(module, path, env))
     return {module: statistics.median(values) for module, values in times.items()}
 
 
@@ -105,7 +120,8 @@ def print_table(title: str, figures: dict[str, float], *, held_to_goal: bool) ->
 
 
 def main() -> None:
-    print(f"Fresh-interpreter import, medians of {SAMPLES}, interleaved with the reference.")
+    where = PACKAGE.relative_to(REPO_ROOT) if PACKAGE.is_dir() else "functions/ in this virtualenv (no sam build)"
+    print(f"Fresh-interpreter import from {where}, medians of {SAMPLES}, interleaved with the reference.")
     print_table("Tracing off (POWERTOOLS_TRACE_DISABLED=true):", medians(LAMBDA_ENV), held_to_goal=True)
     print_table(
         "Tracing on (Tracing: Active; X-Ray SDK + botocore patching):",

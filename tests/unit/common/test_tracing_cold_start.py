@@ -11,7 +11,7 @@ from tests.conftest import REPO_ROOT
 
 HANDLERS = ("dispatcher.handler", "reconciler.handler", "backstop.handler")
 #: Heavy modules a handler's import must not load with tracing off (the first message pays for what it needs).
-NOT_AT_INIT = ("aws_xray_sdk", "botocore.session", "boto3", "requests")
+NOT_AT_INIT = ("aws_xray_sdk", "botocore.session", "boto3", "requests", "pydantic_settings")
 
 
 def _import_in_fresh_interpreter(module: str, env: dict[str, str], check: str) -> subprocess.CompletedProcess[str]:
@@ -56,3 +56,29 @@ def test_disabled_tracer_decorators_return_the_function_itself() -> None:
     assert tracer.capture_lambda_handler(handler) is handler
     assert tracer.capture_method(capture_response=False)(handler) is handler
     assert tracer.capture_lambda_handler(capture_error=False)(handler)(None, None) == "ok"
+
+
+def test_env_settings_read_the_environment_in_any_case_and_keyword_arguments_win(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from backstop.settings import BackstopSettings
+
+    # GIVEN the cluster in the environment (upper case, as the template sets it) and a grace in lower case
+    monkeypatch.setenv("ECS_CLUSTER", "from-env")
+    monkeypatch.setenv("backstop_grace_seconds", "60")
+
+    # WHEN the model is built with and without a keyword argument
+    assert BackstopSettings().ecs_cluster == "from-env"
+    assert BackstopSettings().backstop_grace_seconds == 60
+    assert BackstopSettings(ecs_cluster="given").ecs_cluster == "given"
+
+
+def test_env_settings_refuse_an_invalid_value_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from backstop.settings import BackstopSettings
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("ECS_CLUSTER", "c")
+    monkeypatch.setenv("BACKSTOP_GRACE_SECONDS", "-1")
+
+    with pytest.raises(ValidationError, match="backstop_grace_seconds"):
+        BackstopSettings()
