@@ -2,8 +2,9 @@
 
 Each sample imports one module in a fresh interpreter and times the import alone (interpreter start
 excluded); the functions and the reference alternate, so a busy machine slows both alike. As in
-Lambda, the path is the `sam build` package plus the runtime's boto3 and nothing else (`python -S`;
-`make build` first, else the repository's `functions/` and this virtualenv are used). The
+Lambda, the path is the `sam build` package plus the runtime's boto3 and nothing else (`python -S`),
+and every module compiles from source, as from Lambda's read-only /var/task (`make build` first; else
+the repository's `functions/` and this virtualenv are used, with their bytecode caches). The
 environment is a Lambda one with tracing off (POWERTOOLS_TRACE_DISABLED=true) and
 AWS_LAMBDA_FUNCTION_NAME set, so each handler also validates its settings at init, as in Lambda.
 A second table times the same imports with tracing on (the template's `Tracing: Active`), where
@@ -73,9 +74,11 @@ def import_seconds(module: str, path: list[str], env: dict[str, str]) -> float:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "LAMBDA_"))}
     isolated = PACKAGE.is_dir()
     code = f"import sys; sys.path[:0] = {path!r}; " + TIMED_IMPORT.format(module=module)
+    # From the package, nothing is cached: Lambda's /var/task is read-only and the package has no bytecode.
+    no_bytecode = {"PYTHONDONTWRITEBYTECODE": "1"} if isolated else {}
     done = subprocess.run(
         [sys.executable, *(["-S"] if isolated else []), "-c", code],
-        env={**clean, **env},
+        env={**clean, **env, **no_bytecode},
         capture_output=True,
         text=True,
         check=True,
