@@ -321,6 +321,8 @@ def _gms_bytes(gms: GmsStandIn, since: int) -> int:
 
 
 def bench_vs_datahub_executor(gms: GmsStandIn, folder: Path) -> None:
+    folder = folder / "vs-datahub-executor"  # its own database and work folders beside [1]'s
+    folder.mkdir()
     db = _sqlite_db(folder)
     recipe = {"source": {"type": "sqlalchemy", "config": {"platform": "sqlite", "connect_uri": f"sqlite:///{db}"}}}
     datahub = str(Path(sys.executable).parent / "datahub")
