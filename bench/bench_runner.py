@@ -6,6 +6,10 @@
    /dev/null (goal: <= 20 % slowdown; the runner's memory stays bounded).
 3. Bytes sent to GMS per minute of a chatty run vs the OSS executor's design (the full
    2000-line tail every 2 s) (goal: <= 1 %).
+4. The same SQLite ingestion three ways, interleaved: bare `datahub ingest`, the runner, and DataHub's
+   own executor (`datahub.executor`: a ReportingExecutor running SubProcessIngestionTask, version
+   "native", bench/datahub_executor_run.py) against the same stand-in: wall time, peak RSS of the
+   process tree and bytes sent to GMS (request bodies, Content-Length) in one table.
 
     python -m bench runner     (or: python -m bench.bench_runner)
 """
@@ -311,9 +315,60 @@ def _oss_progress_bytes(urn: str, seconds: float, rate: int) -> int:
     return total
 
 
+def _gms_bytes(gms: GmsStandIn, since: int) -> int:
+    """Request bytes the stand-in received after its `since`-th recorded request."""
+    return sum(int(r["headers"].get("Content-Length") or 0) for r in list(gms.requests)[since:])
+
+
+def bench_vs_datahub_executor(gms: GmsStandIn, folder: Path) -> None:
+    folder = folder / "vs-datahub-executor"  # its own database and work folders beside [1]'s
+    folder.mkdir()
+    db = _sqlite_db(folder)
+    recipe = {"source": {"type": "sqlalchemy", "config": {"platform": "sqlite", "connect_uri": f"sqlite:///{db}"}}}
+    datahub = str(Path(sys.executable).parent / "datahub")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(folder),
+        "DATAHUB_GMS_URL": gms.url,
+        "DATAHUB_GMS_TOKEN": gms.token,
+        "DATAHUB_TELEMETRY_ENABLED": "false",
+    }
+    bare_argv = [datahub, "ingest", "run", "-c", "-", "--report-to", str(folder / "bare.json"), "--no-spinner"]
+    figures: dict[str, dict[str, list[float]]] = {}
+    for i in range(PAIRS):
+        spec = _spec(f"bench-vs-{i}", recipe)
+        ways = [
+            ("bare datahub ingest", bare_argv, env),
+            ("this runner", [sys.executable, "-m", "executor_runner"], _runner_env(gms, folder, spec)),
+            (
+                "DataHub executor",
+                [sys.executable, str(REPO_ROOT / "bench" / "datahub_executor_run.py"), f"dh-{i}", str(folder / "dh")],
+                env,
+            ),
+        ]
+        for label, argv, run_env in ways[i % 3 :] + ways[: i % 3]:  # rotate the order: no way always goes first
+            since = len(gms.requests)
+            run = _timed(argv, run_env, stdin=None if label == "this runner" else json.dumps(recipe))
+            assert run.returncode == 0, f"{label} failed with exit code {run.returncode}"
+            row = figures.setdefault(label, {"wall": [], "rss": [], "bytes": []})
+            row["wall"].append(run.seconds)
+            row["rss"].append(run.rss.peak_tree_mib)
+            row["bytes"].append(_gms_bytes(gms, since))
+    print(f"[4] the same SQLite ingestion three ways, {PAIRS} rotated rounds (medians), same GMS stand-in")
+    print(f"    {'':22} {'wall s':>8} {'peak RSS MiB':>13} {'bytes to GMS':>13}")
+    for label, row in figures.items():
+        wall, rss, sent = (statistics.median(row[k]) for k in ("wall", "rss", "bytes"))
+        print(f"    {label:22} {wall:8.2f} {rss:13.1f} {sent:13.0f}")
+    bare = statistics.median(figures["bare datahub ingest"]["wall"])
+    for label in ("this runner", "DataHub executor"):
+        wall = statistics.median(figures[label]["wall"])
+        print(f"    {label} start overhead over bare: {100 * (wall - bare) / bare:+.1f} % (goal for the runner <= 5 %)")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-runner-") as tmp, GmsStandIn() as gms:
         folder = Path(tmp)
+        bench_vs_datahub_executor(gms, folder)
         bench_overhead(gms, folder)
         bench_flood(gms, folder)
         bench_gms_bytes(gms, folder)

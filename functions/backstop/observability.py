@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
+from executor_common.tracing import make_tracer
 
 logger = Logger()
 #: Disables itself outside Lambda and with POWERTOOLS_TRACE_DISABLED=true (tests).
-tracer = Tracer()
+tracer = make_tracer()

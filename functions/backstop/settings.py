@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import functools
 
+from executor_common.env_settings import EnvSettings
 from executor_common.runspec import DEFAULT_RUN_TIMEOUT_SECONDS
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: How long past its run timeout a task may keep running before the backstop stops it:
 #: the runner's own timeout is the primary guard and must get the chance to report first.
 DEFAULT_BACKSTOP_GRACE_SECONDS = 15 * 60
 
 
-class BackstopSettings(BaseSettings):
+class BackstopSettings(EnvSettings):
     """Read from the Lambda environment (names are the upper-cased fields)."""
-
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
     ecs_cluster: str
     default_run_timeout_seconds: int = Field(default=DEFAULT_RUN_TIMEOUT_SECONDS, gt=0)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
+from executor_common.env_settings import EnvSettings
 from executor_common.fargate_sizes import ephemeral_storage_problem, size_problem
 from executor_common.gms_url import checked_gms_url
 from executor_common.recipe import ENV_VAR_NAME
 from executor_common.runspec import DEFAULT_RUN_TIMEOUT_SECONDS
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _split_list(value: Any) -> Any:
@@ -68,14 +68,12 @@ def secret_arn_problem(value: str) -> str | None:
     )
 
 
-CommaList = Annotated[list[str], NoDecode]
-PairMap = Annotated[dict[str, str], NoDecode]
+CommaList = list[str]
+PairMap = dict[str, str]
 
 
-class DispatcherSettings(BaseSettings):
+class DispatcherSettings(EnvSettings):
     """Read from the Lambda environment that template.yaml sets (names are the upper-cased fields)."""
-
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
     datahub_gms_url: str
     datahub_gms_token_secret_arn: str | None = None

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from executor_common.errors import GmsError, GmsTokenUnreadable
-from executor_common.gms import TokenProvider
+
+if TYPE_CHECKING:  # gms imports requests; the token provider must not at init
+    from executor_common.gms import TokenProvider
 
 logger = logging.getLogger(__name__)
 

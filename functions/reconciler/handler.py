@@ -24,7 +24,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from executor_common.aws.logs import LogsAdapter, make_logs_client
 from executor_common.aws.sqs import SqsAdapter, make_sqs_client
 from executor_common.errors import GmsTokenUnreadable
-from executor_common.gms_factory import make_gms_client
 from executor_common.gms_guard import GuardedGms
 from executor_common.metrics import count
 
@@ -42,6 +41,8 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @functools.cache
 def get_ports() -> ReconcilerPorts:
     """Clients created once per container (tests call `get_ports.cache_clear()`)."""
+    from executor_common.gms_factory import make_gms_client
+
     settings = get_settings()
     # The dispatcher's breaker: during a sustained GMS outage a batch fails fast instead of timing out.
     gms = GuardedGms(make_gms_client(settings.datahub_gms_url, settings.datahub_gms_token_secret_arn))

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import functools
 
+from executor_common.env_settings import EnvSettings
 from executor_common.gms_url import checked_gms_url
 from executor_common.log_streams import runner_log_stream
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: How long to wait before concluding that a runner which exited 0 never reported.
 DEFAULT_REPORT_GRACE_SECONDS = 10
@@ -19,10 +19,8 @@ MAX_REPORT_GRACE_SECONDS = 900
 LOG_TAIL_LINES = 50
 
 
-class ReconcilerSettings(BaseSettings):
+class ReconcilerSettings(EnvSettings):
     """Read from the Lambda environment (names are the upper-cased fields)."""
-
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
     ecs_cluster: str
     datahub_gms_url: str

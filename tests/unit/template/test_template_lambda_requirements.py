@@ -11,7 +11,7 @@ from sam_template import REPO_ROOT, load_template
 
 # What the python3.11 Lambda runtime provides; never packaged (boto3 and its dependencies).
 RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "python-dateutil", "six"}
-REQUIRED_TOP_LEVEL = {"aws-lambda-powertools", "pydantic", "pydantic-settings", "requests"}
+REQUIRED_TOP_LEVEL = {"aws-lambda-powertools", "pydantic", "requests"}
 
 
 def requirements(path: str) -> dict[str, Requirement]:
