@@ -52,6 +52,8 @@ class RunSpec(BaseModel):
     requested_at: int | None = None
     launched_at_ms: int | None = None
     actor_urn: str | None = None
+    #: FARGATE or FARGATE_SPOT, as launched (the cost estimate); unset: the runner's CAPACITY_PROVIDER.
+    capacity_provider: str | None = None
     extra_env_vars: dict[str, str] = Field(default_factory=dict)
     launched_at_ms: int | None = None
 

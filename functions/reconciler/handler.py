@@ -29,6 +29,7 @@ from executor_common.metrics import count
 
 from reconciler.logic import Outcome, ReconcilerPorts, reconcile_stopped_task
 from reconciler.observability import logger, tracer
+from reconciler.run_metrics import emit, run_metrics
 from reconciler.settings import get_settings
 from reconciler.task_event import TaskStateChangeEvent, is_task_state_change
 
@@ -69,6 +70,9 @@ def handle_event(event: dict[str, Any], *, may_defer: bool = False) -> Outcome:
         raise
     if outcome.action == "written":
         count("RunsReconciled", ports.settings.powertools_metrics_namespace, Reason=outcome.reason or "Unknown")
+    if outcome.measured:  # a run of ours seen final for the first time (a duplicate of our own write is not)
+        status = str(outcome.status) if outcome.status else None
+        emit(run_metrics(parsed.detail, status, ports.settings.prices), ports.settings.powertools_metrics_namespace)
     return outcome
 
 

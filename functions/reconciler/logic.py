@@ -23,7 +23,7 @@ from executor_common.status import ExecutionStatus
 from reconciler.diagnosis import Diagnosis, diagnose
 from reconciler.mapping import map_task_to_run
 from reconciler.observability import logger
-from reconciler.ordering import STOPPED, decide
+from reconciler.ordering import STOPPED, decide, parse_marker
 from reconciler.report import build_report
 from reconciler.settings import ReconcilerSettings
 
@@ -50,6 +50,13 @@ class Outcome:
     urn: str | None = None
     status: ExecutionStatus | None = None
     reason: str | None = None
+    #: The first time this run's stop is seen as final (not a duplicate of our own earlier write): count it.
+    measured: bool = False
+
+
+def _first_final(current: ExecutionRequestResult | None) -> bool:
+    """DataHub's status is not one the reconciler wrote before: this stop has not been measured yet."""
+    return current is None or parse_marker(current.report) is None
 
 
 def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_defer: bool = False) -> Outcome:
@@ -80,7 +87,9 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_de
     decision = decide(current, detail.task_id, detail.version, replaces_cancelled=replaces)
     if not decision.write:
         logger.info("Nothing to reconcile", extra={"why": decision.why})
-        return Outcome("skipped", decision.why, urn=urn)
+        return Outcome(
+            "skipped", decision.why, urn=urn, status=current.status if current else None, measured=_first_final(current)
+        )
 
     if diagnosis.reason == EXITED_WITHOUT_REPORT and may_defer and settings.report_grace_seconds > 0:
         # The runner exited 0: its final write may still be landing in GMS. Look again later, without
@@ -91,17 +100,22 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_de
     decision = decide(current, detail.task_id, detail.version, replaces_cancelled=replaces)
     if not decision.write:
         logger.info("The run reported while we were diagnosing it", extra={"why": decision.why})
-        return Outcome("skipped", decision.why, urn=urn)
+        return Outcome(
+            "skipped", decision.why, urn=urn, status=current.status if current else None, measured=_first_final(current)
+        )
     superseded = current if current is not None and current.status == ExecutionStatus.CANCELLED else None
     report = _report(detail, diagnosis, ports, superseded)
 
+    measured = _first_final(current)
     result = _result(detail, diagnosis, report, current)
     ports.gms.write_result(urn, result)
     logger.info(
         "Reconciled a stopped run",
         extra={"status": str(result.status), "reason": diagnosis.reason, "headline": diagnosis.headline},
     )
-    return Outcome("written", decision.why, urn=urn, status=diagnosis.status, reason=diagnosis.reason)
+    return Outcome(
+        "written", decision.why, urn=urn, status=diagnosis.status, reason=diagnosis.reason, measured=measured
+    )
 
 
 def _report(

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlparse
 
 from executor_common.contract import ExecutionTask
+from executor_common.cost import CostEstimate, PriceTable, RunUsage, estimate
 from executor_common.durations import human_duration
 from executor_common.errors import PermanentError
 from executor_common.masking import SecretMasker
@@ -45,6 +46,7 @@ from executor_runner.spec import S3TextReader, load_run_spec
 from executor_runner.supervisor import ChildExit, StopReason, StopSwitch, Supervisor
 from executor_runner.tail import LogTail
 from executor_runner.task_metadata import TaskMetadata, fetch_task_metadata
+from executor_runner.usage import Usage, UsageSampler, cpu_fact, memory_advice
 
 if TYPE_CHECKING:
     from executor_common.gms import GmsClient
@@ -87,6 +89,8 @@ class Run:
         self._metadata = TaskMetadata()
         self._run_dir = Path()
         self._relay: LogRelay | None = None
+        self._usage = Usage(peak_bytes=None, cpu_seconds=None)
+        self.cost: CostEstimate | None = None
 
     # -- the steps ------------------------------------------------------------------------
     def execute(self) -> int:
@@ -124,7 +128,9 @@ class Run:
         with log_path.open("wb") if settings.run_bucket else contextlib.nullcontext() as log_file:
             self._relay = LogRelay(self._masker, self._tail, self._out, log_file, settings.max_log_file_bytes)
             progress.start(self._kickoff_text())
+            sampler = UsageSampler(self._cgroup_root, settings.usage_sample_seconds).start()
             outcome = self._outcome()
+            self._usage = sampler.stop()
             self._relay.flush()
         progress.stop()
         try:
@@ -251,6 +257,7 @@ class Run:
                 outcome,
                 self._tail.render(None, settings.tail_max_bytes),
                 links=self._full_log_links(),
+                notes=self._resource_notes(),
             )
         )
         result = ExecutionRequestResult(
@@ -270,6 +277,27 @@ class Run:
         self._upload_run_folder(log_path, report, structured)
 
     # -- helpers --------------------------------------------------------------------------
+    def _resource_notes(self) -> list[str]:
+        """What the run cost and used, and whether its size fits (issue 15); lines left out when unknown."""
+        spec, metadata = self.spec, self._metadata
+        seconds = max(0.0, time.time() - self.start_ms / 1000)
+        cpu_units = int(metadata.cpu * 1024) if metadata.cpu else _digits(spec.task_cpu)
+        memory_mib = metadata.memory_mib or _digits(spec.task_memory)
+        notes: list[str] = []
+        if cpu_units and memory_mib:
+            spot = (spec.capacity_provider or self.settings.capacity_provider) == "FARGATE_SPOT"
+            storage_gib = round(metadata.ephemeral_reserved_mib / 1024) if metadata.ephemeral_reserved_mib else 20
+            prices = PriceTable.parse(self.settings.fargate_prices, self.settings.spot_price_factor)
+            usage = RunUsage(
+                cpu_units=cpu_units, memory_mib=memory_mib, seconds=seconds, ephemeral_gib=storage_gib, spot=spot
+            )
+            self.cost = estimate(usage, prices)
+            notes.append(self.cost.sentence())
+        limit = memory_limit(memory_mib, self._cgroup_root)
+        advice = memory_advice(self._usage.peak_bytes, limit.mib if limit else None, cpu_units)
+        cpu = cpu_fact(self._usage.cpu_seconds, seconds, cpu_units / 1024 if cpu_units else None)
+        return notes + [line for line in (advice, cpu) if line]
+
     def _kickoff_text(self) -> str:
         text = f"Run started by executor '{self.spec.executor_id}'"
         if self._metadata.task_arn:
@@ -390,6 +418,10 @@ def _print_final(out: BinaryIO, report: str, structured: str | None) -> None:
         text += "\n[executor] ===== structured report (JSON) =====\n" + structured + "\n"
     out.write(text.encode("utf-8", "replace"))
     out.flush()
+
+
+def _digits(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
 
 
 def _safe(execution_id: str) -> str:

@@ -238,7 +238,15 @@ def test_runner_container_gets_token_from_secrets_manager_only(template: dict[st
         {"Ref": "ExistingDataHubAccessTokenSecretArn"},
         {"Ref": "DataHubTokenSecret"},
     ]
-    assert {e["Name"] for e in container["Environment"]} == {"DATAHUB_GMS_URL", "EXECUTOR_ID", "RUN_BUCKET"}
+    # Plus the price table and capacity for the cost estimate (issue 15): never a token or secret value.
+    assert {e["Name"] for e in container["Environment"]} == {
+        "DATAHUB_GMS_URL",
+        "EXECUTOR_ID",
+        "RUN_BUCKET",
+        "FARGATE_PRICES",
+        "SPOT_PRICE_FACTOR",
+        "CAPACITY_PROVIDER",
+    }
 
 
 def test_token_secret_is_created_only_when_a_token_is_given(template: dict[str, Any]) -> None:
