@@ -20,6 +20,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from executor_common.aws.events import EventsAdapter, make_events_client
 from executor_common.aws.logs import LogsAdapter, make_logs_client
 from executor_common.aws.sqs import SqsAdapter, make_sqs_client
 from executor_common.errors import GmsTokenUnreadable
@@ -46,7 +47,8 @@ def get_ports() -> ReconcilerPorts:
     # The dispatcher's breaker: during a sustained GMS outage a batch fails fast instead of timing out.
     gms = GuardedGms(make_gms_client(settings.datahub_gms_url, settings.datahub_gms_token_secret_arn))
     logs = LogsAdapter(make_logs_client(settings.aws_region)) if settings.log_group_name else None
-    return ReconcilerPorts(settings=settings, gms=gms, logs=logs)
+    events = EventsAdapter(make_events_client(settings.aws_region)) if settings.event_bus_name else None
+    return ReconcilerPorts(settings=settings, gms=gms, logs=logs, events=events)
 
 
 @functools.cache

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from executor_common.aws.events import EventsAdapter
 from executor_common.aws.logs import LogsAdapter
 from executor_common.ecs_task import TaskDetail, epoch_ms
 from executor_common.errors import RetryableError
@@ -25,6 +26,7 @@ from reconciler.mapping import map_task_to_run
 from reconciler.observability import logger
 from reconciler.ordering import STOPPED, decide, parse_marker
 from reconciler.report import build_report
+from reconciler.run_state import publish_run_state
 from reconciler.settings import ReconcilerSettings
 
 #: The diagnosis for which the runner may just have been slow to land its final write.
@@ -38,6 +40,7 @@ class ReconcilerPorts:
     settings: ReconcilerSettings
     gms: ResultClient
     logs: LogsAdapter | None
+    events: EventsAdapter | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,15 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_de
     measured = _first_final(current)
     result = _result(detail, diagnosis, report, current)
     ports.gms.write_result(urn, result)
+    publish_run_state(
+        ports.events,
+        settings.event_bus_name,
+        detail=detail,
+        urn=urn,
+        result=result,
+        headline=diagnosis.headline,
+        prices=settings.prices,
+    )
     logger.info(
         "Reconciled a stopped run",
         extra={"status": str(result.status), "reason": diagnosis.reason, "headline": diagnosis.headline},

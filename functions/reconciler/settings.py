@@ -40,6 +40,8 @@ class ReconcilerSettings(BaseSettings):
     #: The per-run cost metric's price table (template parameters FargatePrices, SpotPriceFactor).
     fargate_prices: str = DEFAULT_PRICES
     spot_price_factor: float = Field(default=DEFAULT_SPOT_FACTOR, ge=0, le=1)
+    #: Run-state events (executor_common.run_event) go to this EventBridge bus; unset: none are put.
+    event_bus_name: str | None = None
 
     @field_validator("fargate_prices")
     @classmethod

@@ -32,6 +32,7 @@ from executor_common.errors import PermanentError
 from executor_common.masking import SecretMasker
 from executor_common.recipe import parse_recipe, source_type
 from executor_common.results import ExecutionRequestResult, StructuredExecutionReport
+from executor_common.run_event import run_state_detail
 from executor_common.runspec import RunSpec
 from executor_common.status import ExecutionStatus
 from executor_common.test_connection import TEST_CONNECTION_REPORT_TYPE, internal_failure_report
@@ -274,6 +275,7 @@ class Run:
         if self._stop.tripped:  # ECS SIGKILLs the task stopTimeout after SIGTERM: retry only while we still can
             deadline = min(deadline, STOPPING_WRITE_DEADLINE_SECONDS)
         write_terminal(self._gms_client(), spec.execution_request_urn, result, deadline)
+        self._publish_run_state(result, outcome)
         self._upload_run_folder(log_path, report, structured)
 
     # -- helpers --------------------------------------------------------------------------
@@ -343,6 +345,30 @@ class Run:
         )
         write_terminal(self._gms_client(), urn, result, self.settings.terminal_write_deadline_seconds)
         return EXIT_CODES[ExecutionStatus.FAILURE]
+
+    def _publish_run_state(self, result: ExecutionRequestResult, outcome: RunOutcome) -> None:
+        """Best effort: the "Ingestion Run State Change" event (run_event.py) for users' rules and alerts."""
+        bus = self.settings.event_bus_name
+        if not bus:
+            return
+        spec = self.spec
+        detail = run_state_detail(
+            urn=spec.execution_request_urn,
+            status=str(result.status),
+            executor_id=spec.executor_id,
+            source_urn=spec.ingestion_source_urn,
+            duration_ms=result.durationMs,
+            cost_usd=self.cost.usd if self.cost else None,
+            diagnosis=self._masker.mask(outcome.headline) if outcome.headline else None,
+            task_arn=self._metadata.task_arn,
+            reported_by="runner",
+        )
+        try:
+            from executor_common.aws.events import EventsAdapter, make_events_client
+
+            EventsAdapter(make_events_client()).put_run_state(bus, detail)
+        except Exception as exc:
+            logger.warning("Could not publish the run-state event to %s: %s", bus, type(exc).__name__)
 
     def _upload_run_folder(self, log_path: Path, report: str, structured: str | None) -> None:
         """Best effort: the masked full log and reports to s3://RUN_BUCKET/runs/<execution-id>/."""

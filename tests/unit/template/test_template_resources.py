@@ -246,6 +246,7 @@ def test_runner_container_gets_token_from_secrets_manager_only(template: dict[st
         "FARGATE_PRICES",
         "SPOT_PRICE_FACTOR",
         "CAPACITY_PROVIDER",
+        "EVENT_BUS_NAME",
     }
 
 
