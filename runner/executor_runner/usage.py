@@ -105,6 +105,8 @@ def memory_advice(peak_bytes: int | None, limit_mib: int | None, cpu_units: int 
     if not peak_bytes or not limit_mib:
         return None
     peak_mib = peak_bytes / MIB
+    if peak_mib > limit_mib:
+        return None  # not this task's cgroup (a runner outside a container of its own): say nothing
     seen = f"Memory: peak {_gib(peak_mib)} of {_gib(limit_mib)}"
     allowed = FARGATE_MEMORY_BY_CPU.get(cpu_units or 0, ())
     if peak_mib >= NEAR_LIMIT_SHARE * limit_mib:
@@ -120,6 +122,6 @@ def memory_advice(peak_bytes: int | None, limit_mib: int | None, cpu_units: int 
 
 def cpu_fact(cpu_seconds: float | None, wall_seconds: float, vcpus: float | None) -> str | None:
     """How busy the task's CPUs were on average, e.g. "CPU: 0.3 of 1 vCPU on average"."""
-    if cpu_seconds is None or wall_seconds <= 0 or not vcpus:
-        return None
+    if cpu_seconds is None or wall_seconds <= 0 or not vcpus or cpu_seconds > 1.05 * vcpus * wall_seconds:
+        return None  # more than the task's CPUs could do: not this task's cgroup
     return f"CPU: {cpu_seconds / wall_seconds:.2f} of {vcpus:g} vCPU on average ({cpu_seconds:,.0f} CPU-seconds)."

@@ -68,6 +68,7 @@ def test_memory_advice_table(peak_mib, limit_mib, cpu, expected):
         (400, 2048, 1024),  # under a quarter, but 2048 is already the smallest at 1 vCPU
         (None, 8192, 1024),  # nothing measured
         (1024, None, 1024),  # no limit known
+        (9000, 8192, 1024),  # above the limit: not this task's cgroup
     ],
 )
 def test_memory_advice_none_when_nothing_to_say(peak_mib, limit_mib, cpu):
@@ -77,3 +78,4 @@ def test_memory_advice_none_when_nothing_to_say(peak_mib, limit_mib, cpu):
 def test_cpu_fact_average_busy_vcpus():
     assert cpu_fact(30.0, 100.0, 1.0) == "CPU: 0.30 of 1 vCPU on average (30 CPU-seconds)."
     assert cpu_fact(None, 100.0, 1.0) is None
+    assert cpu_fact(171.0, 100.0, 1.0) is None  # more than one vCPU can do: the host's cgroup, not the task's
