@@ -80,3 +80,11 @@ def test_failure_rule_routes_only_failures_to_the_alarm_topic_with_the_run():
     (target,) = rule["Properties"]["Targets"]
     assert target["Arn"] == {"Ref": "AlarmTopicArn"}
     assert target["InputTransformer"]["InputPathsMap"]["urn"] == "$.detail.executionRequestUrn"
+
+
+@pytest.mark.parametrize("name", ["FargatePrices", "SpotPriceFactor", "AlarmTopicArn", "DataHubUiUrl"])
+def test_readme_operating_it_has_a_row_for_each_parameter(name):
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("## Operating it", 1)[1].split("\n## ", 1)[0]
+    assert f"| `{name}` |" in section
+    assert name in _resources() or name in load_template()["Parameters"]
