@@ -44,6 +44,12 @@ def _started(task: dict) -> bool:
     )
 
 
+def _cost_of(report: str) -> str:
+    """The runner's cost line (executor_common.cost), when the report has one."""
+    line = next((ln for ln in report.splitlines() if ln.startswith("Estimated cost:")), None)
+    return f"; {line}" if line else ""
+
+
 def judge(seen: Observations) -> list[Hop]:
     """Every hop, in order: ok, failed (with the fix), or not reached after the first failure."""
     hops: list[Hop] = []
@@ -105,7 +111,7 @@ def judge(seen: Observations) -> list[Hop]:
         lambda: add(
             "result written",
             any(s in TERMINAL for s in statuses),
-            f"DataHub shows {statuses[-1]}" if statuses else "no result in DataHub",
+            f"DataHub shows {statuses[-1]}{_cost_of(reports[-1])}" if statuses else "no result in DataHub",
             "The run did not finish in time: read the task's log (RunnerLogGroupName) and raise the self-test's "
             "--timeout if the image or the source is slow.",
         ),

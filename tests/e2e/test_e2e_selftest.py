@@ -17,6 +17,7 @@ def test_selftest_local_healthy_stack_passes_every_hop():
     for hop in ("message accepted", "dispatcher invoked", "task started", "GMS reachable", "result written"):
         assert f"ok   {hop}" in text
     assert "Self-test passed" in text
+    assert "ok   result written: DataHub shows SUCCESS; Estimated cost: $" in text  # the report's cost line
 
 
 def test_selftest_local_missing_secret_names_the_failed_hop_and_the_fix():
