@@ -9,6 +9,7 @@ judgement serves a deployed stack and the local one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 #: The runner's first write (executor_runner.run `_kickoff_text`): proof that it reached GMS.
 RUNNER_KICKOFF = "Run started by executor"
@@ -21,7 +22,7 @@ class Observations:
     #: Statuses DataHub showed for the run, with their reports, in the order seen.
     datahub: list[tuple[str, str]] = field(default_factory=list)
     #: The run's ECS task as DescribeTasks shows it (None: no task was found).
-    task: dict | None = None
+    task: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,11 @@ class Hop:
     fix: str = ""
 
 
-def _container_reason(task: dict) -> str:
+def _container_reason(task: dict[str, Any]) -> str:
     return " ".join(str(c.get("reason") or "") for c in task.get("containers") or [])
 
 
-def _started(task: dict) -> bool:
+def _started(task: dict[str, Any]) -> bool:
     return (
         bool(task.get("startedAt"))
         or task.get("lastStatus") == "RUNNING"

@@ -37,7 +37,7 @@ def test_connection_command(urn: str, recipe: dict[str, Any], executor_id: str) 
     }
 
 
-def _task_of(ecs: Any, cluster: str, urn: str) -> dict | None:
+def _task_of(ecs: Any, cluster: str, urn: str) -> dict[str, Any] | None:
     execution_id = urn.removeprefix(EXECUTION_REQUEST_URN_PREFIX)
     arns: list[str] = []
     for status in ("RUNNING", "STOPPED"):
