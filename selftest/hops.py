@@ -46,9 +46,9 @@ def _started(task: dict[str, Any]) -> bool:
 
 
 def _cost_of(report: str) -> str:
-    """The runner's cost line (executor_common.cost), when the report has one."""
-    line = next((ln for ln in report.splitlines() if ln.startswith("Estimated cost:")), None)
-    return f"; {line}" if line else ""
+    """The runner's cost and right-size lines (executor_common.cost, executor_runner.usage), when present."""
+    lines = [ln for ln in report.splitlines() if ln.startswith(("Estimated cost:", "Memory: peak"))]
+    return "".join(f"; {line}" for line in lines)
 
 
 def judge(seen: Observations) -> list[Hop]:

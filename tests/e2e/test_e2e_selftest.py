@@ -18,6 +18,8 @@ def test_selftest_local_healthy_stack_passes_every_hop():
         assert f"ok   {hop}" in text
     assert "Self-test passed" in text
     assert "ok   result written: DataHub shows SUCCESS; Estimated cost: $" in text  # the report's cost line
+    # the right-size hint, from the task's cgroup files the local agent keeps (local_stack/task_cgroup.py)
+    assert "Memory: peak " in text and "of 4.0 GiB: `EXECUTOR_TASK_MEMORY=2048` would do" in text
 
 
 def test_selftest_local_missing_secret_names_the_failed_hop_and_the_fix():
