@@ -21,7 +21,7 @@ FUNCTION ?= DispatcherFunction
 EVENT ?= events/run_ingest.json
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock test lint unit integration e2e validate build demo local-up invoke bench clean
+.PHONY: help setup lock test lint unit integration e2e validate build demo local-up invoke selftest bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -78,6 +78,9 @@ demo: setup ## Run the whole flow locally: a success, a cancel, an unknown secre
 
 local-up: setup ## The local stack in the foreground until Ctrl-C (writes .local/stack.json)
 	$(PY) -m local_stack up
+
+selftest: setup ## A TEST_CONNECTION through a stack, hop by hop: make selftest STACK_NAME=name [REGION=...] (LOCAL=1: the local stack)
+	$(PY) -m selftest $(if $(LOCAL),--local,--stack-name $(STACK_NAME)) $(if $(REGION),--region $(REGION))
 
 invoke: setup ## Invoke a handler in-process: make invoke FUNCTION=DispatcherFunction EVENT=events/run_ingest.json
 	$(PY) -m local_stack invoke $(FUNCTION) $(EVENT)

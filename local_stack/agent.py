@@ -40,6 +40,7 @@ from executor_runner.processes import descendants
 
 from local_stack.event_shapes import task_state_change_event
 from local_stack.moto_server import ACCOUNT_ID, aws_environment
+from local_stack.task_cgroup import TaskCgroup
 from local_stack.task_metadata import TaskMetadataServer, task_metadata
 
 logger = logging.getLogger(__name__)
@@ -343,7 +344,10 @@ class LocalEcsAgent:
             self._mark_stopped(task_arn, None, stop_code="TaskFailedToStart", reason=str(exc))
             return
         env = self._process_environment(container_environment(container, task.get("overrides", {}), secrets))
-        env["ECS_CONTAINER_METADATA_URI_V4"] = self._metadata.register(task_id, task_metadata(task, task_definition))
+        metadata = task_metadata(task, task_definition)
+        env["ECS_CONTAINER_METADATA_URI_V4"] = self._metadata.register(task_id, metadata)
+        cgroup = TaskCgroup(self._log_dir / "cgroups" / task_id, metadata["Limits"].get("Memory"))
+        env["RUNNER_CGROUP_ROOT"] = str(cgroup.path)
         run.log_path.parent.mkdir(parents=True, exist_ok=True)
         run.process = subprocess.Popen(
             self._command(),
@@ -361,8 +365,10 @@ class LocalEcsAgent:
                 moto_container.last_status = "RUNNING"
         self._publish_state(task_arn)
         logger.info("local ECS agent: started %s (pid %s)", task_id, run.process.pid)
+        cgroup.follow(run.process.pid)
         self._relay_output(run)
         returncode = run.process.wait()
+        cgroup.stop()
         self._flush_run_logs(run)
         run.done.set()
         self._mark_stopped(task_arn, exit_code_of(returncode), stop_code=run.stop_code)

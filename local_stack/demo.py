@@ -177,7 +177,7 @@ def vault_folder(base: Path, password: str) -> Path:
     return base / f"vault-{password}"
 
 
-def run_datahub_secret(stack: LocalStack, base: Path, out: TextIO) -> Outcome:
+def run_datahub_secret(stack: LocalStack, base: Path, out: TextIO) -> ScenarioResult:
     urn = new_execution_urn("demo-datahub-secret")
     print(
         f"\n4) RUN_INGEST whose password ${{{DATAHUB_SECRET}}} is stored in DataHub (Settings -> Secrets), "
@@ -190,7 +190,7 @@ def run_datahub_secret(stack: LocalStack, base: Path, out: TextIO) -> Outcome:
     detail = _final(result, out)
     if result is not None and "from DataHub's secret store" not in (result.get("report") or ""):
         detail = detail or "the report does not say the secret came from DataHub's secret store"
-    return Outcome("DataHub-stored secret", "SUCCESS", (result or {}).get("status"), detail)
+    return ScenarioResult("DataHub-stored secret", "SUCCESS", (result or {}).get("status"), detail)
 
 
 def _final(result: dict[str, Any] | None, out: TextIO) -> str:

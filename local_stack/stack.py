@@ -46,7 +46,13 @@ RUN_ENV_VARS = "DATAHUB_TELEMETRY_ENABLED=false"
 #: Longer than the dispatcher's 15 s GMS circuit breaker, so that the redrive policy's 5 receives
 #: still span a real GMS outage (~100 s) before a command lands in the DLQ.
 LOCAL_VISIBILITY_TIMEOUT_SECONDS = 20
-RUNNER_ENV = {"RUNNER_ALLOW_RUNTIME_INSTALLS": "false", "RUNNER_PROGRESS_INTERVAL_SECONDS": "2"}
+#: A local runner is a process on this machine, not a container of its own: the machine's cgroup is not the task's,
+#: so usage figures (executor_runner.usage) are left out rather than misread.
+RUNNER_ENV = {
+    "RUNNER_ALLOW_RUNTIME_INSTALLS": "false",
+    "RUNNER_PROGRESS_INTERVAL_SECONDS": "2",
+    "RUNNER_CGROUP_ROOT": "/nonexistent/local-runner-has-no-cgroup-of-its-own",
+}
 
 
 @dataclass

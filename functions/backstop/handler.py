@@ -15,6 +15,8 @@ from backstop.observability import logger, tracer
 from backstop.settings import get_settings
 from backstop.sweeper import sweep
 
+HEARTBEAT_METRIC = "BackstopHeartbeat"
+
 
 @functools.cache
 def get_ecs() -> EcsAdapter:
@@ -35,6 +37,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     for _ in stopped:
         count("BackstopStops", settings.powertools_metrics_namespace)
+    # After a sweep that worked: the heartbeat alarm (TreatMissingData: breaching) fires when the schedule stops
+    # running or every sweep fails.
+    count(HEARTBEAT_METRIC, settings.powertools_metrics_namespace)
     return {"stopped": [plan.task_arn for plan in stopped]}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -20,13 +21,14 @@ from executor_common.runspec import RUNNER_CONTAINER_NAME
 
 from dispatcher.budget import TimeBudget
 from dispatcher.gms_guard import GuardedGms
-from dispatcher.logic import Dependencies, handle_message
+from dispatcher.logic import Dependencies, MessageOutcome, handle_message
 from dispatcher.observability import logger, metrics, tracer
 from dispatcher.secret_resolution import SecretResolver
 from dispatcher.settings import get_settings
 from dispatcher.task_definitions import TaskDefinitionResolver
 
 RETRIED_METRIC = "RunsRetried"
+QUEUE_WAIT_METRIC = "QueueWaitSeconds"
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -65,6 +67,10 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         metrics.add_metric(name=RETRIED_METRIC, unit=MetricUnit.Count, value=1)
         raise
     metrics.add_metric(name=outcome.value, unit=MetricUnit.Count, value=1)
+    sent_ms = record.attributes.sent_timestamp
+    if outcome == MessageOutcome.LAUNCHED and sent_ms and sent_ms.isdigit():  # the dashboard's "time to RUNNING"
+        waited = max(0.0, time.time() - int(sent_ms) / 1000)
+        metrics.add_metric(name=QUEUE_WAIT_METRIC, unit=MetricUnit.Seconds, value=round(waited, 3))
 
 
 @logger.inject_lambda_context(clear_state=True)

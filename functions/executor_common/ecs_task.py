@@ -42,6 +42,10 @@ class ContainerState(_Tolerant):
     taskArn: str | None = None
 
 
+class EphemeralStorage(_Tolerant):
+    sizeInGiB: int | None = None
+
+
 class TaskDetail(_Tolerant):
     """`detail` of the event: the task as DescribeTasks would show it at that version."""
 
@@ -61,10 +65,12 @@ class TaskDetail(_Tolerant):
     cpu: str | None = None
     memory: str | None = None
     createdAt: datetime | None = None
+    pullStartedAt: datetime | None = None
     startedAt: datetime | None = None
     stoppingAt: datetime | None = None
     stoppedAt: datetime | None = None
     version: int = 0
+    ephemeralStorage: EphemeralStorage | None = None
 
     @property
     def task_id(self) -> str:

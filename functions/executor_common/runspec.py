@@ -17,9 +17,6 @@ from executor_common.contract import ExecutionTask
 #: Environment variable names shared by the dispatcher (writer) and the runner (reader).
 ENV_RUN_SPEC = "EXECUTOR_RUN_SPEC"
 ENV_RUN_SPEC_URI = "EXECUTOR_RUN_SPEC_URI"
-#: No longer set by the dispatcher (the child's env vars travel in `RunSpec.extra_env_vars`); kept until the
-#: runner stops reading it.
-
 #: Per-source settings a DataHub admin sets in the ingestion source's "extra env vars".
 ENV_TASK_CPU = "EXECUTOR_TASK_CPU"
 ENV_TASK_MEMORY = "EXECUTOR_TASK_MEMORY"
@@ -56,6 +53,8 @@ class RunSpec(BaseModel):
     requested_at: int | None = None
     launched_at_ms: int | None = None
     actor_urn: str | None = None
+    #: FARGATE or FARGATE_SPOT, as launched (the cost estimate); unset: the runner's CAPACITY_PROVIDER.
+    capacity_provider: str | None = None
 
 
 #: Always in the runner container's overrides, so the reconciler can map a STOPPED task back

@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from executor_common.aws.events import EventsAdapter, make_events_client
 from executor_common.aws.logs import LogsAdapter, make_logs_client
 from executor_common.aws.sqs import SqsAdapter, make_sqs_client
 from executor_common.errors import GmsTokenUnreadable
@@ -29,6 +30,7 @@ from executor_common.metrics import count
 
 from reconciler.logic import ReconcileResult, ReconcilerPorts, reconcile_stopped_task
 from reconciler.observability import logger, tracer
+from reconciler.run_metrics import emit, run_metrics
 from reconciler.settings import get_settings
 from reconciler.task_event import TaskStateChangeEvent, is_task_state_change
 
@@ -47,7 +49,8 @@ def get_ports() -> ReconcilerPorts:
     # The dispatcher's breaker: during a sustained GMS outage a batch fails fast instead of timing out.
     gms = GuardedGms(make_gms_client(settings.datahub_gms_url, settings.datahub_gms_token_secret_arn))
     logs = LogsAdapter(make_logs_client(settings.aws_region)) if settings.log_group_name else None
-    return ReconcilerPorts(settings=settings, gms=gms, logs=logs)
+    events = EventsAdapter(make_events_client(settings.aws_region)) if settings.event_bus_name else None
+    return ReconcilerPorts(settings=settings, gms=gms, logs=logs, events=events)
 
 
 @functools.cache
@@ -71,6 +74,9 @@ def handle_event(event: dict[str, Any], *, may_defer: bool = False) -> Reconcile
         raise
     if outcome.action == "written":
         count("RunsReconciled", ports.settings.powertools_metrics_namespace, Reason=outcome.reason or "Unknown")
+    if outcome.measured:  # a run of ours seen final for the first time (a duplicate of our own write is not)
+        status = str(outcome.status) if outcome.status else None
+        emit(run_metrics(parsed.detail, status, ports.settings.prices), ports.settings.powertools_metrics_namespace)
     return outcome
 
 

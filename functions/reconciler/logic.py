@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from executor_common.aws.events import EventsAdapter
 from executor_common.aws.logs import LogsAdapter
 from executor_common.ecs_task import TaskDetail, epoch_ms
 from executor_common.errors import RetryableError
@@ -23,8 +24,9 @@ from executor_common.status import ExecutionStatus
 from reconciler.diagnosis import Diagnosis, diagnose
 from reconciler.mapping import map_task_to_run
 from reconciler.observability import logger
-from reconciler.ordering import STOPPED, decide
+from reconciler.ordering import STOPPED, decide, parse_marker
 from reconciler.report import build_report
+from reconciler.run_state import publish_run_state
 from reconciler.settings import ReconcilerSettings
 
 #: The diagnosis for which the runner may just have been slow to land its final write.
@@ -38,6 +40,7 @@ class ReconcilerPorts:
     settings: ReconcilerSettings
     gms: ResultClient
     logs: LogsAdapter | None
+    events: EventsAdapter | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,13 @@ class ReconcileResult:
     urn: str | None = None
     status: ExecutionStatus | None = None
     reason: str | None = None
+    #: The first time this run's stop is seen as final (not a duplicate of our own earlier write): count it.
+    measured: bool = False
+
+
+def _first_final(current: ExecutionRequestResult | None) -> bool:
+    """DataHub's status is not one the reconciler wrote before: this stop has not been measured yet."""
+    return current is None or parse_marker(current.report) is None
 
 
 def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_defer: bool = False) -> ReconcileResult:
@@ -80,7 +90,9 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_de
     decision = decide(current, detail.task_id, detail.version, replaces_cancelled=replaces)
     if not decision.write:
         logger.info("Nothing to reconcile", extra={"why": decision.why})
-        return ReconcileResult("skipped", decision.why, urn=urn)
+        return ReconcileResult(
+            "skipped", decision.why, urn=urn, status=current.status if current else None, measured=_first_final(current)
+        )
 
     if diagnosis.reason == EXITED_WITHOUT_REPORT and may_defer and settings.report_grace_seconds > 0:
         # The runner exited 0: its final write may still be landing in GMS. Look again later, without
@@ -91,17 +103,31 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_de
     decision = decide(current, detail.task_id, detail.version, replaces_cancelled=replaces)
     if not decision.write:
         logger.info("The run reported while we were diagnosing it", extra={"why": decision.why})
-        return ReconcileResult("skipped", decision.why, urn=urn)
+        return ReconcileResult(
+            "skipped", decision.why, urn=urn, status=current.status if current else None, measured=_first_final(current)
+        )
     superseded = current if current is not None and current.status == ExecutionStatus.CANCELLED else None
     report = _report(detail, diagnosis, ports, superseded)
 
+    measured = _first_final(current)
     result = _result(detail, diagnosis, report, current)
     ports.gms.write_result(urn, result)
+    publish_run_state(
+        ports.events,
+        settings.event_bus_name,
+        detail=detail,
+        urn=urn,
+        result=result,
+        headline=diagnosis.headline,
+        prices=settings.prices,
+    )
     logger.info(
         "Reconciled a stopped run",
         extra={"status": str(result.status), "reason": diagnosis.reason, "headline": diagnosis.headline},
     )
-    return ReconcileResult("written", decision.why, urn=urn, status=diagnosis.status, reason=diagnosis.reason)
+    return ReconcileResult(
+        "written", decision.why, urn=urn, status=diagnosis.status, reason=diagnosis.reason, measured=measured
+    )
 
 
 def _report(

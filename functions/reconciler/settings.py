@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 
+from executor_common.cost import DEFAULT_PRICES, DEFAULT_SPOT_FACTOR, PriceTable
 from executor_common.env_settings import EnvSettings
 from executor_common.gms_url import checked_gms_url
 from executor_common.log_streams import runner_log_stream
@@ -34,6 +35,21 @@ class ReconcilerSettings(EnvSettings):
     reconciler_queue_url: str | None = None
     aws_region: str = "us-east-1"
     powertools_metrics_namespace: str = "DataHubRemoteExecutor"
+    #: The per-run cost metric's price table (template parameters FargatePrices, SpotPriceFactor).
+    fargate_prices: str = DEFAULT_PRICES
+    spot_price_factor: float = Field(default=DEFAULT_SPOT_FACTOR, ge=0, le=1)
+    #: Run-state events (executor_common.run_event) go to this EventBridge bus; unset: none are put.
+    event_bus_name: str | None = None
+
+    @field_validator("fargate_prices")
+    @classmethod
+    def _valid_prices(cls, value: str) -> str:
+        PriceTable.parse(value)
+        return value
+
+    @property
+    def prices(self) -> PriceTable:
+        return PriceTable.parse(self.fargate_prices, self.spot_price_factor)
 
     @field_validator("datahub_gms_url")
     @classmethod

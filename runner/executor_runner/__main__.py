@@ -71,7 +71,13 @@ def main(child_command: Sequence[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.trip(StopReason.CANCELLED))
     # The raw environment is read for one thing only: the values of the run's attached secrets.
     run = Run(
-        settings, secret_env=os.environ, out=sys.stdout.buffer, stop=stop, masker=masker, child_command=child_command
+        settings,
+        secret_env=os.environ,
+        out=sys.stdout.buffer,
+        stop=stop,
+        masker=masker,
+        child_command=child_command,
+        cgroup_root=settings.cgroup_root,
     )
     return run.execute()
 

@@ -60,12 +60,20 @@ class RunOutcome:
 
 
 def render_report(
-    task: str, execution_id: str, outcome: RunOutcome, log_tail: str, links: list[str] | None = None
+    task: str,
+    execution_id: str,
+    outcome: RunOutcome,
+    log_tail: str,
+    links: list[str] | None = None,
+    notes: list[str] | None = None,
 ) -> str:
-    """The terminal report, at most MAX_REPORT_CHARS: headline, links to the full log, summary, log tail."""
+    """The terminal report, at most MAX_REPORT_CHARS: headline, links to the full log, cost and usage notes,
+    summary, log tail."""
     head = f"{outcome.headline}\n\n" if outcome.headline else ""
     if links:
         head += "\n".join(links) + "\n\n"
+    if notes:
+        head += "\n".join(notes) + "\n\n"
     summary = f"~~~~ Execution Summary - {task} ~~~~\n"
     summary += OUTCOME_SENTENCES.get(outcome.status, f"Execution finished with status {outcome.status}.") + "\n"
     summary += pprint.pformat(

@@ -27,11 +27,13 @@ from urllib.parse import urlparse
 
 from executor_common import datahub_secrets
 from executor_common.contract import ExecutionTask
+from executor_common.cost import CostEstimate, PriceTable, RunUsage, estimate
 from executor_common.durations import human_duration
 from executor_common.errors import PermanentError
 from executor_common.masking import SecretMasker
 from executor_common.recipe import parse_recipe, source_type
 from executor_common.results import ExecutionRequestResult, StructuredExecutionReport
+from executor_common.run_event import run_state_detail
 from executor_common.runspec import RunSpec
 from executor_common.status import ExecutionStatus
 from executor_common.test_connection import TEST_CONNECTION_REPORT_TYPE, internal_failure_report
@@ -46,6 +48,7 @@ from executor_runner.spec import S3TextReader, load_run_spec
 from executor_runner.supervisor import ChildExit, StopReason, StopSwitch, Supervisor
 from executor_runner.tail import LogTail
 from executor_runner.task_metadata import TaskMetadata, fetch_task_metadata
+from executor_runner.usage import Usage, UsageSampler, cpu_fact, memory_advice
 
 if TYPE_CHECKING:
     from executor_common.gms import GmsClient
@@ -88,6 +91,8 @@ class Run:
         self._metadata = TaskMetadata()
         self._run_dir = Path()
         self._relay: LogRelay | None = None
+        self._usage = Usage(peak_bytes=None, cpu_seconds=None)
+        self.cost: CostEstimate | None = None
 
     # -- the steps ------------------------------------------------------------------------
     def execute(self) -> int:
@@ -125,7 +130,9 @@ class Run:
         with log_path.open("wb") if settings.run_bucket else contextlib.nullcontext() as log_file:
             self._relay = LogRelay(self._masker, self._tail, self._out, log_file, settings.max_log_file_bytes)
             progress.start(self._kickoff_text())
+            sampler = UsageSampler(self._cgroup_root, settings.usage_sample_seconds).start()
             outcome = self._outcome()
+            self._usage = sampler.stop()
             self._relay.flush()
         progress.stop()
         try:
@@ -278,6 +285,7 @@ class Run:
                 outcome,
                 self._tail.render(None, settings.tail_max_bytes),
                 links=self._full_log_links(),
+                notes=self._resource_notes(),
             )
         )
         result = ExecutionRequestResult(
@@ -294,9 +302,31 @@ class Run:
         if self._stop.tripped:  # ECS SIGKILLs the task stopTimeout after SIGTERM: retry only while we still can
             deadline = min(deadline, STOPPING_WRITE_DEADLINE_SECONDS)
         write_terminal(self._gms_client(), spec.execution_request_urn, result, deadline)
+        self._publish_run_state(result, outcome)
         self._upload_run_folder(log_path, report, structured)
 
     # -- helpers --------------------------------------------------------------------------
+    def _resource_notes(self) -> list[str]:
+        """What the run cost and used, and whether its size fits (issue 15); lines left out when unknown."""
+        spec, metadata = self.spec, self._metadata
+        seconds = max(0.0, time.time() - self.start_ms / 1000)
+        cpu_units = int(metadata.cpu * 1024) if metadata.cpu else _digits(spec.task_cpu)
+        memory_mib = metadata.memory_mib or _digits(spec.task_memory)
+        notes: list[str] = []
+        if cpu_units and memory_mib:
+            spot = (spec.capacity_provider or self.settings.capacity_provider) == "FARGATE_SPOT"
+            storage_gib = round(metadata.ephemeral_reserved_mib / 1024) if metadata.ephemeral_reserved_mib else 20
+            prices = PriceTable.parse(self.settings.fargate_prices, self.settings.spot_price_factor)
+            usage = RunUsage(
+                cpu_units=cpu_units, memory_mib=memory_mib, seconds=seconds, ephemeral_gib=storage_gib, spot=spot
+            )
+            self.cost = estimate(usage, prices)
+            notes.append(self.cost.sentence())
+        limit = memory_limit(memory_mib, self._cgroup_root)
+        advice = memory_advice(self._usage.peak_bytes, limit.mib if limit else None, cpu_units)
+        cpu = cpu_fact(self._usage.cpu_seconds, seconds, cpu_units / 1024 if cpu_units else None)
+        return notes + [line for line in (advice, cpu) if line]
+
     def _kickoff_text(self) -> str:
         text = f"Run started by executor '{self.spec.executor_id}'"
         if self._metadata.task_arn:
@@ -342,6 +372,30 @@ class Run:
         )
         write_terminal(self._gms_client(), urn, result, self.settings.terminal_write_deadline_seconds)
         return EXIT_CODES[ExecutionStatus.FAILURE]
+
+    def _publish_run_state(self, result: ExecutionRequestResult, outcome: RunOutcome) -> None:
+        """Best effort: the "Ingestion Run State Change" event (run_event.py) for users' rules and alerts."""
+        bus = self.settings.event_bus_name
+        if not bus:
+            return
+        spec = self.spec
+        detail = run_state_detail(
+            urn=spec.execution_request_urn,
+            status=str(result.status),
+            executor_id=spec.executor_id,
+            source_urn=spec.ingestion_source_urn,
+            duration_ms=result.durationMs,
+            cost_usd=self.cost.usd if self.cost else None,
+            diagnosis=self._masker.mask(outcome.headline) if outcome.headline else None,
+            task_arn=self._metadata.task_arn,
+            reported_by="runner",
+        )
+        try:
+            from executor_common.aws.events import EventsAdapter, make_events_client
+
+            EventsAdapter(make_events_client()).put_run_state(bus, detail)
+        except Exception as exc:
+            logger.warning("Could not publish the run-state event to %s: %s", bus, type(exc).__name__)
 
     def _upload_run_folder(self, log_path: Path, report: str, structured: str | None) -> None:
         """Best effort: the masked full log and reports to s3://RUN_BUCKET/runs/<execution-id>/."""
@@ -417,6 +471,10 @@ def _print_final(out: BinaryIO, report: str, structured: str | None) -> None:
         text += "\n[executor] ===== structured report (JSON) =====\n" + structured + "\n"
     out.write(text.encode("utf-8", "replace"))
     out.flush()
+
+
+def _digits(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
 
 
 def _safe(execution_id: str) -> str:

@@ -115,6 +115,14 @@ class RunnerSettings(BaseSettings):
     gms_timeout_seconds: float = _env("RUNNER_GMS_TIMEOUT_SECONDS", 5.0, gt=0)
     #: Off: the runner never asks DataHub for a secret value (template.yaml `DataHubSecretStore`).
     datahub_secret_store_enabled: bool = _env("DATAHUB_SECRET_STORE_ENABLED", True)
+    # Cost and right size (issue 15): the stack's price table and capacity, the cgroup to read usage from.
+    fargate_prices: str = _env("FARGATE_PRICES", "0.04048,0.004445,0.000111")
+    spot_price_factor: float = _env("SPOT_PRICE_FACTOR", 0.3, ge=0, le=1)
+    capacity_provider: str = _env("CAPACITY_PROVIDER", "FARGATE")
+    cgroup_root: Path = _env("RUNNER_CGROUP_ROOT", Path("/sys/fs/cgroup"))
+    usage_sample_seconds: float = _env("RUNNER_USAGE_SAMPLE_SECONDS", 5.0, gt=0)
+    #: Run-state events (issue 15): PutEvents to this bus ("" = off).
+    event_bus_name: str | None = _env("EVENT_BUS_NAME")
 
     @field_validator("kill_grace_seconds")
     @classmethod
@@ -124,6 +132,14 @@ class RunnerSettings(BaseSettings):
                 f"must be below the task's stopTimeout ({TASK_STOP_TIMEOUT_SECONDS}s), "
                 "or ECS kills the runner before it can report"
             )
+        return value
+
+    @field_validator("fargate_prices")
+    @classmethod
+    def _valid_prices(cls, value: str) -> str:
+        from executor_common.cost import PriceTable
+
+        PriceTable.parse(value)
         return value
 
     @field_validator("gms_url")

@@ -25,6 +25,8 @@ class TaskMetadata:
     log_region: str | None = None
     log_group: str | None = None
     log_stream: str | None = None
+    #: Fargate's `EphemeralStorageMetrics.Reserved` (MiB): the task's ephemeral storage, for the cost estimate.
+    ephemeral_reserved_mib: int | None = None
 
     def log_console_url(self) -> str | None:
         """The runner's CloudWatch log stream in the console (awslogs driver only)."""
@@ -62,7 +64,10 @@ def fetch_task_metadata(metadata_uri: str | None, timeout: float = 2.0) -> TaskM
     ours = next((c for c in containers if c.get("Name") == RUNNER_CONTAINER_NAME), {})
     log = ours.get("LogOptions") if ours.get("LogDriver", "awslogs") == "awslogs" else None
     log = log if isinstance(log, dict) else {}
+    storage = body.get("EphemeralStorageMetrics") or {}
+    reserved = storage.get("Reserved") if isinstance(storage, dict) else None
     return TaskMetadata(
+        ephemeral_reserved_mib=int(reserved) if isinstance(reserved, int | float) else None,
         task_arn=body.get("TaskARN"),
         cpu=float(cpu) if isinstance(cpu, int | float) else None,
         memory_mib=int(memory) if isinstance(memory, int | float) else None,

@@ -45,7 +45,10 @@ def test_handler_emits_one_metric_per_outcome(dispatcher_stack, capsys):
     assert emf, "log_metrics flushed no EMF document"
     (document,) = emf
     names = {m["Name"] for m in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
-    assert names == {"RunsLaunched", "RunsRejected", "MisroutedMessages"}
+    # QueueWaitSeconds (issue 15): how long the launched request waited in the queue, from its SentTimestamp.
+    assert names == {"RunsLaunched", "RunsRejected", "MisroutedMessages", "QueueWaitSeconds"}
+    waited = document["QueueWaitSeconds"]
+    assert (waited[0] if isinstance(waited, list) else waited) > 0
     assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "DataHubRemoteExecutor"
     assert document["RunsRejected"] in (2, 2.0, [1.0, 1.0])
 

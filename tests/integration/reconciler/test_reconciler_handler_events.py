@@ -298,8 +298,10 @@ def test_reconciler_counts_runs_reconciled_by_reason(reconciler_stack, capsys):
     reconciler_stack.invoke(event)
     reconciler_stack.invoke(event)  # the duplicate writes nothing and counts nothing
 
-    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    metrics = [m for m in emitted if "RunsReconciled" in m]  # the per-run metrics (run_metrics.py) are beside it
     assert [(m["RunsReconciled"], m["Reason"]) for m in metrics] == [([1.0], "ImagePull")]
+    assert sum("RunsFinished" in m for m in emitted) == 1
     assert metrics[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "DataHubRemoteExecutor"
 
 

@@ -105,6 +105,11 @@ def test_template_in_moto_task_definition_runs_runner_with_token_secret(stack: d
         "EXECUTOR_ID": "remote",
         "RUN_BUCKET": stack["outputs"]["RunBucketName"],
         "DATAHUB_SECRET_STORE_ENABLED": "true",  # DataHubSecretStore's default, Enabled
+        # The cost estimate and the run-state events (issue 15): prices and capacity, never a secret.
+        "FARGATE_PRICES": "0.04048,0.004445,0.000111",
+        "SPOT_PRICE_FACTOR": "0.3",
+        "CAPACITY_PROVIDER": "FARGATE",
+        "EVENT_BUS_NAME": "default",
     }
     assert container["logConfiguration"]["options"]["awslogs-group"] == stack["outputs"]["RunnerLogGroupName"]
     assert container["logConfiguration"]["options"]["awslogs-stream-prefix"] == "runs"

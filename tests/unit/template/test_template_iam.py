@@ -143,12 +143,20 @@ def test_reconciler_reads_only_the_runner_log_group(template: dict[str, Any]) ->
     assert statement["Resource"] == RUNNER_LOG_STREAMS
 
 
-def test_runner_task_role_touches_only_run_folders(template: dict[str, Any]) -> None:
+def test_runner_task_role_touches_only_run_folders_and_its_events(template: dict[str, Any]) -> None:
     statements = [s for owner, s in all_statements(template) if owner == "RunnerTaskRole"]
 
-    assert [(sorted(s["Action"]), s["Resource"]) for s in statements] == [
-        (["s3:GetObject", "s3:PutObject"], {"Fn::Sub": "${RunBucket.Arn}/runs/*"})
-    ]
+    run_folders, run_state = statements
+    assert (sorted(run_folders["Action"]), run_folders["Resource"]) == (
+        ["s3:GetObject", "s3:PutObject"],
+        {"Fn::Sub": "${RunBucket.Arn}/runs/*"},
+    )
+    # Issue 15: the run-state event, on the default bus only, with the executor's source and detail-type only.
+    assert run_state["Action"] == "events:PutEvents"
+    assert run_state["Resource"]["Fn::Sub"].endswith(":event-bus/default")
+    assert run_state["Condition"] == {
+        "StringEquals": {"events:source": "datahub.executor", "events:detail-type": "Ingestion Run State Change"}
+    }
 
 
 def test_runner_execution_role_injects_token_prefixed_and_configured_secrets_only(template: dict[str, Any]) -> None:

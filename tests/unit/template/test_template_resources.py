@@ -238,11 +238,16 @@ def test_runner_container_gets_token_from_secrets_manager_only(template: dict[st
         {"Ref": "ExistingDataHubAccessTokenSecretArn"},
         {"Ref": "DataHubTokenSecret"},
     ]
+    # Plus the price table and capacity for the cost estimate (issue 15): never a token or secret value.
     assert {e["Name"] for e in container["Environment"]} == {
         "DATAHUB_GMS_URL",
         "EXECUTOR_ID",
         "RUN_BUCKET",
         "DATAHUB_SECRET_STORE_ENABLED",
+        "FARGATE_PRICES",
+        "SPOT_PRICE_FACTOR",
+        "CAPACITY_PROVIDER",
+        "EVENT_BUS_NAME",
     }
 
 
