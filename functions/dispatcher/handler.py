@@ -19,13 +19,15 @@ from executor_common.runspec import RUNNER_CONTAINER_NAME
 
 from dispatcher.budget import TimeBudget
 from dispatcher.gms_guard import GuardedGms
-from dispatcher.logic import Dependencies, handle_message
+from dispatcher.logic import Dependencies, _write_failure, handle_message
 from dispatcher.observability import logger, metrics, tracer
+from dispatcher.retries import Delivery, RetryPolicy, after_retryable
 from dispatcher.secret_resolution import SecretResolver
 from dispatcher.settings import get_settings
 from dispatcher.task_definitions import TaskDefinitionResolver
 
 RETRIED_METRIC = "RunsRetried"
+GAVE_UP_METRIC = "RunsGivenUp"
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -54,6 +56,14 @@ def dependencies() -> Dependencies:
     )
 
 
+@functools.cache
+def command_queue() -> Any:
+    """The SQS adapter for the command queue (retry delays, runs sent back to wait)."""
+    from executor_common.aws.sqs import SqsAdapter, make_sqs_client
+
+    return SqsAdapter(make_sqs_client(get_settings().aws_region))
+
+
 @tracer.capture_method
 def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
     """One record; BatchProcessor passes `lambda_context` because this signature names it."""
@@ -61,8 +71,25 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         outcome = handle_message(record.body, dependencies(), TimeBudget.of(lambda_context))
     except RetryableError as exc:
         logger.warning("Will retry this message", extra={"reason": str(exc)[:1000], "message_id": record.message_id})
-        metrics.add_metric(name=RETRIED_METRIC, unit=MetricUnit.Count, value=1)
-        raise
+        deps = dependencies()
+        policy = RetryPolicy(
+            deps.settings.max_receive_count, deps.settings.retry_base_seconds, deps.settings.retry_max_seconds
+        )
+        try:
+            after_retryable(  # re-raises, unless this was the last attempt and DataHub now shows why
+                record.body,
+                exc,
+                Delivery.of(record),
+                policy,
+                command_queue(),
+                lambda urn, reason, test: _write_failure(urn, reason, deps, test_connection=test),
+                deps.clock_ms(),
+            )
+        except RetryableError:
+            metrics.add_metric(name=RETRIED_METRIC, unit=MetricUnit.Count, value=1)
+            raise
+        metrics.add_metric(name=GAVE_UP_METRIC, unit=MetricUnit.Count, value=1)
+        return
     metrics.add_metric(name=outcome.value, unit=MetricUnit.Count, value=1)
 
 

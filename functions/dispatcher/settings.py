@@ -102,6 +102,11 @@ class DispatcherSettings(BaseSettings):
     log_stream_prefix: str = "runs"
     aws_region: str = "us-east-1"
 
+    # Retries that end (dispatcher/retries.py): MAX_RECEIVE_COUNT is the command queue's redrive maxReceiveCount.
+    max_receive_count: int = Field(default=5, ge=1)
+    retry_base_seconds: int = Field(default=60, ge=1)
+    retry_max_seconds: int = Field(default=900, ge=1, le=43200)
+
     @field_validator("subnet_ids", "security_group_ids", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
