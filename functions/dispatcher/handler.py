@@ -14,9 +14,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from executor_common.aws.errors import CapacityUnavailable
 from executor_common.errors import RetryableError
 from executor_common.runspec import RUNNER_CONTAINER_NAME
 
+from dispatcher.admission import MustWait
 from dispatcher.budget import TimeBudget
 from dispatcher.gms_guard import GuardedGms
 from dispatcher.logic import Dependencies, _write_failure, handle_message
@@ -25,9 +27,11 @@ from dispatcher.retries import Delivery, RetryPolicy, after_retryable
 from dispatcher.secret_resolution import SecretResolver
 from dispatcher.settings import get_settings
 from dispatcher.task_definitions import TaskDefinitionResolver
+from dispatcher.waiting import WaitPolicy, make_wait, waiting_since
 
 RETRIED_METRIC = "RunsRetried"
 GAVE_UP_METRIC = "RunsGivenUp"
+WAITING_METRIC = "RunsWaiting"
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -69,6 +73,9 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
     """One record; BatchProcessor passes `lambda_context` because this signature names it."""
     try:
         outcome = handle_message(record.body, dependencies(), TimeBudget.of(lambda_context))
+    except (MustWait, CapacityUnavailable) as exc:
+        _wait(record, str(exc))
+        return
     except RetryableError as exc:
         logger.warning("Will retry this message", extra={"reason": str(exc)[:1000], "message_id": record.message_id})
         deps = dependencies()
@@ -91,6 +98,24 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         metrics.add_metric(name=GAVE_UP_METRIC, unit=MetricUnit.Count, value=1)
         return
     metrics.add_metric(name=outcome.value, unit=MetricUnit.Count, value=1)
+
+
+def _wait(record: SQSRecord, reason: str) -> None:
+    """No room now: the run goes back to the queue with a delay, PENDING in DataHub (or FAILURE after the max wait)."""
+    deps = dependencies()
+    now_ms = deps.clock_ms()
+    waits = make_wait(
+        record.body,
+        reason,
+        waiting_since(record, now_ms),
+        Delivery.of(record).queue_arn,
+        WaitPolicy(deps.settings.wait_check_seconds, deps.settings.max_wait_seconds),
+        command_queue(),
+        deps.gms,
+        lambda urn, why, test: _write_failure(urn, why, deps, test_connection=test),
+        now_ms,
+    )
+    metrics.add_metric(name=WAITING_METRIC if waits else GAVE_UP_METRIC, unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context(clear_state=True)

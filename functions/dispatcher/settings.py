@@ -106,6 +106,11 @@ class DispatcherSettings(BaseSettings):
     max_receive_count: int = Field(default=5, ge=1)
     retry_base_seconds: int = Field(default=60, ge=1)
     retry_max_seconds: int = Field(default=900, ge=1, le=43200)
+    # Admission control (dispatcher/admission.py, waiting.py): 0 = no limit of the stack's own.
+    max_concurrent_runs: int = Field(default=0, ge=0)
+    max_concurrent_vcpus: float = Field(default=0, ge=0)
+    wait_check_seconds: int = Field(default=60, ge=1, le=750)  # +20 % jitter stays within SQS's 900 s delay
+    max_wait_seconds: int = Field(default=86400, ge=60)
 
     @field_validator("subnet_ids", "security_group_ids", mode="before")
     @classmethod

@@ -61,3 +61,14 @@ class SqsAdapter:
             raise RetryableError(f"SQS SendMessage (delaying an event) failed: {code}") from None
         except BotoCoreError as exc:
             raise RetryableError(f"SQS unreachable (delaying an event): {type(exc).__name__}") from None
+
+    def waiting_count(self, queue_url: str) -> int | None:
+        """Messages visible or delayed in the queue (runs waiting, roughly); None when SQS cannot say."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"]
+        try:
+            attributes = self.client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+        except (ClientError, BotoCoreError):
+            return None
+        return sum(int(attributes.get(name, 0)) for name in names)
