@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from executor_common.aws.ecs import EcsAdapter
 from executor_common.errors import ExecutorError
 
+from dispatcher.overlap import settle_overlap
 from dispatcher.settings import DispatcherSettings
 from dispatcher.validation import ValidatedRun
 
@@ -70,7 +71,9 @@ def cluster_load(ecs: EcsAdapter, *, with_vcpus: bool) -> Load:
 
 
 def admit(run: ValidatedRun, settings: DispatcherSettings, ecs: EcsAdapter) -> None:
-    """Raise `MustWait` when launching `run` now would go over the stack's limits."""
+    """Raise `MustWait` when `run` must wait (its source's overlap policy, the stack's limits), `OverlapSkipped`
+    when it must not run at all; with `replace`, the source's running run is stopped first."""
+    settle_overlap(run, settings.overlap_policy, ecs, MustWait)
     limits = Limits(settings.max_concurrent_runs, settings.max_concurrent_vcpus)
     if not limits.any:
         return

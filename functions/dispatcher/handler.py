@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from executor_common.aws.errors import CapacityUnavailable
+from executor_common.contract import recover_execution_urn
 from executor_common.errors import RetryableError
 from executor_common.runspec import RUNNER_CONTAINER_NAME
 
@@ -23,6 +24,7 @@ from dispatcher.budget import TimeBudget
 from dispatcher.gms_guard import GuardedGms
 from dispatcher.logic import Dependencies, _write_failure, handle_message
 from dispatcher.observability import logger, metrics, tracer
+from dispatcher.overlap import OverlapSkipped, report_skipped
 from dispatcher.retries import Delivery, RetryPolicy, after_retryable
 from dispatcher.secret_resolution import SecretResolver
 from dispatcher.settings import get_settings
@@ -32,6 +34,7 @@ from dispatcher.waiting import WaitPolicy, make_wait, waiting_since
 RETRIED_METRIC = "RunsRetried"
 GAVE_UP_METRIC = "RunsGivenUp"
 WAITING_METRIC = "RunsWaiting"
+SKIPPED_METRIC = "RunsSkipped"
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -75,6 +78,11 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         outcome = handle_message(record.body, dependencies(), TimeBudget.of(lambda_context))
     except (MustWait, CapacityUnavailable) as exc:
         _wait(record, str(exc))
+        return
+    except OverlapSkipped as exc:
+        deps = dependencies()
+        report_skipped(recover_execution_urn(record.body) or "", exc.reason, deps.gms, deps.clock_ms())
+        metrics.add_metric(name=SKIPPED_METRIC, unit=MetricUnit.Count, value=1)
         return
     except RetryableError as exc:
         logger.warning("Will retry this message", extra={"reason": str(exc)[:1000], "message_id": record.message_id})

@@ -111,6 +111,8 @@ class DispatcherSettings(BaseSettings):
     max_concurrent_vcpus: float = Field(default=0, ge=0)
     wait_check_seconds: int = Field(default=60, ge=1, le=750)  # +20 % jitter stays within SQS's 900 s delay
     max_wait_seconds: int = Field(default=86400, ge=60)
+    # Overlapping runs of one source (dispatcher/overlap.py); a source's EXECUTOR_OVERLAP_POLICY wins.
+    overlap_policy: Literal["allow", "skip", "queue", "replace"] = "allow"
 
     @field_validator("subnet_ids", "security_group_ids", mode="before")
     @classmethod
