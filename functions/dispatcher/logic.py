@@ -25,6 +25,7 @@ from executor_common.errors import GmsError, PermanentError, RetryableError
 from executor_common.runspec import CANCEL_REASON_PREFIX
 from executor_common.status import ExecutionStatus, is_terminal
 
+from dispatcher import spot
 from dispatcher.admission import admit
 from dispatcher.budget import UNLIMITED, TimeBudget
 from dispatcher.gms_guard import GuardedGms
@@ -132,7 +133,7 @@ def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget) -> 
         budget.check("Not launching the run")
         if plan.spec_object is not None:
             deps.s3.put_text(plan.spec_object.bucket, plan.spec_object.key, plan.spec_object.body)
-        task = deps.ecs.run_task(plan.request)
+        task = spot.run_task(deps.ecs, plan.request, run, deps.settings)  # Spot's on-demand fallback inside
     except RunTaskConflict as conflict:
         return _already_launched(conflict, command, deps)
     except TaskDefinitionInactive as exc:

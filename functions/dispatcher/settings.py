@@ -86,7 +86,7 @@ class DispatcherSettings(BaseSettings):
     subnet_ids: CommaList
     security_group_ids: CommaList
     assign_public_ip: Literal["ENABLED", "DISABLED"] = "DISABLED"
-    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
+    capacity_provider: Literal["FARGATE", "FARGATE_SPOT", "FARGATE_SPOT_WITH_FALLBACK"] = "FARGATE"
 
     default_task_cpu: str = "1024"
     default_task_memory: str = "4096"
