@@ -7,13 +7,14 @@ the default; a source may set EXECUTOR_CAPACITY_PROVIDER to opt in (or out).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from typing import Any
 
 from executor_common.aws.ecs import EcsAdapter
 from executor_common.aws.errors import CapacityUnavailable
 from executor_common.errors import PermanentError
-from executor_common.runspec import ENV_CAPACITY_PROVIDER
+from executor_common.runspec import ENV_CAPACITY_PROVIDER, ENV_RERUN_OF
 
 from dispatcher.observability import logger
 from dispatcher.settings import DispatcherSettings
@@ -49,10 +50,29 @@ def on_demand(request: dict[str, Any]) -> dict[str, Any]:
     return fallback
 
 
+def with_fallback_marker(request: dict[str, Any]) -> dict[str, Any]:
+    """The runner container's env says the run may be re-run on on-demand: the reconciler reads it from the
+    stopped task (ECS's task events carry the overrides, not the tags)."""
+    marked = copy.deepcopy(request)
+    container = marked["overrides"]["containerOverrides"][0]
+    container.setdefault("environment", []).append({"name": ENV_CAPACITY_PROVIDER, "value": SPOT_WITH_FALLBACK})
+    return marked
+
+
 def run_task(
     ecs: EcsAdapter, request: dict[str, Any], run: ValidatedRun, settings: DispatcherSettings
 ) -> dict[str, Any]:
-    """RunTask; with Spot-with-fallback, a Spot capacity answer launches on on-demand at once."""
+    """RunTask; with Spot-with-fallback, a Spot capacity answer launches on on-demand at once.
+
+    The reconciler's on-demand re-run of an interrupted Spot run (EXECUTOR_RERUN_OF) gets its own clientToken:
+    the execution request's token already belongs to the interrupted task.
+    """
+    rerun_of = run.args.extra_env_vars.get(ENV_RERUN_OF)
+    if rerun_of:
+        logger.info("On-demand re-run of an interrupted Spot run", extra={"rerun_of": rerun_of})
+        return ecs.run_task(on_demand(request))
+    if capacity_provider_for(run, settings) == SPOT_WITH_FALLBACK:
+        request = with_fallback_marker(request)
     try:
         return ecs.run_task(request)
     except CapacityUnavailable as exc:

@@ -29,6 +29,8 @@ ENV_RUN_TIMEOUT = "EXECUTOR_RUN_TIMEOUT_SECONDS"
 ENV_OVERLAP_POLICY = "EXECUTOR_OVERLAP_POLICY"
 #: FARGATE, FARGATE_SPOT or FARGATE_SPOT_WITH_FALLBACK for this source (the stack's CapacityProvider otherwise).
 ENV_CAPACITY_PROVIDER = "EXECUTOR_CAPACITY_PROVIDER"
+#: Set by the reconciler on the on-demand re-run of a Spot-interrupted run: the interrupted task's ARN.
+ENV_RERUN_OF = "EXECUTOR_RERUN_OF"
 EXECUTOR_SETTING_NAMES = frozenset(
     {
         ENV_TASK_CPU,
@@ -37,6 +39,7 @@ EXECUTOR_SETTING_NAMES = frozenset(
         ENV_RUN_TIMEOUT,
         ENV_OVERLAP_POLICY,
         ENV_CAPACITY_PROVIDER,
+        ENV_RERUN_OF,
     }
 )
 

@@ -45,7 +45,8 @@ def get_ports() -> ReconcilerPorts:
     # The dispatcher's breaker: during a sustained GMS outage a batch fails fast instead of timing out.
     gms = GuardedGms(make_gms_client(settings.datahub_gms_url, settings.datahub_gms_token_secret_arn))
     logs = LogsAdapter(make_logs_client(settings.aws_region)) if settings.log_group_name else None
-    return ReconcilerPorts(settings=settings, gms=gms, logs=logs)
+    commands = SqsAdapter(make_sqs_client(settings.aws_region)) if settings.command_queue_url else None
+    return ReconcilerPorts(settings=settings, gms=gms, logs=logs, commands=commands)
 
 
 @functools.cache

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from executor_common.aws.logs import LogsAdapter
+from executor_common.aws.sqs import SqsAdapter
 from executor_common.ecs_task import TaskDetail, epoch_ms
 from executor_common.errors import RetryableError
 from executor_common.gms_guard import ResultClient
@@ -26,6 +27,7 @@ from reconciler.observability import logger
 from reconciler.ordering import STOPPED, decide
 from reconciler.report import build_report
 from reconciler.settings import ReconcilerSettings
+from reconciler.spot_rerun import rerun_on_demand, wants_rerun
 
 #: The diagnosis for which the runner may just have been slow to land its final write.
 EXITED_WITHOUT_REPORT = "ExitedWithoutReport"
@@ -38,6 +40,8 @@ class ReconcilerPorts:
     settings: ReconcilerSettings
     gms: ResultClient
     logs: LogsAdapter | None
+    #: The command queue, for the on-demand re-run of an interrupted Spot run (reconciler/spot_rerun.py).
+    commands: SqsAdapter | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,10 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_de
     if not decision.write:
         logger.info("The run reported while we were diagnosing it", extra={"why": decision.why})
         return Outcome("skipped", decision.why, urn=urn)
+    if ports.commands is not None and settings.command_queue_url and wants_rerun(detail, diagnosis.reason):
+        start_ms = (current.startTimeMs if current else None) or epoch_ms(detail.startedAt)
+        if rerun_on_demand(urn, detail, ports.gms, ports.commands, settings.command_queue_url, start_ms):
+            return Outcome("rerun", "Spot interruption: re-run on on-demand", urn=urn, reason=diagnosis.reason)
     superseded = current if current is not None and current.status == ExecutionStatus.CANCELLED else None
     report = _report(detail, diagnosis, ports, superseded)
 

@@ -8,10 +8,11 @@ Spot requests and passes every other request on to moto, which starts a real (mo
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from dispatcher_helpers import CLUSTER, failed_ids, run_body, sqs_event, urn_of
+from dispatcher_helpers import CLUSTER, env_of, failed_ids, run_body, sqs_event, urn_of
 from dispatcher_queue import command_queue as command_queue  # the fixture
 
 NO_SPOT = {"tasks": [], "failures": [{"reason": "Capacity is unavailable at this time. Please try again later."}]}
@@ -85,10 +86,12 @@ def test_handler_source_opts_in_to_spot_with_fallback(dispatcher_stack, monkeypa
 
     dispatcher_stack.invoke(sqs_event(run_body("spot-opt-in", env=env)))
 
-    # THEN its run launches on Spot, and the setting is not passed to the ingestion
+    # THEN its run launches on Spot, marked for the reconciler, and the setting is not passed to the ingestion
     (task,) = dispatcher_stack.tasks()
     assert task["capacityProviderName"] == "FARGATE_SPOT"
-    assert "EXECUTOR_CAPACITY_PROVIDER" not in str(task["overrides"])
+    container_env = env_of(task)
+    assert container_env["EXECUTOR_CAPACITY_PROVIDER"] == "FARGATE_SPOT_WITH_FALLBACK"
+    assert "EXECUTOR_CAPACITY_PROVIDER" not in json.loads(container_env["EXECUTOR_RUN_SPEC"]).get("extra_env_vars", {})
 
 
 def test_handler_unknown_capacity_provider_of_a_source_is_a_failure(dispatcher_stack, monkeypatch):
@@ -103,3 +106,28 @@ def test_handler_unknown_capacity_provider_of_a_source_is_a_failure(dispatcher_s
         in (result["report"])
     )
     assert dispatcher_stack.tasks() == []
+
+
+def test_handler_on_demand_rerun_of_an_interrupted_spot_run_launches_once(dispatcher_stack, monkeypatch):
+    # GIVEN a Spot-with-fallback run launched on Spot (its task says so in its env, for the reconciler)
+    _configure(dispatcher_stack, monkeypatch, CAPACITY_PROVIDER="FARGATE_SPOT_WITH_FALLBACK")
+    dispatcher_stack.invoke(sqs_event(run_body("rerun-me")))
+    (spot_task,) = dispatcher_stack.tasks()
+    assert spot_task["capacityProviderName"] == "FARGATE_SPOT"
+    assert env_of(spot_task)["EXECUTOR_CAPACITY_PROVIDER"] == "FARGATE_SPOT_WITH_FALLBACK"
+    # AND AWS reclaimed it; the reconciler wrote PENDING and sent the request back, on on-demand
+    dispatcher_stack.ecs.stop_task(cluster=CLUSTER, task=spot_task["taskArn"], reason="Spot interruption")
+    dispatcher_stack.gms.seed_result(
+        urn_of("rerun-me"), {"status": "PENDING", "report": "Re-running", "startTimeMs": 1}
+    )
+    env = {"EXECUTOR_CAPACITY_PROVIDER": "FARGATE", "EXECUTOR_RERUN_OF": spot_task["taskArn"]}
+
+    # WHEN the re-run message arrives, twice (SQS delivers at least once)
+    for _ in range(2):
+        assert failed_ids(dispatcher_stack.invoke(sqs_event(run_body("rerun-me", env=env)))) == []
+
+    # THEN one new task runs, on on-demand, for the same execution request, which DataHub shows RUNNING
+    (rerun,) = [t for t in dispatcher_stack.tasks() if t["taskArn"] != spot_task["taskArn"]]
+    assert rerun["launchType"] == "FARGATE"
+    assert env_of(rerun)["EXECUTOR_EXECUTION_REQUEST_URN"] == urn_of("rerun-me")
+    assert dispatcher_stack.gms.result(urn_of("rerun-me"))["status"] == "RUNNING"
