@@ -130,4 +130,6 @@ def test_handler_on_demand_rerun_of_an_interrupted_spot_run_launches_once(dispat
     (rerun,) = [t for t in dispatcher_stack.tasks() if t["taskArn"] != spot_task["taskArn"]]
     assert rerun["launchType"] == "FARGATE"
     assert env_of(rerun)["EXECUTOR_EXECUTION_REQUEST_URN"] == urn_of("rerun-me")
-    assert dispatcher_stack.gms.result(urn_of("rerun-me"))["status"] == "RUNNING"
+    result = dispatcher_stack.gms.result(urn_of("rerun-me"))
+    assert result["status"] == "RUNNING"
+    assert f"re-run on on-demand Fargate: the Fargate Spot task {spot_task['taskArn']}" in result["report"]
