@@ -204,6 +204,26 @@ def _run_task_with_client_token(original: Callable[[Any], Any]) -> Callable[...,
     return run_task
 
 
+# -- task size ------------------------------------------------------------------------------------
+def _tasks_carry_their_size(original: Callable[..., Any]) -> Callable[..., Any]:
+    """ECS's DescribeTasks returns a task's `cpu`/`memory` (its overrides, else its task definition's); moto omits them.
+
+    The dispatcher's admission control adds up the `cpu` of the cluster's running tasks.
+    """
+
+    def run_task(self: Any, *args: Any, **kwargs: Any) -> Any:
+        tasks = original(self, *args, **kwargs)
+        for task in tasks:
+            definition = self.describe_task_definition(task.task_definition_arn)
+            overrides = task.overrides or {}
+            task.cpu = str(overrides.get("cpu") or getattr(definition, "cpu", None) or "") or None
+            task.memory = str(overrides.get("memory") or getattr(definition, "memory", None) or "") or None
+        return tasks
+
+    run_task._aws_fidelity = True  # type: ignore[attr-defined]
+    return run_task
+
+
 # -- S3 key length --------------------------------------------------------------------------------
 def forget_client_tokens(ecs_backend: Any) -> None:
     """Forget every RunTask clientToken one moto ECS backend has seen (a test resetting to a fresh stack)."""
@@ -248,6 +268,7 @@ def install() -> None:
             return
         from moto.cloudformation import parsing
         from moto.core.responses import ActionResult, BaseResponse
+        from moto.ecs.models import EC2ContainerServiceBackend
         from moto.ecs.responses import EC2ContainerServiceResponse
         from moto.s3.models import S3Backend
 
@@ -263,6 +284,9 @@ def install() -> None:
         BaseResponse.call_action = call_action  # type: ignore[method-assign]
         EC2ContainerServiceResponse.run_task = _run_task_with_client_token(  # type: ignore[method-assign]
             EC2ContainerServiceResponse.run_task
+        )
+        EC2ContainerServiceBackend.run_task = _tasks_carry_their_size(  # type: ignore[method-assign]
+            EC2ContainerServiceBackend.run_task
         )
         S3Backend.put_object = _with_s3_key_check(S3Backend.put_object, "key_name", 1)  # type: ignore[method-assign]
         S3Backend.create_multipart_upload = _with_s3_key_check(  # type: ignore[method-assign]

@@ -16,19 +16,28 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from executor_common.aws.errors import CapacityUnavailable
+from executor_common.contract import recover_execution_urn
 from executor_common.errors import RetryableError
 from executor_common.runspec import RUNNER_CONTAINER_NAME
 
+from dispatcher.admission import MustWait
 from dispatcher.budget import TimeBudget
 from dispatcher.gms_guard import GuardedGms
-from dispatcher.logic import Dependencies, MessageOutcome, handle_message
+from dispatcher.logic import Dependencies, MessageOutcome, _write_failure, handle_message
 from dispatcher.observability import logger, metrics, tracer
+from dispatcher.overlap import OverlapSkipped, report_skipped
+from dispatcher.retries import Delivery, RetryPolicy, after_retryable
 from dispatcher.secret_resolution import SecretResolver
 from dispatcher.settings import get_settings
 from dispatcher.task_definitions import TaskDefinitionResolver
+from dispatcher.waiting import WaitPolicy, make_wait, waiting_since
 
 RETRIED_METRIC = "RunsRetried"
 QUEUE_WAIT_METRIC = "QueueWaitSeconds"
+GAVE_UP_METRIC = "RunsGivenUp"
+WAITING_METRIC = "RunsWaiting"
+SKIPPED_METRIC = "RunsSkipped"
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -57,20 +66,71 @@ def dependencies() -> Dependencies:
     )
 
 
+@functools.cache
+def command_queue() -> Any:
+    """The SQS adapter for the command queue (retry delays, runs sent back to wait)."""
+    from executor_common.aws.sqs import SqsAdapter, make_sqs_client
+
+    return SqsAdapter(make_sqs_client(get_settings().aws_region))
+
+
 @tracer.capture_method
 def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
     """One record; BatchProcessor passes `lambda_context` because this signature names it."""
     try:
         outcome = handle_message(record.body, dependencies(), TimeBudget.of(lambda_context))
+    except (MustWait, CapacityUnavailable) as exc:
+        _wait(record, str(exc))
+        return
+    except OverlapSkipped as exc:
+        deps = dependencies()
+        report_skipped(recover_execution_urn(record.body) or "", exc.reason, deps.gms, deps.clock_ms())
+        metrics.add_metric(name=SKIPPED_METRIC, unit=MetricUnit.Count, value=1)
+        return
     except RetryableError as exc:
         logger.warning("Will retry this message", extra={"reason": str(exc)[:1000], "message_id": record.message_id})
-        metrics.add_metric(name=RETRIED_METRIC, unit=MetricUnit.Count, value=1)
-        raise
+        deps = dependencies()
+        policy = RetryPolicy(
+            deps.settings.max_receive_count, deps.settings.retry_base_seconds, deps.settings.retry_max_seconds
+        )
+        try:
+            after_retryable(  # re-raises, unless this was the last attempt and DataHub now shows why
+                record.body,
+                exc,
+                Delivery.of(record),
+                policy,
+                command_queue(),
+                lambda urn, reason, test: _write_failure(urn, reason, deps, test_connection=test),
+                deps.clock_ms(),
+            )
+        except RetryableError:
+            metrics.add_metric(name=RETRIED_METRIC, unit=MetricUnit.Count, value=1)
+            raise
+        metrics.add_metric(name=GAVE_UP_METRIC, unit=MetricUnit.Count, value=1)
+        return
     metrics.add_metric(name=outcome.value, unit=MetricUnit.Count, value=1)
     sent_ms = record.attributes.sent_timestamp
     if outcome == MessageOutcome.LAUNCHED and sent_ms and sent_ms.isdigit():  # the dashboard's "time to RUNNING"
         waited = max(0.0, time.time() - int(sent_ms) / 1000)
         metrics.add_metric(name=QUEUE_WAIT_METRIC, unit=MetricUnit.Seconds, value=round(waited, 3))
+
+
+def _wait(record: SQSRecord, reason: str) -> None:
+    """No room now: the run goes back to the queue with a delay, PENDING in DataHub (or FAILURE after the max wait)."""
+    deps = dependencies()
+    now_ms = deps.clock_ms()
+    waits = make_wait(
+        record.body,
+        reason,
+        waiting_since(record, now_ms),
+        Delivery.of(record).queue_arn,
+        WaitPolicy(deps.settings.wait_check_seconds, deps.settings.max_wait_seconds),
+        command_queue(),
+        deps.gms,
+        lambda urn, why, test: _write_failure(urn, why, deps, test_connection=test),
+        now_ms,
+    )
+    metrics.add_metric(name=WAITING_METRIC if waits else GAVE_UP_METRIC, unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -25,6 +25,8 @@ from executor_common.errors import GmsError, PermanentError, RetryableError
 from executor_common.runspec import CANCEL_REASON_PREFIX
 from executor_common.status import ExecutionStatus, is_terminal
 
+from dispatcher import spot
+from dispatcher.admission import admit
 from dispatcher.budget import UNLIMITED, TimeBudget
 from dispatcher.gms_guard import GuardedGms
 from dispatcher.observability import logger
@@ -130,10 +132,11 @@ def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget) -> 
         task_definition_arn = deps.task_definitions.for_secrets(secret_arns)
         launched_at_ms = deps.clock_ms()
         plan = plan_launch(run, deps.settings, task_definition_arn, launched_at_ms)
+        admit(run, deps.settings, deps.ecs)  # MustWait leaves: the handler sends the run back to wait
         budget.check("Not launching the run")
         if plan.spec_object is not None:
             deps.s3.put_text(plan.spec_object.bucket, plan.spec_object.key, plan.spec_object.body)
-        task = deps.ecs.run_task(plan.request)
+        task = spot.run_task(deps.ecs, plan.request, run, deps.settings)  # Spot's on-demand fallback inside
     except RunTaskConflict as conflict:
         return _already_launched(conflict, command, deps)
     except TaskDefinitionInactive as exc:

@@ -37,6 +37,7 @@ from executor_common.runspec import (
 from pydantic import BaseModel, ConfigDict
 
 from dispatcher.settings import DispatcherSettings
+from dispatcher.spot import capacity_fields, capacity_provider_for
 from dispatcher.validation import ValidatedRun
 
 #: ECS refuses `overrides` above 8192 characters, "including the JSON formatting characters".
@@ -221,8 +222,5 @@ def plan_launch(
         "overrides": overrides,
         "tags": [{"key": key, "value": tag_value(value)} for key, value in tags.items() if value],
     }
-    if settings.capacity_provider == "FARGATE_SPOT":
-        request["capacityProviderStrategy"] = [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
-    else:
-        request["launchType"] = "FARGATE"
+    request.update(capacity_fields(capacity_provider_for(run, settings)))
     return LaunchPlan(request=request, spec_object=spec_object, overrides_chars=length)

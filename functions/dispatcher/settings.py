@@ -84,7 +84,7 @@ class DispatcherSettings(EnvSettings):
     subnet_ids: CommaList
     security_group_ids: CommaList
     assign_public_ip: Literal["ENABLED", "DISABLED"] = "DISABLED"
-    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
+    capacity_provider: Literal["FARGATE", "FARGATE_SPOT", "FARGATE_SPOT_WITH_FALLBACK"] = "FARGATE"
 
     default_task_cpu: str = "1024"
     default_task_memory: str = "4096"
@@ -101,6 +101,18 @@ class DispatcherSettings(EnvSettings):
     log_group_name: str
     log_stream_prefix: str = "runs"
     aws_region: str = "us-east-1"
+
+    # Retries that end (dispatcher/retries.py): MAX_RECEIVE_COUNT is the command queue's redrive maxReceiveCount.
+    max_receive_count: int = Field(default=5, ge=1)
+    retry_base_seconds: int = Field(default=60, ge=1)
+    retry_max_seconds: int = Field(default=900, ge=1, le=43200)
+    # Admission control (dispatcher/admission.py, waiting.py): 0 = no limit of the stack's own.
+    max_concurrent_runs: int = Field(default=0, ge=0)
+    max_concurrent_vcpus: float = Field(default=0, ge=0)
+    wait_check_seconds: int = Field(default=60, ge=1, le=750)  # +20 % jitter stays within SQS's 900 s delay
+    max_wait_seconds: int = Field(default=86400, ge=60)
+    # Overlapping runs of one source (dispatcher/overlap.py); a source's EXECUTOR_OVERLAP_POLICY wins.
+    overlap_policy: Literal["allow", "skip", "queue", "replace"] = "allow"
 
     @field_validator("subnet_ids", "security_group_ids", mode="before")
     @classmethod

@@ -25,6 +25,7 @@ from executor_common.recipe import (
     source_type,
 )
 from executor_common.runspec import (
+    ENV_RERUN_OF,
     ENV_RUN_TIMEOUT,
     ENV_TASK_CPU,
     ENV_TASK_EPHEMERAL_STORAGE,
@@ -235,6 +236,11 @@ def validate_run(command: RunCommand, settings: DispatcherSettings) -> Validated
         if is_reserved_secret_name(name):
             problems.append(f"recipe secret ${{{name}}}: the name is reserved by the executor; rename the secret")
 
+    if env.get(ENV_RERUN_OF):
+        notes.append(
+            f"re-run on on-demand Fargate: the Fargate Spot task {env[ENV_RERUN_OF][:200]} of this run was "
+            "interrupted (SpotInterruption)"
+        )
     size = _size(env, settings, problems)
     timeout = _timeout(env, settings, problems)
     if problems:

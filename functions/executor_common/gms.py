@@ -25,6 +25,8 @@ from executor_common.results import ExecutionRequestResult
 logger = logging.getLogger(__name__)
 
 RESULT_RECORD_NAME = "com.linkedin.execution.ExecutionRequestResult"
+INPUT_ASPECT_NAME = "dataHubExecutionRequestInput"
+INPUT_RECORD_NAME = "com.linkedin.execution.ExecutionRequestInput"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
 #: Called before every request: the Lambdas pass one that reads the secret through powertools' cache,
@@ -173,6 +175,15 @@ class GmsClient:
         except ValueError:
             raise GmsError("GMS answered /api/graphql with something that is not JSON") from None
         return answer if isinstance(answer, dict) else {}
+
+    def read_input(self, urn: str) -> dict[str, Any] | None:
+        """The execution request's input aspect as DataHub stores it (task, args, source), or None."""
+        url = f"{self.server}/aspects/{quote(urn, safe='')}?aspect={INPUT_ASPECT_NAME}&version=0"
+        response = self._call("GET", url, allow_404=True)
+        if response is None:
+            return None
+        aspect = (response.json().get("aspect") or {}).get(INPUT_RECORD_NAME)
+        return dict(aspect) if isinstance(aspect, dict) else None
 
     def check(self) -> dict[str, Any]:
         """`GET /config`: proves the URL and token before any run depends on them."""

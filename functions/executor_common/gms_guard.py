@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from executor_common.errors import GmsError
 from executor_common.results import ExecutionRequestResult
@@ -99,6 +99,9 @@ class GuardedGms:
     def read_result(self, urn: str, *, best_effort: bool = False) -> ExecutionRequestResult | None:
         """`best_effort`: a read whose failure changes nothing (the check after launch) never opens the breaker."""
         return self.breaker.call(lambda: self._client.read_result(urn), counts=not best_effort)
+
+    def read_input(self, urn: str) -> dict[str, Any] | None:
+        return self.breaker.call(lambda: self._client.read_input(urn))  # type: ignore[attr-defined]
 
     def write_result(self, urn: str, result: ExecutionRequestResult, *, best_effort: bool | None = None) -> None:
         """`best_effort` defaults to "is it a RUNNING write": a status someone writes again soon."""

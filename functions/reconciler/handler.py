@@ -50,7 +50,8 @@ def get_ports() -> ReconcilerPorts:
     gms = GuardedGms(make_gms_client(settings.datahub_gms_url, settings.datahub_gms_token_secret_arn))
     logs = LogsAdapter(make_logs_client(settings.aws_region)) if settings.log_group_name else None
     events = EventsAdapter(make_events_client(settings.aws_region)) if settings.event_bus_name else None
-    return ReconcilerPorts(settings=settings, gms=gms, logs=logs, events=events)
+    commands = SqsAdapter(make_sqs_client(settings.aws_region)) if settings.command_queue_url else None
+    return ReconcilerPorts(settings=settings, gms=gms, logs=logs, events=events, commands=commands)
 
 
 @functools.cache

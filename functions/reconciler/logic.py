@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from executor_common.aws.events import EventsAdapter
 from executor_common.aws.logs import LogsAdapter
+from executor_common.aws.sqs import SqsAdapter
 from executor_common.ecs_task import TaskDetail, epoch_ms
 from executor_common.errors import RetryableError
 from executor_common.gms_guard import ResultClient
@@ -28,6 +29,7 @@ from reconciler.ordering import STOPPED, decide, parse_marker
 from reconciler.report import build_report
 from reconciler.run_state import publish_run_state
 from reconciler.settings import ReconcilerSettings
+from reconciler.spot_rerun import rerun_on_demand, wants_rerun
 
 #: The diagnosis for which the runner may just have been slow to land its final write.
 EXITED_WITHOUT_REPORT = "ExitedWithoutReport"
@@ -41,6 +43,8 @@ class ReconcilerPorts:
     gms: ResultClient
     logs: LogsAdapter | None
     events: EventsAdapter | None = None
+    #: The command queue, for the on-demand re-run of an interrupted Spot run (reconciler/spot_rerun.py).
+    commands: SqsAdapter | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,10 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_de
         return ReconcileResult(
             "skipped", decision.why, urn=urn, status=current.status if current else None, measured=_first_final(current)
         )
+    if ports.commands is not None and settings.command_queue_url and wants_rerun(detail, diagnosis.reason):
+        start_ms = (current.startTimeMs if current else None) or epoch_ms(detail.startedAt)
+        if rerun_on_demand(urn, detail, ports.gms, ports.commands, settings.command_queue_url, start_ms):
+            return ReconcileResult("rerun", "Spot interruption: re-run on on-demand", urn=urn, reason=diagnosis.reason)
     superseded = current if current is not None and current.status == ExecutionStatus.CANCELLED else None
     report = _report(detail, diagnosis, ports, superseded)
 

@@ -33,6 +33,8 @@ class ReconcilerSettings(EnvSettings):
     #: The reconciler's own SQS buffer: an event that must wait the report grace is sent back to it with
     #: DelaySeconds. Unset (a direct invocation, `sam local invoke`): no grace, the event is handled at once.
     reconciler_queue_url: str | None = None
+    #: The dispatcher's command queue: an interrupted FARGATE_SPOT_WITH_FALLBACK run is sent back to it.
+    command_queue_url: str | None = None
     aws_region: str = "us-east-1"
     powertools_metrics_namespace: str = "DataHubRemoteExecutor"
     #: The per-run cost metric's price table (template parameters FargatePrices, SpotPriceFactor).

@@ -62,6 +62,8 @@ PERMANENT_CODES = frozenset(
 THROTTLING_HINTS = ("throttl", "rate exceeded", "too many concurrent attempts")
 #: RunTask `failures[].reason` values a later attempt can overcome.
 RETRYABLE_FAILURE_REASONS = ("AGENT", "Capacity is unavailable", "Capacity unavailable")
+#: RunTask answers (a failure reason or an error message) that mean "no room now": capacity or a quota.
+CAPACITY_HINTS = ("capacity is unavailable", "capacity unavailable", "reached the limit on the number of")
 #: botocore exceptions that mean "the network or endpoint is having a moment".
 RETRYABLE_BOTOCORE_ERRORS = frozenset(
     {
@@ -90,6 +92,17 @@ def classify_failure(failure: Mapping[str, Any]) -> Verdict:
     if reason.startswith("RESOURCE:") or any(reason.startswith(r) for r in RETRYABLE_FAILURE_REASONS):
         return Verdict.RETRY
     return Verdict.FAIL
+
+
+def is_capacity_answer(text: str) -> bool:
+    """A RunTask failure reason or error message that says there is no room now (capacity, vCPU/task quota)."""
+    lowered = text.lower()
+    return any(hint in lowered for hint in CAPACITY_HINTS)
+
+
+def all_capacity_failures(failures: Iterable[Mapping[str, Any]]) -> bool:
+    listed = list(failures)
+    return bool(listed) and all(is_capacity_answer(f"{f.get('reason', '')} {f.get('detail', '')}") for f in listed)
 
 
 def classify_failures(failures: Iterable[Mapping[str, Any]]) -> Verdict:

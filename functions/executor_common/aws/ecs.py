@@ -19,14 +19,16 @@ from typing import TYPE_CHECKING, Any, cast
 from executor_common.aws import make_client
 from executor_common.aws.classify import (
     Verdict,
+    all_capacity_failures,
     aws_call,
     classified,
     classify_failures,
     describe_failures,
     error_code,
     error_message,
+    is_capacity_answer,
 )
-from executor_common.aws.errors import RunTaskConflict, TaskDefinitionInactive
+from executor_common.aws.errors import CapacityUnavailable, RunTaskConflict, TaskDefinitionInactive
 from executor_common.errors import PermanentError, RetryableError
 
 logger = logging.getLogger(__name__)
@@ -176,6 +178,8 @@ class EcsAdapter:
         except ClientError as exc:
             if error_code(exc) == "ConflictException":
                 raise RunTaskConflict(_conflicting_task_arns(exc), error_message(exc)) from exc
+            if is_capacity_answer(error_message(exc)):
+                raise CapacityUnavailable(str(classified(exc, doing)), spot=_on_spot(request)) from exc
             if _is_inactive_task_definition(exc):
                 reason = classified(exc, doing)
                 raise TaskDefinitionInactive(str(request.get("taskDefinition", "")), str(reason)) from exc
@@ -187,6 +191,8 @@ class EcsAdapter:
         if failures or not tasks:
             detail = describe_failures(failures) or "- RunTask returned no task and no failure"
             message = f"ECS could not start the task:\n{detail}"
+            if all_capacity_failures(failures):
+                raise CapacityUnavailable(message, spot=_on_spot(request))
             if failures and classify_failures(failures) is Verdict.RETRY:
                 raise RetryableError(message)
             raise PermanentError(message)
@@ -229,6 +235,12 @@ class EcsAdapter:
                 response = self.client.describe_tasks(cluster=self.cluster, tasks=chunk, include=["TAGS"])
                 tasks.extend(cast("list[dict[str, Any]]", response.get("tasks", [])))
         return tasks
+
+
+def _on_spot(request: dict[str, Any]) -> bool:
+    """The RunTask request asked for Fargate Spot."""
+    strategy = request.get("capacityProviderStrategy") or []
+    return any(item.get("capacityProvider") == "FARGATE_SPOT" for item in strategy)
 
 
 def is_stopped(task: dict[str, Any]) -> bool:

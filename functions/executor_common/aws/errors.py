@@ -6,7 +6,7 @@ call recognises the case and says so with a type.
 
 from __future__ import annotations
 
-from executor_common.errors import ExecutorError, PermanentError
+from executor_common.errors import ExecutorError, PermanentError, RetryableError
 
 
 class TaskDefinitionInactive(PermanentError):
@@ -29,3 +29,15 @@ class RunTaskConflict(ExecutorError):
     def __init__(self, task_arns: list[str], message: str) -> None:
         super().__init__(message)
         self.task_arns = task_arns
+
+
+class CapacityUnavailable(RetryableError):
+    """RunTask found no room: Fargate capacity, or the account's vCPU/task quota ("You've reached the limit ...").
+
+    Not a fault of the run: the dispatcher makes it wait (never counted as a failed attempt).
+    `spot` says whether it was Spot capacity that was missing (then on-demand can be tried at once).
+    """
+
+    def __init__(self, message: str, *, spot: bool = False) -> None:
+        super().__init__(message)
+        self.spot = spot

@@ -1,7 +1,9 @@
-"""The SQS adapter: sends one message back to a queue with a delivery delay (the reconciler's report grace)."""
+"""The SQS adapter: a message sent back with a delivery delay (the reconciler's report grace, a run waiting
+for room), a message's visibility changed (the dispatcher's backoff), a queue's URL from its ARN."""
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from executor_common.aws import make_client
@@ -19,10 +21,32 @@ def make_sqs_client(region_name: str | None = None) -> SQSClient:
 
 
 class SqsAdapter:
-    """SendMessage only. Create once per container; pass a botocore client (real, moto, or stubbed)."""
+    """Create once per container; pass a botocore client (real, moto, or stubbed)."""
 
     def __init__(self, client: SQSClient) -> None:
         self.client = client
+
+    @functools.cache  # noqa: B019 - one adapter per container; a queue's URL never changes
+    def queue_url(self, queue_arn: str) -> str:
+        """The URL of the queue `queue_arn` names (an SQS record carries the ARN, the API wants the URL)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        *_, account, name = queue_arn.split(":")
+        try:
+            return str(self.client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
+        except (ClientError, BotoCoreError) as exc:
+            raise RetryableError(f"SQS GetQueueUrl for {name!r} failed: {type(exc).__name__}") from None
+
+    def change_visibility(self, queue_url: str, receipt_handle: str, seconds: int) -> None:
+        """The received message becomes visible again in `seconds` (SQS allows 0..43200)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, min(int(seconds), 43200))
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise RetryableError(f"SQS ChangeMessageVisibility failed: {type(exc).__name__}") from None
 
     def send_delayed(self, queue_url: str, body: str, delay_seconds: int, attributes: dict[str, str]) -> None:
         """Send `body` to be delivered in `delay_seconds`; any failure is a `RetryableError` (the input comes back)."""
@@ -40,3 +64,14 @@ class SqsAdapter:
             raise RetryableError(f"SQS SendMessage (delaying an event) failed: {code}") from None
         except BotoCoreError as exc:
             raise RetryableError(f"SQS unreachable (delaying an event): {type(exc).__name__}") from None
+
+    def waiting_count(self, queue_url: str) -> int | None:
+        """Messages visible or delayed in the queue (runs waiting, roughly); None when SQS cannot say."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"]
+        try:
+            attributes = self.client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+        except (ClientError, BotoCoreError):
+            return None
+        return sum(int(attributes.get(name, 0)) for name in names)

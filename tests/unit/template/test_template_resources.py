@@ -98,10 +98,13 @@ def test_reconciler_queue_visibility_timeout_covers_six_function_timeouts(templa
 
 @pytest.mark.parametrize(
     ("queue", "dead_letter_queue", "max_receive_count"),
-    [("CommandQueue", "CommandDeadLetterQueue", 5), ("ReconcilerQueue", "ReconcilerDeadLetterQueue", 20)],
+    [
+        ("CommandQueue", "CommandDeadLetterQueue", {"Ref": "CommandMaxReceiveCount"}),
+        ("ReconcilerQueue", "ReconcilerDeadLetterQueue", 20),
+    ],
 )
 def test_queue_redrives_to_its_dead_letter_queue(
-    template: dict[str, Any], queue: str, dead_letter_queue: str, max_receive_count: int
+    template: dict[str, Any], queue: str, dead_letter_queue: str, max_receive_count: Any
 ) -> None:
     assert resource(template, queue)["Properties"]["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": [dead_letter_queue, "Arn"]},
@@ -356,3 +359,11 @@ def test_cluster_offers_fargate_and_fargate_spot(template: dict[str, Any]) -> No
 )
 def test_template_outputs_what_operators_and_the_local_stack_need(template: dict[str, Any], output: str) -> None:
     assert output in template["Outputs"]
+
+
+def test_dispatcher_knows_the_command_queues_last_attempt(template: dict[str, Any]) -> None:
+    """The dispatcher reports FAILURE on the attempt SQS would otherwise move to the DLQ: one number, two users."""
+    variables = resource(template, "DispatcherFunction")["Properties"]["Environment"]["Variables"]
+    redrive = resource(template, "CommandQueue")["Properties"]["RedrivePolicy"]
+
+    assert variables["MAX_RECEIVE_COUNT"] == redrive["maxReceiveCount"] == {"Ref": "CommandMaxReceiveCount"}
