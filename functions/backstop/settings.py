@@ -26,4 +26,4 @@ class BackstopSettings(EnvSettings):
 @functools.cache
 def get_settings() -> BackstopSettings:
     """The settings of this container, read and validated once (tests call `get_settings.cache_clear()`)."""
-    return BackstopSettings()
+    return BackstopSettings()  # type: ignore[call-arg]  # EnvSettings fills the fields from os.environ

@@ -169,4 +169,4 @@ class DispatcherSettings(EnvSettings):
 @functools.cache
 def get_settings() -> DispatcherSettings:
     """The settings of this container, read and validated once (tests call `get_settings.cache_clear()`)."""
-    return DispatcherSettings()
+    return DispatcherSettings()  # type: ignore[call-arg]  # EnvSettings fills the fields from os.environ

@@ -46,7 +46,8 @@ class PriceTable:
         values = [float(p) for p in parts]
         if any(v < 0 for v in values) or not 0 <= spot_factor <= 1:
             raise ValueError("Fargate prices must be >= 0 and the Spot factor between 0 and 1")
-        return cls(*values, spot_factor=spot_factor)
+        vcpu_hour, gb_hour, storage_gb_hour = values
+        return cls(vcpu_hour, gb_hour, storage_gb_hour, spot_factor=spot_factor)
 
 
 @dataclass(frozen=True)

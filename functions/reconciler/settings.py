@@ -71,4 +71,4 @@ class ReconcilerSettings(EnvSettings):
 @functools.cache
 def get_settings() -> ReconcilerSettings:
     """The settings of this container, read and validated once (tests call `get_settings.cache_clear()`)."""
-    return ReconcilerSettings()
+    return ReconcilerSettings()  # type: ignore[call-arg]  # EnvSettings fills the fields from os.environ

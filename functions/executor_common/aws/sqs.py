@@ -69,9 +69,12 @@ class SqsAdapter:
         """Messages visible or delayed in the queue (runs waiting, roughly); None when SQS cannot say."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"]
         try:
-            attributes = self.client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+            attributes = self.client.get_queue_attributes(
+                QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"]
+            )["Attributes"]
         except (ClientError, BotoCoreError):
             return None
-        return sum(int(attributes.get(name, 0)) for name in names)
+        return int(attributes.get("ApproximateNumberOfMessages", "0")) + int(
+            attributes.get("ApproximateNumberOfMessagesDelayed", "0")
+        )
