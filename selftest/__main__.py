@@ -46,13 +46,19 @@ def run_deployed(stack_name: str, region: str | None, timeout: float, out: TextI
     return 0 if all(h.ok for h in hops) else 1
 
 
-def run_local(out: TextIO, *, recipe: dict[str, Any] | None = None, timeout: float = 300.0) -> int:
+def run_local(
+    out: TextIO,
+    *,
+    recipe: dict[str, Any] | None = None,
+    timeout: float = 300.0,
+    parameters: dict[str, str] | None = None,
+) -> int:
     """Against the local stack (moto + template.yaml, the GMS stand-in, the local ECS agent)."""
     from executor_common.gms import GmsClient
 
     from local_stack.stack import LocalStack
 
-    with LocalStack(log_level="ERROR") as stack:
+    with LocalStack(log_level="ERROR", extra_parameters=parameters) as stack:
         assert stack.aws is not None and stack.info is not None
         gms = GmsClient(stack.info.gms_url, stack.info.gms_token)
         seen = probe(

@@ -48,7 +48,10 @@ class TemplateResources:
         self.template = _translated(tuple(sorted(parameters.items())), region)
         defaults = {k: v.get("Default") for k, v in self.template.get("Parameters", {}).items() if "Default" in v}
         declared = self.template.get("Parameters", {})
-        given: dict[str, Any] = {**defaults, **parameters}
+        # CloudFormation passes every parameter value as a string (a Number's Ref included); lists are split below.
+        given: dict[str, Any] = {
+            k: v if isinstance(v, str | list) else str(v) for k, v in {**defaults, **parameters}.items()
+        }
         for name, spec in declared.items():  # a list parameter's Ref is a list (Fn::Join takes it back)
             if name in given and isinstance(given[name], str) and _is_list_type(spec.get("Type", "")):
                 given[name] = given[name].split(",")

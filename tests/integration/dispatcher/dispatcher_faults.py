@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -233,7 +234,10 @@ def drain(
             QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
         ).get("Messages", [])
         if not messages:
-            return deliveries
+            if not _in_flight(sqs, queue_url):
+                return deliveries
+            time.sleep(0.2)  # a retry's backoff or a waiting run's delay (1 s here): it comes back
+            continue
         for message in messages:
             receives[message["Body"]] += 1
         deliveries += len(messages)
@@ -250,6 +254,13 @@ def drain(
                 QueueUrl=queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
+
+
+def _in_flight(sqs: Any, queue_url: str) -> int:
+    """Messages hidden by a retry's visibility or a waiting run's delay: they are not done yet."""
+    names = ["ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes.get(name, "0")) for name in names)
 
 
 def _dlq_bodies(sqs: Any, dlq_url: str) -> list[str]:
@@ -367,6 +378,11 @@ def run_under_faults(count: int, rates: FaultRates = FaultRates(), seed: int = 1
             "SECURITY_GROUP_IDS": sg,
             "SECRET_NAME_PREFIX": PREFIX,
             "RUN_BUCKET": BUCKET,
+            # The retries' backoff and a waiting run's re-check, shortened from minutes to a second.
+            "MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
+            "RETRY_BASE_SECONDS": "1",
+            "RETRY_MAX_SECONDS": "1",
+            "WAIT_CHECK_SECONDS": "1",
         }
         requests = [URN_PREFIX + f"fault-{i:05d}" for i in range(count)]
         for i, urn in enumerate(requests):

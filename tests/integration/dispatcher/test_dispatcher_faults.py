@@ -36,7 +36,7 @@ def test_dispatcher_faults_fifty_requests_none_lost_duplicated_or_stuck():
     assert ledger.lost() == []
     assert ledger.duplicated() == []
     assert ledger.stuck() == []
-    assert ledger.dlq_unexplained() == []  # only runs whose every delivery hit a fault: Pending (issue 14.4)
+    assert ledger.dlq_not_failed() == []  # retries that end: the last attempt writes FAILURE (issue 14.4)
     assert ledger.reconciler_dlq == 0
     finished = {urn: status for urn, status in ledger.status.items() if urn not in ledger.in_dlq}
     assert set(finished.values()) == {"FAILURE"}  # each runner "died": the reconciler's word, or a refusal
