@@ -73,7 +73,7 @@ e2e: setup ## The whole flow through the local stack
 build: setup ## sam build (no Docker needed)
 	$(SAM) build
 
-demo: setup ## Run the whole flow locally: a success, a cancel, an unknown secret
+demo: setup ## Run the whole flow locally: a success, a cancel, an unknown secret, a DataHub-stored secret
 	$(PY) -m local_stack demo
 
 local-up: setup ## The local stack in the foreground until Ctrl-C (writes .local/stack.json)
