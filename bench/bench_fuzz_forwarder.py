@@ -62,8 +62,8 @@ def main() -> None:
     print(f"  requests of ours: {faults['ours']}; SQS faults {faults['sqs']}, GMS faults {faults['gms']}")
     print(
         f"  forwarded {results['forwarded']}, FAILURE reported {results['failure_reported']}, "
-        f"unacknowledged (SQS failed, comes back) {results['unacknowledged']}, "
-        f"unreported (GMS down, logged) {results['unreported']}, legitimately skipped {results['skipped']}"
+        f"unacknowledged (SQS or GMS failed, comes back) {results['unacknowledged']}, "
+        f"acknowledged unreported {results['unreported']}, legitimately skipped {results['skipped']}"
     )
     violations = {k: v for k, v in results.items() if k.startswith("violation")}
     print(f"  violations: {sum(violations.values())} {violations or ''}")

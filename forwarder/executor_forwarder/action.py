@@ -6,7 +6,9 @@ queue, provided the pipeline runs with `failure_mode: THROW` (see forwarder/READ
 Events that are not ours are logged and acknowledged. A run request of ours that cannot go on
 the queue (larger than the queue takes, or an aspect the event does not let us decode) is
 reported as FAILURE in DataHub through the pipeline's `datahub:` connection, so that it does
-not stay Pending forever.
+not stay Pending forever. When DataHub cannot be reached for that (to read whose request it is, or
+to write the FAILURE), `act()` raises `DataHubUnavailable` instead of acknowledging, like a failed
+send: the event comes back once GMS does.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datahub_actions.action.action import Action
 from datahub_actions.event.event_envelope import EventEnvelope
 from datahub_actions.pipeline.pipeline_context import PipelineContext
 from executor_common.contract import INPUT_ASPECT
+from executor_common.errors import GmsError, RetryableError
 
 from executor_forwarder.config import ForwarderConfig
 from executor_forwarder.sqs_sender import SqsSender, make_sqs_client
@@ -61,6 +64,27 @@ def region_from_queue_url(queue_url: str | None) -> str | None:
     return (match.group(1) or match.group(2)) if match else None
 
 
+class DataHubUnavailable(RetryableError):
+    """DataHub could not be asked whose request this is, or told that it failed: do not acknowledge the event."""
+
+
+def gms_failure(exc: BaseException) -> GmsError | None:
+    """The GMS failure behind a DataHubGraph exception (requests' errors, wrapped in OperationalError or not).
+
+    None for anything else (a bug in the event or in this code), which must not stall the pipeline.
+    """
+    import requests
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, requests.HTTPError) and seen.response is not None:
+            return GmsError(str(seen), seen.response.status_code)
+        if isinstance(seen, requests.RequestException):
+            return GmsError(str(seen))
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 class SqsExecutorForwarderAction(Action):
     """Forwards `dataHubExecutionRequestInput` / `...Signal` changes for the configured executor ids to SQS."""
 
@@ -93,7 +117,10 @@ class SqsExecutorForwarderAction(Action):
             )
 
     def act(self, event: EventEnvelope) -> bool:
-        """True once the message is on the queue (or the event is skipped); raises `SendFailed` otherwise."""
+        """True once the message is on the queue (or the event is skipped or reported).
+
+        Raises `SendFailed` (SQS) or `DataHubUnavailable` (GMS) otherwise, so the event is not acknowledged.
+        """
         try:
             decision = decide(event, self._executor_ids, self._claimed_ids, self.config.claim_as)
         except Exception as exc:  # a bad event must never stop the pipeline
@@ -161,6 +188,7 @@ class SqsExecutorForwarderAction(Action):
         try:
             stored: Any = self._graph.get_aspect(skip.entity_urn, ExecutionRequestInputClass)
         except Exception as exc:
+            self._raise_if_datahub_unavailable(exc, f"read {skip.entity_urn} from DataHub to see whose it is")
             logger.error("Could not read %s from DataHub to see whose it is: %s", skip.entity_urn, type(exc).__name__)
             return False
         if stored is None:
@@ -194,11 +222,22 @@ class SqsExecutorForwarderAction(Action):
         try:
             self._graph.emit_mcp(MetadataChangeProposalWrapper(entityUrn=entity_urn, aspect=result))
         except Exception as exc:
+            self._raise_if_datahub_unavailable(exc, f"report FAILURE for {entity_urn} in DataHub")
             self.counts["failure_unreported"] += 1
             logger.error("Could not report FAILURE for %s in DataHub (%s): %s", entity_urn, type(exc).__name__, reason)
             return
         self.counts["failure_reported"] += 1
         logger.warning("Reported FAILURE for %s in DataHub: %s", entity_urn, reason)
+
+    def _raise_if_datahub_unavailable(self, exc: Exception, what: str) -> None:
+        """GMS down, slow or refusing who we are: the event must come back, not be acknowledged unreported."""
+        failure = gms_failure(exc)
+        if failure is None or not failure.retryable:
+            return
+        self.counts["unacknowledged"] += 1
+        status = f"HTTP {failure.status_code}" if failure.status_code else type(exc).__name__
+        logger.error("Could not %s (%s); the event stays unacknowledged", what, status)
+        raise DataHubUnavailable(f"Could not {what} ({status})") from exc
 
     def _skip(self, skip: Skip) -> None:
         self.counts[f"skipped_{skip.kind}"] += 1
@@ -210,4 +249,4 @@ class SqsExecutorForwarderAction(Action):
         )
 
 
-__all__ = ["SqsExecutorForwarderAction", "build_sender"]
+__all__ = ["DataHubUnavailable", "SqsExecutorForwarderAction", "build_sender", "gms_failure"]

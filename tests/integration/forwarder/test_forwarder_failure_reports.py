@@ -114,3 +114,39 @@ def test_forwarder_without_datahub_connection_logs_that_the_request_stays_pendin
     assert action.counts["failure_unreported"] == 1
     assert f"{URN} stays Pending in DataHub" in caplog.text
     assert CANARY_PASSWORD not in caplog.text
+
+
+@pytest.fixture
+def impatient_graph(gms_standin: Any) -> DataHubGraph:
+    """The pipeline's graph without the client's own retries, so an outage reaches the action at once."""
+    return DataHubGraph(DatahubClientConfig(server=gms_standin.url, token=gms_standin.token, retry_max_times=0))
+
+
+@pytest.mark.parametrize("unreachable", ["check", "report"])
+def test_forwarder_leaves_the_event_unacknowledged_while_datahub_cannot_be_told(
+    fwd_queue: str, impatient_graph: DataHubGraph, gms_standin: Any, unreachable: str
+) -> None:
+    from executor_forwarder.action import DataHubUnavailable
+
+    # GIVEN a request of ours whose change event cannot be read (so GMS must say whose it is and be told
+    # it failed), while GMS answers 503 to the ownership check or to the FAILURE write
+    impatient_graph.emit_mcp(MetadataChangeProposalWrapper(entityUrn=URN, aspect=execution_input("remote")))
+    broken = mcl_envelope(URN, "dataHubExecutionRequestInput", b'{"task": "RUN_INGEST", "args": {"recipe": "')
+    context = PipelineContext("forwarder-test", AcrylDataHubGraph(impatient_graph))
+    action = SqsExecutorForwarderAction.create(
+        {"queue_url": fwd_queue, "aws_region": REGION, "retry": FAST_RETRY}, context
+    )
+    path = "/aspects" if unreachable == "check" else "ingestProposal"
+    gms_standin.fail_next(1, 503, path_contains=path)
+
+    # WHEN the pipeline hands it over, THEN act() raises, so datahub-actions does not acknowledge it
+    with pytest.raises(DataHubUnavailable, match="HTTP 503"):
+        action.act(broken)
+    assert gms_standin.result(URN) is None
+    assert action.counts["failure_unreported"] == 0
+
+    # AND when the pipeline retries once GMS answers again, the request ends FAILURE with the reason
+    assert action.act(broken) is True
+    result = gms_standin.result(URN)
+    assert result is not None and result["status"] == "FAILURE"
+    assert "could not be read" in result["report"]

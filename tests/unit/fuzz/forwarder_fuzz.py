@@ -7,10 +7,10 @@ it is: GMS's stored copy (the fake graph) holds the request as DataHub wrote it,
 may be a corrupted copy of it (truncated, binary, wrong types, huge, another content type).
 
 Invariants checked on every envelope:
-- no crash: act() returns True, or raises SendFailed only when SQS was made to fail (the event
-  is then not acknowledged and comes back);
-- no silent drop of our requests: an input change of ours is forwarded, FAILURE-reported,
-  left unacknowledged (SQS failed), or logged as unreportable because GMS itself failed;
+- no crash: act() returns True, or raises SendFailed only when SQS was made to fail, or
+  DataHubUnavailable only when GMS was (the event is then not acknowledged and comes back);
+- no silent drop of our requests: an input change of ours is forwarded, FAILURE-reported, or
+  left unacknowledged (SQS or GMS failed); never acknowledged unreported;
   a signal of any executor is forwarded unless its event cannot be read;
 - never a FAILURE onto a request that is not ours (another executor's, an unclaimed test
   connection), and never onto a run because of a signal or an unrelated change.
@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
+from datahub.configuration.common import OperationalError
 from hypothesis import strategies as st
 
 from tests.unit.forwarder.mcl_events import (
@@ -252,13 +254,16 @@ class FakeGraph:
     results: list[tuple[str, str]] = field(default_factory=list)  # (urn, status)
 
     def get_aspect(self, entity_urn: str, aspect_type: Any) -> Any:
-        if self.fail:
-            raise ConnectionError("injected: GMS unreachable")
+        if self.fail:  # what DataHubGraph.get_aspect lets through when GMS is unreachable
+            raise requests.ConnectionError("injected: GMS unreachable")
         return self.stored.get(entity_urn)
 
     def emit_mcp(self, mcp: Any) -> None:
-        if self.fail:
-            raise ConnectionError("injected: GMS unreachable")
+        if self.fail:  # DataHubGraph.emit_mcp wraps the requests error
+            try:
+                raise requests.ConnectionError("injected: GMS unreachable")
+            except requests.ConnectionError as exc:
+                raise OperationalError("Unable to emit metadata to DataHub GMS", {"message": str(exc)}) from exc
         self.results.append((mcp.entityUrn, mcp.aspect.status))
 
 
@@ -307,6 +312,7 @@ class Outcome:
 
 
 def run_envelope(case: Envelope) -> Outcome:
+    from executor_forwarder.action import DataHubUnavailable
     from executor_forwarder.sqs_sender import SendFailed
 
     sender, graph = FakeSender(fail=case.sqs_fault), FakeGraph(fail=case.gms_fault)
@@ -321,6 +327,10 @@ def run_envelope(case: Envelope) -> Outcome:
         acknowledged = False
         if not case.sqs_fault:
             outcome.violations.append(f"SendFailed without an SQS fault: {label}")
+    except DataHubUnavailable:
+        acknowledged = False
+        if not case.gms_fault:
+            outcome.violations.append(f"DataHubUnavailable without a GMS fault: {label}")
     except Exception as exc:  # the invariant "no crash"
         outcome.violations.append(f"crash: {type(exc).__name__}: {str(exc)[:200]} ({label})")
         return outcome
@@ -348,13 +358,9 @@ def run_envelope(case: Envelope) -> Outcome:
     elif not acknowledged:
         outcome.result = "unacknowledged"
     elif action.counts["failure_unreported"]:
+        # GMS unreachable is retried (the event stays unacknowledged), so nothing here may go unreported.
         outcome.result = "unreported"
-        if not case.gms_fault:
-            outcome.violations.append(f"a FAILURE could not be reported though GMS was up: {label}")
-    elif case.event_is_ours() and not case.readable and case.gms_fault:
-        # Known gap (reported): the event cannot be read and GMS cannot say whose request it is, so the
-        # forwarder logs an error and acknowledges; the request stays Pending. Counted, not hidden.
-        outcome.result = "unreported"
+        outcome.violations.append(f"acknowledged although the FAILURE could not be reported: {label}")
     else:
         outcome.result = "skipped"
         if case.event_is_ours():
