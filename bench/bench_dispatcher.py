@@ -58,6 +58,7 @@ def _stack() -> Iterator[Any]:
     from local_stack import aws_fidelity
     from local_stack.gms_standin import GmsStandIn
     from local_stack.network import awsvpc_network
+    from tests.support.aws_harness import register_runner_task_definition
 
     aws_fidelity.install()  # moto answers like AWS here too
     os.environ.update(
@@ -80,14 +81,7 @@ def _stack() -> Iterator[Any]:
             boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
             sm = boto3.client("secretsmanager", region_name=REGION)
             sm.create_secret(Name="datahub-executor/PG_PASSWORD", SecretString="bench-secret")
-            base = ecs.register_task_definition(
-                family="bench-runner",
-                requiresCompatibilities=["FARGATE"],
-                networkMode="awsvpc",
-                cpu="1024",
-                memory="4096",
-                containerDefinitions=[{"name": "runner", "image": "runner:bench", "memory": 4096}],
-            )["taskDefinition"]["taskDefinitionArn"]
+            base = register_runner_task_definition(ecs, "bench-runner", cpu="1024", memory="4096", image="runner:bench")
             os.environ.update(
                 {
                     "DATAHUB_GMS_URL": gms.url,

@@ -83,3 +83,26 @@ def sqs_event_from_sample(sample: str, bodies: list[str]) -> dict[str, Any]:
         record["body"] = body
         records.append(record)
     return {"Records": records}
+
+
+def register_runner_task_definition(
+    ecs: Any, family: str, *, cpu: str = "256", memory: str = "512", image: str = "runner:1"
+) -> str:
+    """A minimal Fargate task definition with the runner container, for tests that need any task to run.
+
+    Tests of the dispatcher's own task definitions build them from template.yaml instead
+    (tests/support/template_resources.py); this one only has to be a valid Fargate pair.
+    """
+    from executor_common.runspec import RUNNER_CONTAINER_NAME
+
+    container = {"name": RUNNER_CONTAINER_NAME, "image": image, "memory": int(memory)}
+    return str(
+        ecs.register_task_definition(
+            family=family,
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu=cpu,
+            memory=memory,
+            containerDefinitions=[container],
+        )["taskDefinition"]["taskDefinitionArn"]
+    )

@@ -327,7 +327,7 @@ def run_under_faults(count: int, rates: FaultRates = FaultRates(), seed: int = 1
     from local_stack.event_shapes import task_state_change_event
     from local_stack.gms_standin import GmsStandIn
     from local_stack.network import awsvpc_network
-    from tests.support.aws_harness import lambda_context
+    from tests.support.aws_harness import lambda_context, register_runner_task_definition
 
     aws_fidelity.install()
     injector = Injector(rates, random.Random(seed))
@@ -351,14 +351,9 @@ def run_under_faults(count: int, rates: FaultRates = FaultRates(), seed: int = 1
         boto3.client("logs", region_name=REGION).create_log_group(logGroupName=LOG_GROUP)
         sm = boto3.client("secretsmanager", region_name=REGION)
         sm.create_secret(Name=PREFIX + "PG_PASSWORD", SecretString="faults-secret")
-        base = ecs.register_task_definition(
-            family="datahub-executor-runner",
-            requiresCompatibilities=["FARGATE"],
-            networkMode="awsvpc",
-            cpu="1024",
-            memory="4096",
-            containerDefinitions=[{"name": "runner", "image": "runner:faults", "memory": 4096}],
-        )["taskDefinition"]["taskDefinitionArn"]
+        base = register_runner_task_definition(
+            ecs, "datahub-executor-runner", cpu="1024", memory="4096", image="runner:faults"
+        )
         sqs = boto3.client("sqs", region_name=REGION)
         queue, dlq = _sqs_queue(sqs, "datahub-executor-commands", MAX_RECEIVE_COUNT)
         rqueue, rdlq = _sqs_queue(sqs, "datahub-executor-reconciler", RECONCILER_MAX_RECEIVE_COUNT)

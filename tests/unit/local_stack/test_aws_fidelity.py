@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from local_stack import aws_fidelity
-from tests.support.aws_harness import REGION, awsvpc_network
+from tests.support.aws_harness import REGION, awsvpc_network, register_runner_task_definition
 
 #: Client-side validation off: the service's own checks are what is tested (a tool may turn them off too).
 UNVALIDATED = Config(parameter_validation=False)
@@ -27,14 +27,7 @@ def ecs() -> Iterator[dict[str, Any]]:
         client = boto3.client("ecs", region_name=REGION, config=UNVALIDATED)
         subnet, group = awsvpc_network(boto3.client("ec2", region_name=REGION))
         client.create_cluster(clusterName="runs")
-        family = client.register_task_definition(
-            family="runner",
-            requiresCompatibilities=["FARGATE"],
-            networkMode="awsvpc",
-            cpu="256",
-            memory="512",
-            containerDefinitions=[{"name": "runner", "image": "runner:1", "memory": 512}],
-        )["taskDefinition"]["taskDefinitionArn"]
+        family = register_runner_task_definition(client, "runner")
         run_args = {
             "cluster": "runs",
             "taskDefinition": family,
@@ -156,14 +149,7 @@ def test_moto_reset_forgets_client_tokens() -> None:
             client = boto3.client("ecs", region_name=REGION)
             subnet, group = awsvpc_network(boto3.client("ec2", region_name=REGION))
             client.create_cluster(clusterName="runs")
-            arn = client.register_task_definition(
-                family="f",
-                requiresCompatibilities=["FARGATE"],
-                networkMode="awsvpc",
-                cpu="256",
-                memory="512",
-                containerDefinitions=[{"name": "runner", "image": "runner:1", "memory": 512}],
-            )["taskDefinition"]["taskDefinitionArn"]
+            arn = register_runner_task_definition(client, "f")
             network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
             args = {"cluster": "runs", "taskDefinition": arn, "launchType": "FARGATE", "networkConfiguration": network}
             task = client.run_task(**args, clientToken="token-1")["tasks"][0]
