@@ -12,19 +12,16 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from bench.support import project_on_path
+
 DEFAULT_REQUESTS = 1_000
 
 
 def main() -> None:
-    for path in (REPO_ROOT / "functions", REPO_ROOT / "runner", REPO_ROOT / "forwarder", REPO_ROOT):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
+    project_on_path()
     from tests.integration.dispatcher.dispatcher_faults import FaultRates, run_under_faults
 
     count = int(os.environ.get("BENCH_FAULT_REQUESTS", DEFAULT_REQUESTS))

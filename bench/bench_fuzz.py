@@ -8,24 +8,21 @@ when any invariant was violated. `python -m bench fuzz` (BENCH_FUZZ_BATCHES to c
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from bench.support import long_fuzz_settings, project_on_path
+
 DEFAULT_BATCHES = 10_000
 
 
 def main() -> None:
-    for path in (REPO_ROOT / "functions", REPO_ROOT / "runner", REPO_ROOT / "forwarder", REPO_ROOT):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
+    project_on_path()
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "DataHubRemoteExecutor")
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "dispatcher")
 
-    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import given
 
     from tests.support.aws_harness import lambda_context
     from tests.unit.fuzz.dispatcher_fuzz import batches, quiet_handler, run_batch
@@ -37,13 +34,7 @@ def main() -> None:
     examples: list[str] = []
     slowest = 0.0
 
-    @settings(
-        max_examples=count,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @long_fuzz_settings(count)
     @given(batch=batches())
     def fuzz(batch) -> None:  # type: ignore[no-untyped-def]
         nonlocal slowest

@@ -9,21 +9,18 @@ Prints the counts for the closing notes and fails when an invariant was violated
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from bench.support import long_fuzz_settings, project_on_path
+
 DEFAULT_ENVELOPES = 10_000
 
 
 def main() -> None:
-    for path in (REPO_ROOT / "functions", REPO_ROOT / "runner", REPO_ROOT / "forwarder", REPO_ROOT):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
+    project_on_path()
 
-    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import given
 
     from tests.unit.fuzz.forwarder_fuzz import envelopes, quiet_forwarder_logs, run_envelope
 
@@ -33,13 +30,7 @@ def main() -> None:
     faults: Counter[str] = Counter()
     examples: list[str] = []
 
-    @settings(
-        max_examples=count,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @long_fuzz_settings(count)
     @given(case=envelopes())
     def fuzz(case) -> None:  # type: ignore[no-untyped-def]
         outcome = run_envelope(case)
