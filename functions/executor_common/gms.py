@@ -185,12 +185,6 @@ class GmsClient:
         aspect = (response.json().get("aspect") or {}).get(INPUT_RECORD_NAME)
         return dict(aspect) if isinstance(aspect, dict) else None
 
-    def check(self) -> dict[str, Any]:
-        """`GET /config`: proves the URL and token before any run depends on them."""
-        response = self._call("GET", f"{self.server}/config")
-        assert response is not None
-        return response.json()
-
     # -- plumbing -----------------------------------------------------------------------
     def _call(self, method: str, url: str, *, allow_404: bool = False, **kwargs: Any) -> requests.Response | None:
         token = self._token()  # per request: the provider's cache decides when a rotated token is read

@@ -55,7 +55,7 @@ def test_fail_next_with_a_client_error_is_not_retried(
 def test_fail_next_only_hits_matching_paths(gms_standin: GmsStandIn, gms_client: GmsClient, execution_urn: str) -> None:
     gms_standin.fail_next(1, status=500, path_contains="ingestProposal")
 
-    gms_client.check()  # /config is untouched
+    assert gms_client.read_input(execution_urn) is None  # a read (GET /aspects) is untouched
     with pytest.raises(GmsError) as raised:
         gms_client.write_result(execution_urn, ExecutionRequestResult(status="RUNNING"))
     gms_client.write_result(execution_urn, ExecutionRequestResult(status="RUNNING"))
