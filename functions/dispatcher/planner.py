@@ -144,6 +144,7 @@ def run_spec_for(run: ValidatedRun, settings: DispatcherSettings, launched_at_ms
         actor_urn=aspect.actorUrn,
         extra_env_vars=dict(run.child_env),
         launched_at_ms=launched_at_ms,
+        notes=list(run.notes),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from executor_common.log_streams import runner_log_stream
-from executor_common.results import ExecutionRequestResult
+from executor_common.results import ExecutionRequestResult, note_lines
 from executor_common.status import ExecutionStatus
 from executor_common.test_connection import refused_test_connection
 
@@ -41,7 +41,7 @@ def running_result(
         f"ephemeral storage {run.size.ephemeral_storage_gib} GiB\n"
         f"Logs: {log_console_url(settings, task_arn)}\n"
     )
-    report += "".join(f"Note: {note}\n" for note in run.notes)
+    report += note_lines(run.notes)
     return ExecutionRequestResult(status=ExecutionStatus.RUNNING, report=report, startTimeMs=launched_at_ms)
 
 

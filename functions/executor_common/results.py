@@ -73,6 +73,13 @@ class ExecutionRequestResult(BaseModel):
         return json.dumps(self.to_aspect_dict(), separators=(",", ":"))
 
 
+def note_lines(notes: list[str]) -> str:
+    """What the dispatcher noted about a run (a Spot re-run, settings for other executors ignored), one
+    `Note:` line each: written by the dispatcher's RUNNING report and repeated by every report of the
+    runner, since each write replaces the report the UI shows."""
+    return "".join(f"Note: {note}\n" for note in notes)
+
+
 def tail_text(text: str, max_chars: int) -> str:
     """Keep the end of `text` (the part a user needs), marking the cut."""
     if len(text) <= max_chars:

@@ -71,6 +71,8 @@ class RunSpec(BaseModel):
     actor_urn: str | None = None
     #: FARGATE or FARGATE_SPOT, as launched (the cost estimate); unset: the runner's CAPACITY_PROVIDER.
     capacity_provider: str | None = None
+    #: The dispatcher's notes on the request (results.note_lines), repeated in every report of the runner.
+    notes: list[str] = Field(default_factory=list)
 
 
 #: Always in the runner container's overrides, so the reconciler can map a STOPPED task back

@@ -32,7 +32,7 @@ from executor_common.durations import human_duration
 from executor_common.errors import PermanentError
 from executor_common.masking import SecretMasker
 from executor_common.recipe import parse_recipe, source_type
-from executor_common.results import ExecutionRequestResult, StructuredExecutionReport
+from executor_common.results import ExecutionRequestResult, StructuredExecutionReport, note_lines
 from executor_common.run_event import run_state_detail
 from executor_common.runspec import RunSpec
 from executor_common.status import ExecutionStatus
@@ -285,7 +285,7 @@ class Run:
                 outcome,
                 self._tail.render(None, settings.tail_max_bytes),
                 links=self._full_log_links(),
-                notes=self._resource_notes(),
+                notes=note_lines(self.spec.notes).splitlines() + self._resource_notes(),
             )
         )
         result = ExecutionRequestResult(
@@ -332,14 +332,15 @@ class Run:
         if self._metadata.task_arn:
             text += f" in ECS task {self._metadata.task_arn}"
         links = self._full_log_links()
-        return text + ("\n" + "\n".join(links) if links else "")
+        return "\n".join([text, *links, *note_lines(self.spec.notes).splitlines()])
 
     def _progress_text(self) -> str:
         settings = self.settings
         silent = self._tail.seconds_since_output()
         stale = silent is not None and silent >= settings.stale_log_seconds
         return self._masker.mask(
-            render_progress(
+            note_lines(self.spec.notes)
+            + render_progress(
                 self._tail.render(settings.progress_tail_lines, settings.progress_tail_bytes),
                 self._tail.last_output_wall if stale else None,
                 settings.stale_log_seconds,

@@ -176,3 +176,20 @@ def test_runner_misconfigured_exits_3_without_echoing_values(runner, gms_standin
     assert "misconfigured" in result.stderr
     assert "RUNNER_KILL_GRACE_SECONDS" in result.stderr and "stopTimeout" in result.stderr
     assert gms_standin.result(spec.execution_request_urn) is None
+
+
+def test_runner_repeats_the_dispatchers_notes_in_every_report(runner, gms_standin):
+    # GIVEN the on-demand re-run of an interrupted Spot run: the dispatcher noted why in the run spec
+    note = "re-run on on-demand Fargate: the Fargate Spot task arn:aws:ecs:t/1 of this run was interrupted"
+    spec = make_spec("notes-1", notes=[note])
+
+    # WHEN it runs long enough for progress reports, and succeeds
+    result = runner.run(spec, {"RUNNER_PROGRESS_INTERVAL_SECONDS": "0.2"}, child=child("chatty.py", "1.5", "50"))
+
+    # THEN each report DataHub shows (kickoff, progress, final) still says it is a re-run and why,
+    # since every write replaces the report before it
+    assert result.returncode == 0, result.stderr
+    history = gms_standin.history(spec.execution_request_urn)
+    assert [entry["status"] for entry in history][-1] == "SUCCESS"
+    assert sum(entry["status"] == "RUNNING" for entry in history) >= 2
+    assert all(f"Note: {note}" in entry["report"] for entry in history)
