@@ -71,7 +71,8 @@ def _forms_of_one(value: str) -> set[str]:
     return forms
 
 
-def _forms(value: str) -> set[str]:
+def registered_forms(value: str) -> set[str]:
+    """Every form of a secret the masker hides (the list in the module docstring): what a leak scan looks for."""
     forms = _forms_of_one(value)
     stripped = value.strip()
     if stripped != value:
@@ -126,7 +127,7 @@ class SecretMasker:
         with self._lock:
             for value in values:
                 if value and value.strip() and value != MASK:
-                    self._values.update(_forms(value))
+                    self._values.update(registered_forms(value))
             self._pattern = self._compile()
             self._bytes_pattern = self._compile_bytes()
             self.max_form_bytes = max((len(v.encode("utf-8", "surrogatepass")) for v in self._values), default=0)

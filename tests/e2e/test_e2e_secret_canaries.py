@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from e2e_support import E2E_SECRET, TERMINAL, tasks_of
-from executor_common.masking import MIN_SUBSTRING_LENGTH, _forms
+from executor_common.masking import MIN_SUBSTRING_LENGTH, registered_forms
 
 from local_stack.commands import create_sqlite_db, new_execution_urn, run_command, sqlite_recipe
 
@@ -96,7 +96,7 @@ def _sinks(stack: Any, urn: str, lambda_log: Path) -> dict[str, str]:
 def _leaks(texts: dict[str, str]) -> list[str]:
     found = []
     for name, value in CANARIES.items():
-        for form in _forms(value):
+        for form in registered_forms(value):
             if len(form) >= MIN_SUBSTRING_LENGTH:
                 pattern = re.compile(re.escape(form))
             else:  # masked as a whole token only (masking.py): look for whole tokens

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from executor_common.masking import MIN_SUBSTRING_LENGTH, _forms
+from executor_common.masking import MIN_SUBSTRING_LENGTH, registered_forms
 from runner_harness import child, make_spec
 
 CANARIES = {
@@ -23,7 +23,7 @@ CANARIES = {
 def _leaks(sinks: dict[str, str]) -> list[str]:
     found = []
     for name, value in CANARIES.items():
-        for form in _forms(value):
+        for form in registered_forms(value):
             if len(form) >= MIN_SUBSTRING_LENGTH:
                 pattern = re.compile(re.escape(form))
             else:
