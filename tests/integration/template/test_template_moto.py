@@ -102,7 +102,6 @@ def test_template_in_moto_task_definition_runs_runner_with_token_secret(stack: d
     assert container["secrets"] == [{"name": "DATAHUB_GMS_TOKEN", "valueFrom": stack["token_arn"]}]
     assert {e["name"]: e["value"] for e in container["environment"]} == {
         "DATAHUB_GMS_URL": "http://127.0.0.1:8080/gms",
-        "EXECUTOR_ID": "remote",
         "RUN_BUCKET": stack["outputs"]["RunBucketName"],
         "DATAHUB_SECRET_STORE_ENABLED": "true",  # DataHubSecretStore's default, Enabled
         # The cost estimate and the run-state events (issue 15): prices and capacity, never a secret.

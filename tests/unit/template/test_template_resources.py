@@ -244,7 +244,6 @@ def test_runner_container_gets_token_from_secrets_manager_only(template: dict[st
     # Plus the price table and capacity for the cost estimate (issue 15): never a token or secret value.
     assert {e["Name"] for e in container["Environment"]} == {
         "DATAHUB_GMS_URL",
-        "EXECUTOR_ID",
         "RUN_BUCKET",
         "DATAHUB_SECRET_STORE_ENABLED",
         "FARGATE_PRICES",
