@@ -84,6 +84,18 @@ def datahub_extras() -> frozenset[str]:
     return _datahub_dist().extras
 
 
+def datahub_requirements() -> tuple[str, ...]:
+    """acryl-datahub's Requires-Dist lines, as its METADATA has them."""
+    return _datahub_dist().requires
+
+
+def requirement_name(raw: str) -> str | None:
+    """The distribution name a Requires-Dist line starts with (packaging's `Requirement(raw).name`, without
+    importing packaging: its parser's import was ~80 ms of every run's start); None when there is none."""
+    named = _REQUIREMENT_NAME.match(raw)
+    return named.group(1) if named is not None and named.group(1)[-1].isalnum() else None
+
+
 def plugin_available(plugin: str) -> bool:
     """True when every requirement of `acryl-datahub[<plugin>]` is installed (no import needed).
 
@@ -93,15 +105,12 @@ def plugin_available(plugin: str) -> bool:
     if plugin not in datahub_extras():
         return True
     marker = f'extra == "{plugin}"'
-    for raw in _datahub_dist().requires:
+    for raw in datahub_requirements():
         if marker not in raw:  # cheap filter: only this extra's requirements
             continue
-        # Only the name is needed: the PEP 508 name at the start of the line, read without importing
-        # packaging (its parser's import was ~80 ms of every run's start).
-        named = _REQUIREMENT_NAME.match(raw)
-        if named is None or not named.group(1)[-1].isalnum():
+        name = requirement_name(raw)
+        if name is None:
             continue
-        name = named.group(1)
         try:
             importlib.metadata.distribution(name)  # finds the dist-info without parsing it
         except importlib.metadata.PackageNotFoundError:

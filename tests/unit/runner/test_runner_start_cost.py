@@ -13,11 +13,10 @@ from tests.conftest import REPO_ROOT
 def test_plugin_requirement_names_match_packaging_on_every_line_of_acryl_datahub_metadata() -> None:
     from executor_runner import plugins
 
-    lines = plugins._datahub_dist().requires
+    lines = plugins.datahub_requirements()
     differing = []
     for raw in lines:
-        named = plugins._REQUIREMENT_NAME.match(raw)
-        name = named.group(1) if named and named.group(1)[-1].isalnum() else None
+        name = plugins.requirement_name(raw)
         try:
             expected: str | None = Requirement(raw).name
         except InvalidRequirement:
