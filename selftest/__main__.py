@@ -37,6 +37,7 @@ def run_deployed(stack_name: str, region: str | None, timeout: float, out: TextI
         queue_url=outputs["CommandQueueUrl"],
         cluster=outputs["RunnerClusterName"],
         read_result=gms.read_result,
+        logs=session.client("logs"),
         executor_id=parameters.get("ExecutorId") or "remote",
         timeout=timeout,
         on_step=lambda step: print(f"  ... {step}", file=out, flush=True),
@@ -52,13 +53,19 @@ def run_local(
     recipe: dict[str, Any] | None = None,
     timeout: float = 300.0,
     parameters: dict[str, str] | None = None,
+    gms_reachable_from_tasks: bool = True,
 ) -> int:
-    """Against the local stack (moto + template.yaml, the GMS stand-in, the local ECS agent)."""
+    """Against the local stack (moto + template.yaml, the GMS stand-in, the local ECS agent).
+
+    `gms_reachable_from_tasks=False`: the tasks' subnets have no path to GMS while the Lambdas do.
+    """
     from executor_common.gms import GmsClient
 
     from local_stack.stack import LocalStack
 
-    with LocalStack(log_level="ERROR", extra_parameters=parameters) as stack:
+    with LocalStack(
+        log_level="ERROR", extra_parameters=parameters, gms_reachable_from_tasks=gms_reachable_from_tasks
+    ) as stack:
         assert stack.aws is not None and stack.info is not None
         gms = GmsClient(stack.info.gms_url, stack.info.gms_token)
         seen = probe(
@@ -67,6 +74,7 @@ def run_local(
             queue_url=stack.info.queue_url,
             cluster=stack.info.cluster,
             read_result=gms.read_result,
+            logs=stack.aws.client("logs"),
             recipe=recipe,
             timeout=timeout,
             on_step=lambda step: print(f"  ... {step}", file=out, flush=True),

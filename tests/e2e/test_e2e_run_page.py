@@ -1,4 +1,4 @@
-"""The stand-in's run page after a real run shows its cost and right-size hint; `make screenshot` draws it (issue 15)."""
+"""After a real run the stand-in's page shows its cost and right-size hint; `make screenshot` draws it."""
 
 from __future__ import annotations
 
