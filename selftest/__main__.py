@@ -20,10 +20,17 @@ def _outputs(cloudformation: Any, stack_name: str) -> tuple[dict[str, str], dict
 def run_deployed(stack_name: str, region: str | None, timeout: float, out: TextIO) -> int:
     """Against a stack in AWS: your credentials send the message and read ECS; GMS is read with the stack's token."""
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+    from executor_common.aws.classify import error_summary
     from executor_common.gms_factory import make_gms_client
 
     session = boto3.Session(region_name=region)
-    outputs, parameters = _outputs(session.client("cloudformation"), stack_name)
+    try:
+        outputs, parameters = _outputs(session.client("cloudformation"), stack_name)
+    except (BotoCoreError, ClientError) as exc:  # no such stack, no credentials, wrong region: say which
+        where = f" in {session.region_name}" if session.region_name else ""
+        print(f"Cannot read the stack {stack_name!r}{where}: {error_summary(exc)}", file=out, flush=True)
+        return 2
     token_secret = (
         parameters.get("ExistingDataHubAccessTokenSecretArn")
         or session.client("cloudformation").describe_stack_resource(
