@@ -5,7 +5,9 @@ for) answers nothing: the connection attempt times out, whatever URL the task wa
 agent puts this folder on a task's PYTHONPATH with `LOCAL_TASK_UNREACHABLE=host:port[,...]`; Python
 imports `sitecustomize` at start-up, and from then on every connect() of that task's processes to
 one of those addresses fails the same way (at once, rather than after the connect timeout).
-Nothing outside a local task imports it.
+Nothing outside a local task imports it. It covers the runner's own process, which is what the
+self-test judges; the `datahub ingest` child gets a fresh environment (child_input), so locally a
+RUN_INGEST's sink would still reach GMS, where on AWS it would time out as well.
 """
 
 from __future__ import annotations
