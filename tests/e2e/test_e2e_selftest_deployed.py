@@ -14,6 +14,7 @@ from typing import Any
 
 from local_stack.moto_server import aws_environment
 from local_stack.stack import REPO_ROOT, STACK_NAME
+from selftest.hops import HOP_NAMES
 
 
 def _make_selftest(stack: Any, *args: str) -> subprocess.CompletedProcess[str]:
@@ -40,7 +41,7 @@ def test_make_selftest_with_stack_name_passes_every_hop_of_a_healthy_deployed_st
     text = done.stdout + done.stderr
     assert done.returncode == 0, text
     assert f"--stack-name {STACK_NAME} --region {stack.aws.region}" in text
-    for hop in HOPS:
+    for hop in HOP_NAMES:
         assert f"ok   {hop}" in text, text
     assert "ok   result written: DataHub shows SUCCESS; Estimated cost: $" in text
     assert "Self-test passed: every hop works." in text
@@ -56,14 +57,3 @@ def test_make_selftest_with_an_unknown_stack_name_fails_saying_so(stack: Any) ->
     said = f"Cannot read the stack 'no-such-stack' in {stack.aws.region}: ValidationError: Stack with id no-such-stack"
     assert said in done.stdout, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
-
-
-HOPS = (
-    "message accepted",
-    "dispatcher invoked",
-    "task started",
-    "image pulled",
-    "secrets fetched",
-    "GMS reachable",
-    "result written",
-)
