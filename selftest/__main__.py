@@ -61,17 +61,23 @@ def run_local(
     timeout: float = 300.0,
     parameters: dict[str, str] | None = None,
     gms_reachable_from_tasks: bool = True,
+    runner_env: dict[str, str] | None = None,
+    read_runner_log: bool = True,
 ) -> int:
     """Against the local stack (moto + template.yaml, the GMS stand-in, the local ECS agent).
 
     `gms_reachable_from_tasks=False`: the tasks' subnets have no path to GMS while the Lambdas do.
+    `read_runner_log=False`: judge as an operator who may not read the runner's CloudWatch log.
     """
     from executor_common.gms import GmsClient
 
     from local_stack.stack import LocalStack
 
     with LocalStack(
-        log_level="ERROR", extra_parameters=parameters, gms_reachable_from_tasks=gms_reachable_from_tasks
+        log_level="ERROR",
+        extra_parameters=parameters,
+        gms_reachable_from_tasks=gms_reachable_from_tasks,
+        runner_env=runner_env,
     ) as stack:
         assert stack.aws is not None and stack.info is not None
         gms = GmsClient(stack.info.gms_url, stack.info.gms_token)
@@ -81,7 +87,7 @@ def run_local(
             queue_url=stack.info.queue_url,
             cluster=stack.info.cluster,
             read_result=gms.read_result,
-            logs=stack.aws.client("logs"),
+            logs=stack.aws.client("logs") if read_runner_log else None,
             recipe=recipe,
             timeout=timeout,
             on_step=lambda step: print(f"  ... {step}", file=out, flush=True),

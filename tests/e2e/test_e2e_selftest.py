@@ -63,3 +63,29 @@ def test_selftest_local_gms_unreachable_from_the_tasks_names_that_hop_and_the_fi
     assert "fix: The runner's subnets cannot reach DataHubBaseUrl" in text
     assert "--   result written: not reached" in text
     assert "Self-test FAILED at 'GMS reachable'." in text
+
+
+def test_selftest_without_the_runner_log_names_gms_from_the_reconcilers_diagnosis():
+    # GIVEN GMS unreachable from the tasks, a runner that gives up its final write after 5 s (900 s on AWS),
+    # and an operator who may not read the runner's log: what is left is what happens on AWS in the end,
+    # the task stops and the reconciler (a Lambda, which reaches GMS) writes why
+    out = io.StringIO()
+
+    code = run_local(
+        out,
+        timeout=240,
+        gms_reachable_from_tasks=False,
+        runner_env={"RUNNER_TERMINAL_WRITE_DEADLINE_SECONDS": "5"},
+        read_runner_log=False,
+    )
+
+    # THEN the self-test still fails at GMS, quoting the reconciler's diagnosis
+    text = out.getvalue()
+    assert code == 1, text
+    assert "ok   secrets fetched" in text
+    assert (
+        "FAIL GMS reachable: the runner never wrote to DataHub GMS; the reconciler, outside the subnets, wrote: "
+        in text
+    )
+    assert "final status never reached DataHub" in text
+    assert "fix: The runner's subnets cannot reach DataHubBaseUrl" in text
