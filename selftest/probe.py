@@ -73,9 +73,10 @@ def log_location(ecs: Any, task_definition_arn: str) -> tuple[str, str] | None:
         (c for c in definition.get("containerDefinitions", []) if c.get("name") == RUNNER_CONTAINER_NAME), {}
     )
     options = (container.get("logConfiguration") or {}).get("options") or {}
-    if "awslogs-group" not in options:
+    # Fargate requires the prefix with awslogs; without either there is no stream to read.
+    if not options.get("awslogs-group") or not options.get("awslogs-stream-prefix"):
         return None
-    return options["awslogs-group"], options.get("awslogs-stream-prefix", "ecs")
+    return options["awslogs-group"], options["awslogs-stream-prefix"]
 
 
 def runner_log(logs: Any, location: tuple[str, str], task_arn: str) -> list[str]:
