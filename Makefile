@@ -21,7 +21,7 @@ FUNCTION ?= DispatcherFunction
 EVENT ?= events/run_ingest.json
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock test lint unit integration e2e validate build demo local-up invoke selftest bench clean
+.PHONY: help setup lock test lint unit integration e2e validate build demo local-up invoke selftest screenshot bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ build: setup ## sam build (no Docker needed)
 
 demo: setup ## Run the whole flow locally: a success, a cancel, an unknown secret, a DataHub-stored secret
 	$(PY) -m local_stack demo
+
+screenshot: setup ## README's picture of the stand-in's run page after a run: docs/img/run-page.png (needs chromium)
+	$(PY) -m local_stack screenshot docs/img/run-page.png
 
 local-up: setup ## The local stack in the foreground until Ctrl-C (writes .local/stack.json)
 	$(PY) -m local_stack up

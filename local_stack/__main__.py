@@ -1,10 +1,11 @@
-"""`python -m local_stack up | demo | invoke FUNCTION EVENT [--aws]` (what `make local-up/demo/invoke` run)."""
+"""`python -m local_stack up | demo | screenshot PNG | invoke FUNCTION EVENT [--aws]` (`make local-up/demo/...`)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -18,6 +19,12 @@ def _demo(args: argparse.Namespace) -> int:
     from local_stack.demo import main
 
     return main()
+
+
+def _screenshot(args: argparse.Namespace) -> int:
+    from local_stack.screenshot import main
+
+    return main(args.path, width=args.width, height=args.height)
 
 
 def _invoke(args: argparse.Namespace) -> int:
@@ -41,6 +48,13 @@ def parser() -> argparse.ArgumentParser:
     up.set_defaults(run=_up)
     demo = commands.add_parser("demo", help="a success, a cancel and an unknown secret through the local stack")
     demo.set_defaults(run=_demo)
+    screenshot = commands.add_parser(
+        "screenshot", help="the stand-in's run page after a successful run, as a PNG (README's picture)"
+    )
+    screenshot.add_argument("path", type=Path, help="where to write the PNG, e.g. docs/img/run-page.png")
+    screenshot.add_argument("--width", type=int, default=1280)
+    screenshot.add_argument("--height", type=int, default=640)
+    screenshot.set_defaults(run=_screenshot)
     invoke = commands.add_parser("invoke", help="invoke one function's handler with an event file")
     invoke.add_argument("function", help="logical id in template.yaml, e.g. DispatcherFunction")
     invoke.add_argument("event", help="event JSON file, e.g. events/run_ingest.json")

@@ -30,11 +30,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from executor_runner.processes import descendants
 
@@ -53,6 +54,9 @@ SPOT_INTERRUPTION_REASON = "Your Spot Task was interrupted."
 #: Host variables a container process needs to start at all (the rest of this process's environment stays out).
 HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "SYSTEMROOT")
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: On a task's PYTHONPATH when its subnets cannot reach some destination (see its `sitecustomize`).
+TASK_NETWORK = Path(__file__).resolve().parent / "task_network"
+UNREACHABLE_ENV = "LOCAL_TASK_UNREACHABLE"
 
 
 class SecretPullError(RuntimeError):
@@ -156,6 +160,7 @@ class LocalEcsAgent:
         log_dir: Path,
         publish: Callable[[dict[str, Any]], None],
         extra_env: dict[str, str] | None = None,
+        unreachable: Sequence[str] = (),
         command: Callable[[], list[str]] = runner_command,
         poll_interval: float = 0.2,
         log_flush_interval: float = 1.0,
@@ -168,6 +173,8 @@ class LocalEcsAgent:
         self._log_dir = log_dir
         self._publish = publish
         self._extra_env = dict(extra_env or {})
+        #: host:port of each URL the tasks' subnets cannot reach (task_network/sitecustomize.py).
+        self._unreachable = [urlsplit(url).netloc for url in unreachable]
         self._command = command
         self._poll_interval = poll_interval
         self._log_flush_interval = log_flush_interval
@@ -381,6 +388,9 @@ class LocalEcsAgent:
         env["PYTHONPATH"] = os.pathsep.join(str(REPO_ROOT / p) for p in ("runner", "functions"))
         env.update(self._extra_env)
         env.update(container_env)
+        if self._unreachable:
+            env["PYTHONPATH"] = os.pathsep.join([str(TASK_NETWORK), env["PYTHONPATH"]])
+            env[UNREACHABLE_ENV] = ",".join(self._unreachable)
         return env
 
     def _relay_output(self, run: ContainerRun) -> None:

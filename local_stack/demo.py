@@ -203,7 +203,21 @@ def _final(result: dict[str, Any] | None, out: TextIO) -> str:
     return ""
 
 
-def _quiet_stack(out: TextIO) -> LocalStack:
+def create_private_source(stack: LocalStack, out: TextIO) -> Path:
+    """The SQLite "private source" of the first scenarios; its path is the secret `DEMO_DB_PATH`."""
+    assert stack.aws is not None
+    db_path = create_sqlite_db(stack.state_dir / "private-source" / "shop.db")
+    stack.aws.client("secretsmanager").create_secret(Name=SECRET_PREFIX + DB_SECRET, SecretString=str(db_path))
+    print(
+        f"  private source: a SQLite database (customers, orders, table_0); its path is secret "
+        f"{SECRET_PREFIX}{DB_SECRET} (never printed: it is masked wherever the run writes it)",
+        file=out,
+        flush=True,
+    )
+    return db_path
+
+
+def quiet_stack(out: TextIO) -> LocalStack:
     """Handlers log only errors here: the demo prints the statuses DataHub receives instead."""
     return LocalStack(
         log_level="ERROR",
@@ -212,21 +226,14 @@ def _quiet_stack(out: TextIO) -> LocalStack:
     )
 
 
-def main(out: TextIO = sys.stdout, stack_factory: Callable[[TextIO], LocalStack] = _quiet_stack) -> int:
+def main(out: TextIO = sys.stdout, stack_factory: Callable[[TextIO], LocalStack] = quiet_stack) -> int:
     started = time.monotonic()
     print("Starting the local stack (moto + template.yaml, GMS stand-in, pollers, ECS agent)...", file=out, flush=True)
     stack = stack_factory(out).start()
     try:
         assert stack.gms is not None and stack.aws is not None
         print(f"  up in {time.monotonic() - started:.1f}s; DataHub stand-in page: {stack.gms.page_url}", file=out)
-        db_path = create_sqlite_db(stack.state_dir / "private-source" / "shop.db")
-        stack.aws.client("secretsmanager").create_secret(Name=SECRET_PREFIX + DB_SECRET, SecretString=str(db_path))
-        print(
-            f"  private source: a SQLite database (customers, orders, table_0); its path is secret "
-            f"{SECRET_PREFIX}{DB_SECRET} (never printed: it is masked wherever the run writes it)",
-            file=out,
-            flush=True,
-        )
+        db_path = create_private_source(stack, out)
         vault = create_sqlite_db(vault_folder(db_path.parent, DATAHUB_SECRET_VALUE) / "warehouse.db")
         print(
             f"  a second database sits in a folder named by the password {DATAHUB_SECRET}, which only DataHub's "

@@ -1,7 +1,9 @@
 """The stand-in's HTML page: the runs DataHub would show on its Ingestion page, newest first.
 
 Every value is html-escaped (reports are arbitrary ingestion output). The page refreshes
-itself every 2 seconds so a developer can watch a local run progress.
+itself every 2 seconds so a developer can watch a local run progress. Each report shows its
+head (what the runner writes above DataHub's summary: the headline, full-log links, the cost
+line and the right-size hint) and its last lines, so a long log does not hide the cost.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from executor_runner.report_text import SUMMARY_BANNER
+
 from local_stack.gms_store import INPUT_ASPECT, RESULT_ASPECT
 
 REPORT_TAIL_LINES = 20
+REPORT_HEAD_LINES = 12
 REFRESH_SECONDS = 2
 
 _STATUS_COLOURS = {
@@ -56,6 +61,15 @@ def report_tail(report: str, lines: int = REPORT_TAIL_LINES) -> str:
     return "\n".join(report.splitlines()[-lines:])
 
 
+def report_head(report: str, lines: int = REPORT_HEAD_LINES, tail_lines: int = REPORT_TAIL_LINES) -> str:
+    """The runner's lines above DataHub's summary, unless the tail shows them anyway ("" when there are none)."""
+    all_lines = report.splitlines()
+    banner = next((i for i, line in enumerate(all_lines) if line.startswith(SUMMARY_BANNER)), None)
+    if banner is None or banner >= len(all_lines) - tail_lines:
+        return ""
+    return "\n".join([line for line in all_lines[:banner] if line.strip()][:lines])
+
+
 def _time(ms: int | None) -> str:
     if not ms:
         return ""
@@ -83,19 +97,23 @@ def render_page(rows: list[RunRow], *, title: str = "DataHub GMS stand-in") -> s
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #1f2328; background: #ffffff; }}
 h1 {{ font-size: 1.3rem; }}
-table {{ border-collapse: collapse; width: 100%; }}
+table {{ border-collapse: collapse; width: 100%; table-layout: fixed; }}
+col.urn {{ width: 22%; }} col.status {{ width: 8rem; }} col.started {{ width: 12rem; }} col.duration {{ width: 6rem; }}
 th, td {{ border: 1px solid #d0d7de; padding: 0.4rem 0.6rem; text-align: left; vertical-align: top; }}
 th {{ background: #f6f8fa; }}
 .status {{ font-weight: bold; color: #ffffff; padding: 0.1rem 0.4rem; border-radius: 4px; }}
+pre.head {{ background: #fff8c5; margin-bottom: 0.3rem; }}
 pre {{ margin: 0; max-height: 26rem; overflow: auto; font-size: 0.8rem; background: #f6f8fa; padding: 0.3rem; }}
-.urn {{ font-family: monospace; font-size: 0.85rem; }}
+pre {{ white-space: pre-wrap; overflow-wrap: anywhere; }}
+.urn {{ font-family: monospace; font-size: 0.85rem; overflow-wrap: anywhere; }}
 .empty {{ color: #57606a; font-style: italic; }}
 </style>
 </head>
 <body>
 <h1>{escape(title)}: execution requests ({len(rows)})</h1>
 <table>
-<thead><tr><th>Execution request</th><th>Status</th><th>Started</th><th>Duration</th><th>Report (last \
+<colgroup><col class="urn"><col class="status"><col class="started"><col class="duration"><col></colgroup>
+<thead><tr><th>Execution request</th><th>Status</th><th>Started</th><th>Duration</th><th>Report (head and last \
 {REPORT_TAIL_LINES} lines)</th></tr></thead>
 <tbody>
 {body_rows}
@@ -119,4 +137,8 @@ def _row(row: RunRow) -> str:
 
 
 def _report_cell(report: str) -> str:
-    return f"<pre>{escape(report_tail(report))}</pre>" if report.strip() else ""
+    if not report.strip():
+        return ""
+    head = report_head(report)
+    head_block = f'<pre class="head">{escape(head)}</pre>' if head else ""
+    return f"{head_block}<pre>{escape(report_tail(report))}</pre>"

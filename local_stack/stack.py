@@ -129,6 +129,7 @@ class LocalStack:
         extra_parameters: dict[str, str] | None = None,
         runner_env: dict[str, str] | None = None,
         datahub_secrets: dict[str, str] | None = None,
+        gms_reachable_from_tasks: bool = True,
         on_progress: Callable[[str], None] | None = None,
     ) -> None:
         self._own_state_dir = state_dir is None
@@ -143,6 +144,9 @@ class LocalStack:
         self._runner_env = {**RUNNER_ENV, **(runner_env or {})}
         #: Secrets held in DataHub's own store (Settings -> Secrets), served by the stand-in's `getSecretValues`.
         self._datahub_secrets = dict(datahub_secrets or {})
+        #: False: the tasks' subnets have no path to GMS (the Lambdas still reach it), as with a missing route,
+        #: peering or egress rule on AWS; the local agent makes the runner's connections to it time out.
+        self._gms_reachable_from_tasks = gms_reachable_from_tasks
         self._progress = on_progress or (lambda step: logger.info("local stack: %s", step))
         self.moto: MotoServer | None = None
         self.aws: LocalAws | None = None
@@ -324,8 +328,14 @@ class LocalStack:
                 ]
             )
 
+        assert self.gms is not None
         self.agent = LocalEcsAgent(
-            aws, self.info.cluster, log_dir=self.state_dir / "tasks", publish=publish, extra_env=self._runner_env_for()
+            aws,
+            self.info.cluster,
+            log_dir=self.state_dir / "tasks",
+            publish=publish,
+            extra_env=self._runner_env_for(),
+            unreachable=() if self._gms_reachable_from_tasks else (self.gms.url,),
         ).start()
         self.scheduler = ScheduleRunner(self._schedules, self._fire_schedule).start()
 

@@ -20,10 +20,17 @@ def _outputs(cloudformation: Any, stack_name: str) -> tuple[dict[str, str], dict
 def run_deployed(stack_name: str, region: str | None, timeout: float, out: TextIO) -> int:
     """Against a stack in AWS: your credentials send the message and read ECS; GMS is read with the stack's token."""
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+    from executor_common.aws.classify import error_summary
     from executor_common.gms_factory import make_gms_client
 
     session = boto3.Session(region_name=region)
-    outputs, parameters = _outputs(session.client("cloudformation"), stack_name)
+    try:
+        outputs, parameters = _outputs(session.client("cloudformation"), stack_name)
+    except (BotoCoreError, ClientError) as exc:  # no such stack, no credentials, wrong region: say which
+        where = f" in {session.region_name}" if session.region_name else ""
+        print(f"Cannot read the stack {stack_name!r}{where}: {error_summary(exc)}", file=out, flush=True)
+        return 2
     token_secret = (
         parameters.get("ExistingDataHubAccessTokenSecretArn")
         or session.client("cloudformation").describe_stack_resource(
@@ -37,6 +44,7 @@ def run_deployed(stack_name: str, region: str | None, timeout: float, out: TextI
         queue_url=outputs["CommandQueueUrl"],
         cluster=outputs["RunnerClusterName"],
         read_result=gms.read_result,
+        logs=session.client("logs"),
         executor_id=parameters.get("ExecutorId") or "remote",
         timeout=timeout,
         on_step=lambda step: print(f"  ... {step}", file=out, flush=True),
@@ -52,13 +60,25 @@ def run_local(
     recipe: dict[str, Any] | None = None,
     timeout: float = 300.0,
     parameters: dict[str, str] | None = None,
+    gms_reachable_from_tasks: bool = True,
+    runner_env: dict[str, str] | None = None,
+    read_runner_log: bool = True,
 ) -> int:
-    """Against the local stack (moto + template.yaml, the GMS stand-in, the local ECS agent)."""
+    """Against the local stack (moto + template.yaml, the GMS stand-in, the local ECS agent).
+
+    `gms_reachable_from_tasks=False`: the tasks' subnets have no path to GMS while the Lambdas do.
+    `read_runner_log=False`: judge as an operator who may not read the runner's CloudWatch log.
+    """
     from executor_common.gms import GmsClient
 
     from local_stack.stack import LocalStack
 
-    with LocalStack(log_level="ERROR", extra_parameters=parameters) as stack:
+    with LocalStack(
+        log_level="ERROR",
+        extra_parameters=parameters,
+        gms_reachable_from_tasks=gms_reachable_from_tasks,
+        runner_env=runner_env,
+    ) as stack:
         assert stack.aws is not None and stack.info is not None
         gms = GmsClient(stack.info.gms_url, stack.info.gms_token)
         seen = probe(
@@ -67,6 +87,7 @@ def run_local(
             queue_url=stack.info.queue_url,
             cluster=stack.info.cluster,
             read_result=gms.read_result,
+            logs=stack.aws.client("logs") if read_runner_log else None,
             recipe=recipe,
             timeout=timeout,
             on_step=lambda step: print(f"  ... {step}", file=out, flush=True),

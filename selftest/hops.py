@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from executor_common.gms import UNREACHABLE
+
 #: The runner's first write (executor_runner.run `_kickoff_text`): proof that it reached GMS.
 RUNNER_KICKOFF = "Run started by executor"
 TERMINAL = ("SUCCESS", "FAILURE", "CANCELLED", "ABORTED", "TIMEOUT")
@@ -23,6 +25,23 @@ class Observations:
     datahub: list[tuple[str, str]] = field(default_factory=list)
     #: The run's ECS task as DescribeTasks shows it (None: no task was found).
     task: dict[str, Any] | None = None
+    #: The last lines of the runner's CloudWatch log stream (what the task printed), when readable.
+    runner_log: list[str] = field(default_factory=list)
+
+
+def runner_kicked_off(seen: Observations) -> bool:
+    return any(RUNNER_KICKOFF in (report or "") for _, report in seen.datahub)
+
+
+def gms_unreachable_from_task(seen: Observations) -> str | None:
+    """The runner's own log line saying GMS did not answer, when DataHub never got the runner's kickoff.
+
+    On AWS this is what a task whose subnets cannot reach GMS shows long before it gives up its final
+    write (RUNNER_TERMINAL_WRITE_DEADLINE_SECONDS) and the reconciler reports it, so the probe stops on it.
+    """
+    if runner_kicked_off(seen):
+        return None
+    return next((line.strip() for line in seen.runner_log if UNREACHABLE in line), None)
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,31 @@ def _cost_of(report: str) -> str:
     """The runner's cost and right-size lines (executor_common.cost, executor_runner.usage), when present."""
     lines = [ln for ln in report.splitlines() if ln.startswith(("Estimated cost:", "Memory: peak"))]
     return "".join(f"; {line}" for line in lines)
+
+
+GMS_FIX = (
+    "The runner's subnets cannot reach DataHubBaseUrl. Give them a route to it (a "
+    "NAT gateway for a public GMS; VPC peering, Transit Gateway or VPN for a private one), allow egress to its port "
+    "in the runner's security group (SecurityGroupIds) and in the network ACLs, and let the VPC resolve its name; "
+    "then run the self-test again. If the runner's log shows HTTP 401 or 403 instead, the token in the stack's "
+    "secret is not valid."
+)
+
+
+def _gms_said(seen: Observations) -> str:
+    if runner_kicked_off(seen):
+        return "the runner reached DataHub GMS from the task's subnets"
+    evidence = gms_unreachable_from_task(seen)
+    if evidence:
+        lambdas = " (the Lambdas do: DataHub shows the dispatcher's RUNNING)" if seen.datahub else ""
+        return (
+            f"the runner could not reach DataHub GMS from the task's subnets{lambdas}; its log says: {evidence[:300]}"
+        )
+    terminal = [report for status, report in seen.datahub if status in TERMINAL]
+    if terminal:
+        headline = next((line for line in (terminal[-1] or "").splitlines() if line.strip()), "")
+        return f"the runner never wrote to DataHub GMS; the reconciler, outside the subnets, wrote: {headline[:300]}"
+    return "the runner never wrote to DataHub GMS"
 
 
 def judge(seen: Observations) -> list[Hop]:
@@ -100,15 +144,7 @@ def judge(seen: Observations) -> list[Hop]:
             "The execution role must read the GMS token and recipe secrets (secretsmanager:GetSecretValue, KMS "
             "decrypt), and the subnets must reach Secrets Manager (NAT or a VPC endpoint).",
         ),
-        lambda: add(
-            "GMS reachable",
-            any(RUNNER_KICKOFF in r for r in reports),
-            "the runner reached DataHub GMS from the task's subnets"
-            if any(RUNNER_KICKOFF in r for r in reports)
-            else "the runner never wrote to DataHub GMS",
-            "Allow the runner's security group and subnets to reach DataHubBaseUrl (routes, egress rules, DNS, "
-            "proxy), and check that the token in the stack's secret is valid.",
-        ),
+        lambda: add("GMS reachable", runner_kicked_off(seen), _gms_said(seen), GMS_FIX),
         lambda: add(
             "result written",
             any(s in TERMINAL for s in statuses),

@@ -12,7 +12,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from selftest.hops import TERMINAL, Observations
+from executor_common.aws.logs import LogsAdapter
+from executor_common.errors import RetryableError
+from executor_common.log_streams import runner_log_stream
+from executor_common.runspec import RUNNER_CONTAINER_NAME
+
+from selftest.hops import TERMINAL, Observations, gms_unreachable_from_task
 
 EXECUTION_REQUEST_URN_PREFIX = "urn:li:dataHubExecutionRequest:"
 URN_ENV = "EXECUTOR_EXECUTION_REQUEST_URN"
@@ -57,6 +62,32 @@ def _task_of(ecs: Any, cluster: str, urn: str) -> dict[str, Any] | None:
     return None
 
 
+#: Enough of the runner's log to hold its GMS errors (it is short for a TEST_CONNECTION).
+RUNNER_LOG_LINES = 200
+
+
+def log_location(ecs: Any, task_definition_arn: str) -> tuple[str, str] | None:
+    """(log group, stream prefix) of the runner container, from its task definition's awslogs options."""
+    definition = ecs.describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
+    container = next(
+        (c for c in definition.get("containerDefinitions", []) if c.get("name") == RUNNER_CONTAINER_NAME), {}
+    )
+    options = (container.get("logConfiguration") or {}).get("options") or {}
+    # Fargate requires the prefix with awslogs; without either there is no stream to read.
+    if not options.get("awslogs-group") or not options.get("awslogs-stream-prefix"):
+        return None
+    return options["awslogs-group"], options["awslogs-stream-prefix"]
+
+
+def runner_log(logs: Any, location: tuple[str, str], task_arn: str) -> list[str]:
+    """The last lines the task's runner printed ([] when there are none yet or the log cannot be read)."""
+    group, prefix = location
+    try:
+        return LogsAdapter(logs).tail(group, runner_log_stream(prefix, task_arn), RUNNER_LOG_LINES)
+    except RetryableError:  # e.g. the caller may not logs:GetLogEvents: judge without the log
+        return []
+
+
 def probe(
     *,
     sqs: Any,
@@ -64,12 +95,14 @@ def probe(
     queue_url: str,
     cluster: str,
     read_result: Callable[[str], Any],
+    logs: Any | None = None,
     executor_id: str = "remote",
     recipe: dict[str, Any] | None = None,
     timeout: float = 600.0,
     on_step: Callable[[str], None] = lambda _: None,
 ) -> Observations:
-    """Send, then watch until DataHub shows a terminal status (or `timeout`); returns what was seen."""
+    """Send, then watch until DataHub shows a terminal status, the runner's log shows it cannot reach GMS,
+    or `timeout`; returns what was seen. `logs`: a CloudWatch Logs client, to read the runner's log."""
     urn = f"{EXECUTION_REQUEST_URN_PREFIX}selftest-{uuid.uuid4()}"
     seen = Observations()
     on_step(f"sending TEST_CONNECTION {urn}")
@@ -80,6 +113,7 @@ def probe(
         on_step(f"SendMessage failed: {type(exc).__name__}: {exc}")
         return seen
     deadline = time.monotonic() + timeout
+    locations: dict[str, tuple[str, str] | None] = {}
     while time.monotonic() < deadline:
         result = read_result(urn)
         if result is not None:
@@ -90,7 +124,16 @@ def probe(
         task = _task_of(ecs, cluster, urn)
         if task is not None:
             seen.task = task
+            if logs is not None:
+                arn = task["taskDefinitionArn"]
+                if arn not in locations:
+                    locations[arn] = log_location(ecs, arn)
+                location = locations[arn]
+                seen.runner_log = runner_log(logs, location, task["taskArn"]) if location else []
         if seen.datahub and seen.datahub[-1][0] in TERMINAL:
+            break
+        if gms_unreachable_from_task(seen):
+            on_step("the runner's log says it cannot reach DataHub GMS")
             break
         time.sleep(1.0)
     return seen

@@ -28,6 +28,9 @@ RESULT_RECORD_NAME = "com.linkedin.execution.ExecutionRequestResult"
 INPUT_ASPECT_NAME = "dataHubExecutionRequestInput"
 INPUT_RECORD_NAME = "com.linkedin.execution.ExecutionRequestInput"
 DEFAULT_TIMEOUT_SECONDS = 10.0
+#: Opens every GmsError for a request that got no answer (no route, DNS, refused, timeout); the self-test
+#: looks for it in the runner's log.
+UNREACHABLE = "GMS unreachable at"
 
 #: Called before every request: the Lambdas pass one that reads the secret through powertools' cache,
 #: so a rotated token is used as soon as that cache expires, without a new client or a cold start.
@@ -192,7 +195,7 @@ class GmsClient:
         try:
             response = self._session.request(method, url, headers=headers, **kwargs)
         except requests.RequestException as exc:
-            raise GmsError(f"GMS unreachable at {self.server}: {type(exc).__name__}") from None
+            raise GmsError(f"{UNREACHABLE} {self.server}: {type(exc).__name__}") from None
         if allow_404 and response.status_code == 404:
             return None
         if response.status_code >= 400:

@@ -25,6 +25,8 @@ STALE_WARNING = (
     "(more than {seconds:.0f} seconds). However, the ingestion process still appears to be running "
     "and may complete normally."
 )
+#: The line that opens DataHub's summary; what the runner writes above it is its headline, links and notes.
+SUMMARY_BANNER = "~~~~ Execution Summary"
 MAX_SUMMARY_CHARS = 8_000
 MAX_INGESTION_REPORT_CHARS = 24_000
 REPORT_CUT_NOTE = "\n[... ingestion report cut here; the full one is in the structured report and the run folder ...]"
@@ -74,7 +76,7 @@ def render_report(
         head += "\n".join(links) + "\n\n"
     if notes:
         head += "\n".join(notes) + "\n\n"
-    summary = f"~~~~ Execution Summary - {task} ~~~~\n"
+    summary = f"{SUMMARY_BANNER} - {task} ~~~~\n"
     summary += OUTCOME_SENTENCES.get(outcome.status, f"Execution finished with status {outcome.status}.") + "\n"
     summary += pprint.pformat(
         {"exec_id": execution_id, "infos": outcome.infos, "errors": outcome.errors}, width=150, sort_dicts=False

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-import struct
-import subprocess
-import zlib
 from pathlib import Path
 
 import pytest
 import requests
 
 from local_stack.gms_standin import GmsStandIn
+from local_stack.screenshot import CHROMIUM, chromium_screenshot
+from tests.support.png import png_summary
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WIDTH, HEIGHT = 1280, 800
 OLD, FAILED, RUNNING = (f"urn:li:dataHubExecutionRequest:page-{n}" for n in ("old", "failed", "running"))
 
@@ -50,26 +47,7 @@ def test_page_without_runs_says_so(gms_standin: GmsStandIn) -> None:
 def test_page_renders_in_headless_chromium(standin_with_runs: GmsStandIn, tmp_path: Path) -> None:
     screenshot = tmp_path / "page.png"
 
-    subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--screenshot={screenshot}",
-            f"--window-size={WIDTH},{HEIGHT}",
-            standin_with_runs.page_url,
-        ],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    chromium_screenshot(standin_with_runs.page_url, screenshot, width=WIDTH, height=HEIGHT)
 
     assert screenshot.exists(), "chromium wrote no screenshot"
     width, height, colours = png_summary(screenshot.read_bytes())
@@ -78,51 +56,21 @@ def test_page_renders_in_headless_chromium(standin_with_runs: GmsStandIn, tmp_pa
     assert any(r["path"] == "/" for r in standin_with_runs.requests), "chromium never asked the stand-in"
 
 
-def png_summary(data: bytes, max_rows: int = 400) -> tuple[int, int, int]:
-    """(width, height, distinct colours in the first `max_rows` rows) of an 8-bit RGB/RGBA PNG, without Pillow."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    offset, idat, header = 8, b"", b""
-    while offset < len(data):
-        (length,) = struct.unpack(">I", data[offset : offset + 4])
-        kind, body = data[offset + 4 : offset + 8], data[offset + 8 : offset + 8 + length]
-        offset += 12 + length
-        if kind == b"IHDR":
-            header = body
-        elif kind == b"IDAT":
-            idat += body
-    width, height, depth, colour_type = struct.unpack(">IIBB", header[:10])
-    assert depth == 8 and colour_type in (2, 6), f"unexpected PNG format depth={depth} colour_type={colour_type}"
-    bpp = 3 if colour_type == 2 else 4
-    raw = zlib.decompress(idat)
-    stride = width * bpp
-    assert len(raw) == height * (stride + 1), "truncated image data"
-    previous = bytearray(stride)
-    colours: set[bytes] = set()
-    for y in range(min(height, max_rows)):
-        filter_type, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
-        _unfilter(filter_type, line, previous, bpp)
-        colours.update(bytes(line[x : x + bpp]) for x in range(0, stride, bpp * 4))
-        previous = line
-    return width, height, len(colours)
+def test_page_shows_the_runner_head_with_cost_and_size_above_a_long_log_tail(gms_standin: GmsStandIn) -> None:
+    # GIVEN a final report as the runner writes it: notes above DataHub's summary, then a long log
+    from executor_common.status import ExecutionStatus
+    from executor_runner.report_text import RunOutcome, render_report
 
+    notes = ["Estimated cost: $0.0010 (Fargate on-demand; ...)", "Memory: peak 0.2 GiB of 4.0 GiB: ... would do"]
+    log = "\n".join(f"ingestion line {i}" for i in range(60))
+    report = render_report("RUN_INGEST", "page-cost", RunOutcome(status=ExecutionStatus.SUCCESS), log, notes=notes)
+    gms_standin.seed_result(f"{OLD}-cost", {"status": "SUCCESS", "report": report})
 
-def _unfilter(filter_type: int, line: bytearray, previous: bytearray, bpp: int) -> None:
-    if filter_type == 0:
-        return
-    for i in range(len(line)):
-        left = line[i - bpp] if i >= bpp else 0
-        up = previous[i]
-        if filter_type == 1:
-            line[i] = (line[i] + left) & 0xFF
-        elif filter_type == 2:
-            line[i] = (line[i] + up) & 0xFF
-        elif filter_type == 3:
-            line[i] = (line[i] + ((left + up) >> 1)) & 0xFF
-        elif filter_type == 4:
-            upper_left = previous[i - bpp] if i >= bpp else 0
-            p = left + up - upper_left
-            pa, pb, pc = abs(p - left), abs(p - up), abs(p - upper_left)
-            predictor = left if pa <= pb and pa <= pc else up if pb <= pc else upper_left
-            line[i] = (line[i] + predictor) & 0xFF
-        else:
-            raise AssertionError(f"bad PNG filter type {filter_type}")
+    # WHEN the page is read
+    html = requests.get(gms_standin.page_url, timeout=5).text
+
+    # THEN the notes are in the head block, once, and the tail still ends the cell
+    head = html[html.index('<pre class="head">') : html.index("</pre>")]
+    assert "Estimated cost: $0.0010" in head and "would do" in head
+    assert html.count("Estimated cost:") == 1
+    assert "ingestion line 59" in html and "ingestion line 30" not in html

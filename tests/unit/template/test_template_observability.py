@@ -88,3 +88,26 @@ def test_readme_operating_it_has_a_row_for_each_parameter(name):
     section = readme.split("## Operating it", 1)[1].split("\n## ", 1)[0]
     assert f"| `{name}` |" in section
     assert name in _resources() or name in load_template()["Parameters"]
+
+
+def _operating_it() -> str:
+    return (REPO_ROOT / "README.md").read_text().split("## Operating it", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_operating_it_lists_every_dashboard_widget_by_its_title():
+    section = " ".join(_operating_it().split())
+    for widget in _dashboard()["widgets"]:
+        assert widget["properties"]["title"] in section
+
+
+def test_readme_operating_it_shows_the_run_page_screenshot_that_is_committed():
+    from tests.support.png import png_summary
+
+    images = re.findall(r"!\[[^\]]+\]\(([^)\s]+\.png)\)", _operating_it())
+    assert images, "no screenshot in the Operating it section"
+    for image in images:
+        path = REPO_ROOT / image
+        assert path.is_file(), f"{image} is referenced but not committed (make screenshot)"
+        assert path.stat().st_size < 200 * 1024
+        width, _, colours = png_summary(path.read_bytes())
+        assert width >= 1000 and colours > 20, f"{image} looks blank or too small to read"
