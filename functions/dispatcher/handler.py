@@ -16,10 +16,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from executor_common.aws.errors import CapacityUnavailable
+from executor_common.aws.errors import CapacityUnavailable, RunTaskThrottled
 from executor_common.contract import recover_execution_urn
 from executor_common.errors import RetryableError
 from executor_common.runspec import RUNNER_CONTAINER_NAME
+from executor_common.token_bucket import container_bucket
 
 from dispatcher.admission import MustWait
 from dispatcher.budget import TimeBudget
@@ -31,13 +32,14 @@ from dispatcher.retries import Delivery, RetryPolicy, after_retryable
 from dispatcher.secret_resolution import SecretResolver
 from dispatcher.settings import get_settings
 from dispatcher.task_definitions import TaskDefinitionResolver
-from dispatcher.waiting import WaitPolicy, make_wait, waiting_since
+from dispatcher.waiting import WaitPolicy, make_wait, send_back_soon, waiting_since
 
 RETRIED_METRIC = "RunsRetried"
 QUEUE_WAIT_METRIC = "QueueWaitSeconds"
 GAVE_UP_METRIC = "RunsGivenUp"
 WAITING_METRIC = "RunsWaiting"
 SKIPPED_METRIC = "RunsSkipped"
+THROTTLED_METRIC = "RunTaskThrottled"
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -51,7 +53,8 @@ def dependencies() -> Dependencies:
     from executor_common.gms_factory import make_gms_client
 
     settings = get_settings()
-    ecs = EcsAdapter(make_ecs_client(settings.aws_region), settings.ecs_cluster)
+    pace = container_bucket(settings.run_task_rate, settings.dispatcher_max_concurrency)
+    ecs = EcsAdapter(make_ecs_client(settings.aws_region), settings.ecs_cluster, run_task_gate=pace.take)
     return Dependencies(
         settings=settings,
         ecs=ecs,
@@ -63,6 +66,7 @@ def dependencies() -> Dependencies:
         ),
         task_definitions=TaskDefinitionResolver(ecs, settings.task_definition_arn, RUNNER_CONTAINER_NAME),
         gms=GuardedGms(make_gms_client(settings.datahub_gms_url, settings.datahub_gms_token_secret_arn)),
+        pace=pace,
     )
 
 
@@ -81,6 +85,9 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         outcome = handle_message(record.body, dependencies(), TimeBudget.of(lambda_context))
     except (MustWait, CapacityUnavailable) as exc:
         _wait(record, str(exc))
+        return
+    except RunTaskThrottled as exc:
+        _throttled(record, str(exc))
         return
     except OverlapSkipped as exc:
         deps = dependencies()
@@ -131,6 +138,20 @@ def _wait(record: SQSRecord, reason: str) -> None:
         now_ms,
     )
     metrics.add_metric(name=WAITING_METRIC if waits else GAVE_UP_METRIC, unit=MetricUnit.Count, value=1)
+
+
+def _throttled(record: SQSRecord, reason: str) -> None:
+    """ECS throttled RunTask: this container pauses (empty bucket) and the run is sent back to be tried in seconds.
+
+    Neither a failed attempt (the receive count starts again) nor a wait DataHub needs to show.
+    """
+    deps = dependencies()
+    if deps.pace is not None:
+        deps.pace.drain()
+    now_ms = deps.clock_ms()
+    send_back_soon(record.body, waiting_since(record, now_ms), Delivery.of(record).queue_arn, command_queue())
+    logger.warning("RunTask was throttled; the run is tried again in seconds", extra={"reason": reason[:500]})
+    metrics.add_metric(name=THROTTLED_METRIC, unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context(clear_state=True)

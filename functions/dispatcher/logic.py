@@ -24,6 +24,7 @@ from executor_common.contract import ExecutionTask, RunCommand, SignalCommand
 from executor_common.errors import GmsError, PermanentError, RetryableError
 from executor_common.runspec import CANCEL_REASON_PREFIX
 from executor_common.status import ExecutionStatus, is_terminal
+from executor_common.token_bucket import TokenBucket
 
 from dispatcher import spot
 from dispatcher.admission import admit
@@ -69,6 +70,8 @@ class Dependencies:
     task_definitions: TaskDefinitionResolver
     gms: GuardedGms
     clock_ms: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
+    #: This container's RunTask pace (its share of RUN_TASK_RATE); the ECS adapter takes a token per RunTask.
+    pace: TokenBucket | None = None
 
 
 def handle_message(body: str, deps: Dependencies, budget: TimeBudget = UNLIMITED) -> MessageOutcome:
