@@ -30,7 +30,7 @@ from dispatcher.observability import logger, metrics, tracer
 from dispatcher.overlap import OverlapSkipped, report_skipped
 from dispatcher.retries import Delivery, RetryPolicy, after_retryable
 from dispatcher.secret_resolution import SecretResolver
-from dispatcher.settings import get_settings
+from dispatcher.settings import DispatcherSettings, get_settings
 from dispatcher.task_definitions import TaskDefinitionResolver
 from dispatcher.waiting import WaitPolicy, make_wait, send_back_soon, waiting_since
 
@@ -47,12 +47,16 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @functools.cache
 def dependencies() -> Dependencies:
     """The adapters of this container, GMS client included; their caches live as long as it does."""
+    return build_dependencies(get_settings())
+
+
+def build_dependencies(settings: DispatcherSettings) -> Dependencies:
+    """A container's adapters, its RunTask pace included (a test builds several to play several containers)."""
     from executor_common.aws.ecs import EcsAdapter, make_ecs_client
     from executor_common.aws.s3 import S3Adapter, make_s3_client
     from executor_common.aws.secretsmanager import SecretsManagerAdapter, make_secretsmanager_client
     from executor_common.gms_factory import make_gms_client
 
-    settings = get_settings()
     pace = container_bucket(settings.run_task_rate, settings.dispatcher_max_concurrency)
     ecs = EcsAdapter(make_ecs_client(settings.aws_region), settings.ecs_cluster, run_task_gate=pace.take)
     return Dependencies(

@@ -15,6 +15,9 @@ import threading
 import time
 from collections.abc import Callable
 
+#: Float slack: 0.05 s at 20 per second is one token, although 0.05 * 20 < 1 in binary floating point.
+_EPSILON = 1e-9
+
 
 class TokenBucket:
     """`capacity` tokens, refilled at `rate` per second; starts full. Thread-safe."""
@@ -45,7 +48,7 @@ class TokenBucket:
         """Take a token now if there is one (AWS's side: False is a ThrottlingException)."""
         with self._lock:
             self._refill(self._clock())
-            if self._tokens >= 1:
+            if self._tokens >= 1 - _EPSILON:
                 self._tokens -= 1
                 return True
             return False
@@ -58,7 +61,7 @@ class TokenBucket:
         with self._lock:
             self._refill(self._clock())
             self._tokens -= 1
-            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+            wait = 0.0 if self._tokens >= -_EPSILON else -self._tokens / self.rate
         if wait > 0:
             self._sleep(wait)
         return wait
@@ -77,11 +80,13 @@ def container_bucket(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> TokenBucket:
-    """One container's share of `rate`: (rate / containers) per second, as many tokens of burst (at least one).
+    """One container's share of `rate`: (rate / containers) per second, half as many tokens of burst (at least one).
 
-    With containers <= rate the union of the shares is a (rate, rate) bucket: never above RunTask's burst
-    and sustained 20. With more containers than calls per second a share's burst is one call, so the
-    sustained rate still holds but a moment when every container calls at once can reach `containers`.
+    The union of the shares is then a (rate / 2, rate) bucket: within RunTask's burst and sustained 20, with
+    half the burst left over for the jitter between a call leaving a container and reaching AWS (calls
+    paced to the microsecond still arrive bunched). With more containers than calls per second a share's
+    burst is one call: the sustained rate still holds, but a moment when every container calls at once
+    can reach `containers` calls.
     """
     share = rate / max(1, containers)
-    return TokenBucket(share, max(1.0, share), clock=clock, sleep=sleep)
+    return TokenBucket(share, max(1.0, share / 2), clock=clock, sleep=sleep)
