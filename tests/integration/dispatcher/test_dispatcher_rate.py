@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from dispatcher_helpers import failed_ids, run_body, urn_of
@@ -26,7 +25,9 @@ RUNS = 100
 def aws_run_task_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """GIVEN RunTask throttled as Fargate throttles it: 20 calls of burst, 20 per second sustained."""
     monkeypatch.setattr(
-        aws_fidelity, "run_task_throttle", TokenBucket(aws_fidelity.FARGATE_RUN_TASK_RATE, aws_fidelity.FARGATE_RUN_TASK_RATE)
+        aws_fidelity,
+        "run_task_throttle",
+        TokenBucket(aws_fidelity.FARGATE_RUN_TASK_RATE, aws_fidelity.FARGATE_RUN_TASK_RATE),
     )
     aws_fidelity.run_task_calls.clear()
     yield
@@ -143,5 +144,3 @@ def test_throttled_run_task_sends_the_run_back_in_seconds_without_a_failed_attem
     assert failed_ids(response) == []
     assert dispatcher_stack.gms.result(urn_of("throttled-1"))["status"] == "RUNNING"
     assert command_queue.all_messages() == []
-
-
