@@ -37,15 +37,21 @@ class WaitPolicy:
     max_wait_seconds: int
 
 
-def waiting_since(record: Any, now_ms: int) -> int:
-    """When this run started waiting: the attribute a re-sent message carries, else now (its first wait)."""
+def recorded_since(record: Any) -> int | None:
+    """When this run started waiting, as the message sent back to wait carries it; None for a new run."""
     raw = record.raw_event if hasattr(record, "raw_event") else record
     attribute = (raw.get("messageAttributes") or {}).get(WAITING_SINCE) or {}
     value = attribute.get("stringValue") or attribute.get("StringValue")
     try:
-        return int(value) if value else now_ms
+        return int(value) if value else None
     except ValueError:
-        return now_ms
+        return None
+
+
+def waiting_since(record: Any, now_ms: int) -> int:
+    """When this run started waiting: the attribute a re-sent message carries, else now (its first wait)."""
+    since = recorded_since(record)
+    return now_ms if since is None else since
 
 
 def pending_result(reason: str, since_ms: int, now_ms: int, waiting: int | None, next_s: int) -> ExecutionRequestResult:

@@ -20,7 +20,7 @@ import hashlib
 import re
 from typing import Any
 
-from executor_common.contract import RunCommand, parse_command, recover_execution_urn
+from executor_common.contract import RunCommand, SignalCommand, parse_command, recover_execution_urn
 
 #: SQS SendMessage: "The length of MessageGroupId is 128 characters. Valid values: alphanumeric characters
 #: and punctuation (!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~)."
@@ -29,15 +29,20 @@ _UNFIT = re.compile(r"[^A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]")
 _HASH_CHARS = 32
 
 
+def command_tenant(command: RunCommand | SignalCommand) -> str:
+    """The run's ingestion source URN, else the execution request URN."""
+    if isinstance(command, RunCommand) and command.aspect.source.ingestionSource:
+        return command.aspect.source.ingestionSource
+    return command.entityUrn
+
+
 def tenant_of(body: str | bytes | dict[str, Any]) -> str | None:
-    """The run's ingestion source URN, else the execution request URN; None when the body names neither."""
+    """`command_tenant` of a message body; its execution request URN when it does not parse; else None."""
     try:
         command = parse_command(body)
     except ValueError:  # pydantic's ValidationError too
         return recover_execution_urn(body)
-    if isinstance(command, RunCommand) and command.aspect.source.ingestionSource:
-        return command.aspect.source.ingestionSource
-    return command.entityUrn
+    return command_tenant(command)
 
 
 def group_id_for(tenant: str) -> str:
