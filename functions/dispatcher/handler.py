@@ -154,9 +154,11 @@ def _wait(record: SQSRecord, exc: MustWait | CapacityUnavailable) -> bool:
     """
     deps = dependencies()
     now_ms = deps.clock_ms()
-    since = waiting_since(record, now_ms)
+    place = exc.place if isinstance(exc, MustWait) else None
+    since = place.since_ms if place is not None else waiting_since(record, now_ms)  # one time: key and message
+    if isinstance(exc, CapacityUnavailable):  # RunTask found no room: in line too (not a run waiting for its source)
+        place = place_of_body(record.body, since)
     reason, check_s = str(exc), deps.settings.wait_check_seconds
-    place = exc.place if isinstance(exc, MustWait) else place_of_body(record.body, since)
     ahead = exc.ahead if isinstance(exc, MustWait) else None
     if deps.line is not None and place is not None:
         deps.line.join(place)
