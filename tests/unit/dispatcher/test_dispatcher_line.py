@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from dispatcher.line import Place, ahead_of, fair_order, free_slots
 
 
