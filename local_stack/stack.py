@@ -307,6 +307,8 @@ class LocalStack:
                 region=aws.region,
                 batch_size=int(mapping.get("BatchSize") or 10),
                 visibility_timeout_seconds=self._visibility_timeout,
+                # As many pollers as the mapping's MaximumConcurrency: the dispatcher shares RunTaskRate among them.
+                concurrency=int((mapping.get("ScalingConfig") or {}).get("MaximumConcurrency") or 2),
             )
             self.pollers.append(SqsPoller(sqs, config, function.invoke, name=function.logical_id).start())
         events = aws.client("events")
