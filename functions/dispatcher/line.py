@@ -11,7 +11,7 @@ oldest first, then every source's second, ...). It launches only when fewer runs
 there are free slots; otherwise it waits too, even if it is new. One source's burst of 500 therefore
 holds one place per turn, and another source's single run is at most one turn from the front.
 
-A place is refreshed at each check and one not refreshed for STALE_AFTER (its run was cancelled or
+A place is refreshed at each check, and one not refreshed for `stale_after_s` (its run was cancelled or
 its message lost) no longer counts, so the line cannot stall. The line is read only when a limit is
 set (MaxConcurrentRuns / MaxConcurrentVcpus): without one there are no slots to share. Any S3 error
 leaves the line out of the decision (a warning): the limits still hold, only the order is looser.
