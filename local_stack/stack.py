@@ -243,9 +243,17 @@ class LocalStack:
 
     # -- use -------------------------------------------------------------------------------
     def send(self, command: dict[str, Any]) -> str:
-        """Put one command (an execution-request aspect envelope) on the command queue; returns the message id."""
+        """Put one command (an execution-request aspect envelope) on the command queue, with its fair-queue group
+        as the forwarder sends it; returns the message id."""
+        from executor_common.fair_queue import message_group_id
+
         assert self.aws is not None and self.info is not None
-        response = self.aws.client("sqs").send_message(QueueUrl=self.info.queue_url, MessageBody=json.dumps(command))
+        body = json.dumps(command)
+        group = message_group_id(body)
+        request: dict[str, Any] = {"QueueUrl": self.info.queue_url, "MessageBody": body}
+        if group:
+            request["MessageGroupId"] = group
+        response = self.aws.client("sqs").send_message(**request)
         return str(response["MessageId"])
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
