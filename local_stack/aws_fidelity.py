@@ -23,8 +23,8 @@ Logs, EventBridge: everything the product calls except S3):
   a token bucket per account and Region), when a test or the local stack sets `run_task_throttle`:
   a call the bucket has no token for is a `ThrottlingException` "Rate exceeded". Every RunTask call
   moto serves is timed in `run_task_calls` (monotonic seconds), throttled or not.
-* SQS `MessageGroupId` (SendMessage API reference): on a standard queue it keys fair queues; at most
-  128 characters, alphanumeric and punctuation only.
+* SQS `MessageGroupId` on SendMessage (API reference): on a standard queue it keys fair queues; at
+  most 128 characters, alphanumeric and punctuation only (`InvalidParameterValue` otherwise).
 
 S3 (rest-xml, not parsed here): object keys over 1,024 UTF-8 bytes are refused (`KeyTooLongError`).
 
@@ -151,9 +151,9 @@ def ecs_rule_violation(action: str, params: dict[str, Any]) -> str | None:
 
 def sqs_rule_violation(action: str, params: dict[str, Any]) -> str | None:
     """The SQS rule (not in botocore's model) that `params` breaks; None when none."""
-    entries = params.get("Entries") if action == "SendMessageBatch" else [params] if action == "SendMessage" else []
-    for entry in entries or []:
-        group = entry.get("MessageGroupId") if isinstance(entry, dict) else None
+    # SendMessageBatch is not checked: AWS fails a bad entry alone (SenderFault), and the product sends one at a time.
+    if action == "SendMessage":
+        group = params.get("MessageGroupId")
         if group is not None and not (isinstance(group, str) and MESSAGE_GROUP_ID.fullmatch(group)):
             return (
                 "Value for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include "
