@@ -78,4 +78,4 @@ def test_dispatcher_processes_together_stay_within_the_run_task_rate(bare_stack,
     print(
         f"\n{len(dispatcher._all)} dispatcher processes, {len(times)} RunTask calls, {sustained:.1f}/s after the burst"
     )
-    assert sustained <= 20 * 1.05
+    assert sustained <= 20 * 1.1  # call times are taken on arrival at moto: a loaded machine adds jitter
