@@ -19,6 +19,12 @@ Logs, EventBridge: everything the product calls except S3):
 * ECS RunTask `clientToken` (ECS API reference "Ensuring idempotency"): for 24 hours the same token
   with the same parameters returns the task(s) of the first call and launches nothing; the same
   token with other parameters is a `ConflictException` naming the existing task(s).
+* ECS RunTask's rate ("Amazon Fargate throttling quotas": 20 calls per second, burst and sustained,
+  a token bucket per account and Region), when a test or the local stack sets `run_task_throttle`:
+  a call the bucket has no token for is a `ThrottlingException` "Rate exceeded". Every RunTask call
+  moto serves is timed in `run_task_calls` (monotonic seconds), throttled or not.
+* SQS `MessageGroupId` on SendMessage (API reference): on a standard queue it keys fair queues; at
+  most 128 characters, alphanumeric and punctuation only (`InvalidParameterValue` otherwise).
 
 S3 (rest-xml, not parsed here): object keys over 1,024 UTF-8 bytes are refused (`KeyTooLongError`).
 
@@ -31,11 +37,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from functools import cache
 from typing import Any
+
+from executor_common.token_bucket import TokenBucket
 
 #: ECS: "When you specify startedBy as the filter, it must be the only filter that you use."
 LIST_TASKS_FILTERS = ("containerInstance", "family", "serviceName", "desiredStatus", "launchType", "daemonName")
@@ -52,6 +62,15 @@ CFN_GENERATED_NAME_MAX = 64
 #: JSON-protocol services whose requests are validated against botocore's model.
 VALIDATED_SERVICES = ("ecs", "sqs", "secretsmanager", "logs", "events")
 
+#: SQS: "The length of MessageGroupId is 128 characters. Valid values: alphanumeric characters and punctuation".
+MESSAGE_GROUP_ID = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]{1,128}")
+#: Fargate's RunTask quota: 20 calls per second, burst and sustained.
+FARGATE_RUN_TASK_RATE = 20.0
+
+#: AWS's RunTask bucket; None (the default) serves every call, as moto does.
+run_task_throttle: TokenBucket | None = None
+#: `(monotonic seconds, throttled)` for each RunTask call moto answered, oldest first.
+run_task_calls: deque[tuple[float, bool]] = deque(maxlen=100_000)
 #: False plays raw moto (no clientToken idempotency), for a test that shows what protects users without it.
 honour_client_token = True
 #: Replaceable clock (seconds), so a test can move past the clientToken lifetime.
@@ -130,6 +149,19 @@ def ecs_rule_violation(action: str, params: dict[str, Any]) -> str | None:
     return None
 
 
+def sqs_rule_violation(action: str, params: dict[str, Any]) -> str | None:
+    """The SQS rule (not in botocore's model) that `params` breaks; None when none."""
+    # SendMessageBatch is not checked: AWS fails a bad entry alone (SenderFault), and the product sends one at a time.
+    if action == "SendMessage":
+        group = params.get("MessageGroupId")
+        if group is not None and not (isinstance(group, str) and MESSAGE_GROUP_ID.fullmatch(group)):
+            return (
+                "Value for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include "
+                "alphanumeric and punctuation characters. 1 to 128 in length."
+            )
+    return None
+
+
 def _request_params(response: Any) -> dict[str, Any] | None:
     body = response.body
     if isinstance(body, bytes):
@@ -161,6 +193,10 @@ def check_request(response: Any) -> Exception | None:
         problem = ecs_rule_violation(action, params)
         if problem:
             return _service_exception("InvalidParameterException", problem)
+    if service == "sqs":
+        problem = sqs_rule_violation(action, params)
+        if problem:
+            return _service_exception("InvalidParameterValue", problem)
     return None
 
 
@@ -174,6 +210,11 @@ def _run_task_with_client_token(original: Callable[[Any], Any]) -> Callable[...,
     def run_task(self: Any) -> Any:
         from moto.core.responses import ActionResult
 
+        throttle = run_task_throttle
+        throttled = throttle is not None and not throttle.try_take()
+        run_task_calls.append((time.monotonic(), throttled))
+        if throttled:
+            raise _service_exception("ThrottlingException", "Rate exceeded")
         params = _request_params(self) or {}
         token = params.get("clientToken")
         if not token or not honour_client_token:

@@ -247,9 +247,17 @@ class LocalStack:
 
     # -- use -------------------------------------------------------------------------------
     def send(self, command: dict[str, Any]) -> str:
-        """Put one command (an execution-request aspect envelope) on the command queue; returns the message id."""
+        """Put one command (an execution-request aspect envelope) on the command queue, with its fair-queue group
+        as the forwarder sends it; returns the message id."""
+        from executor_common.fair_queue import message_group_id
+
         assert self.aws is not None and self.info is not None
-        response = self.aws.client("sqs").send_message(QueueUrl=self.info.queue_url, MessageBody=json.dumps(command))
+        body = json.dumps(command)
+        group = message_group_id(body)
+        request: dict[str, Any] = {"QueueUrl": self.info.queue_url, "MessageBody": body}
+        if group:
+            request["MessageGroupId"] = group
+        response = self.aws.client("sqs").send_message(**request)
         return str(response["MessageId"])
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
@@ -311,6 +319,8 @@ class LocalStack:
                 region=aws.region,
                 batch_size=int(mapping.get("BatchSize") or 10),
                 visibility_timeout_seconds=self._visibility_timeout,
+                # As many pollers as the mapping's MaximumConcurrency: the dispatcher shares RunTaskRate among them.
+                concurrency=int((mapping.get("ScalingConfig") or {}).get("MaximumConcurrency") or 2),
             )
             self.pollers.append(SqsPoller(sqs, config, function.invoke, name=function.logical_id).start())
         events = aws.client("events")

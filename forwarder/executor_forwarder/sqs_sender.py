@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from executor_common.errors import RetryableError
+from executor_common.fair_queue import message_group_id
 
 from executor_forwarder.config import ForwarderConfig, RetrySettings
 
@@ -117,8 +118,15 @@ class SqsSender:
         return self._client
 
     def send(self, body: str, attributes: dict[str, str] | None = None, *, label: str = "message") -> str:
-        """Send `body`; return SQS's MessageId. `label` names the message in logs (never the body)."""
+        """Send `body`; return SQS's MessageId. `label` names the message in logs (never the body).
+
+        The message carries its ingestion source as `MessageGroupId`, which makes the command queue an SQS
+        fair queue: one source's burst does not hold up the other sources' runs (executor_common.fair_queue).
+        """
         request: dict[str, Any] = {"QueueUrl": self.queue_url, "MessageBody": body}
+        group_id = message_group_id(body)
+        if group_id:
+            request["MessageGroupId"] = group_id
         if attributes:
             request["MessageAttributes"] = {
                 name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()

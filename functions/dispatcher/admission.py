@@ -4,7 +4,9 @@ Pure decision (`over_limit`) plus one read of the cluster (`cluster_load`: ListT
 and DescribeTasks only when a vCPU limit is set). With no limit set (0, the default) nothing is read, so
 a launch stays one ECS call. A run over the limit raises `MustWait`: the handler sends the message back
 with a delay (dispatcher/waiting.py) and DataHub shows it PENDING with the reason; it is never failed
-and never counts towards the queue's receive count.
+and never counts towards the queue's receive count. With a limit, runs waiting for room hold a place in
+the waiting line (dispatcher/line.py), and a run launches only when fewer runs are ahead of it there
+than there are free slots, so waiting runs are not overtaken by new ones and sources take turns.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from dataclasses import dataclass
 
 from executor_common.aws.ecs import EcsAdapter
 from executor_common.errors import ExecutorError
+from executor_common.fair_queue import command_tenant
 
+from dispatcher.line import Place, WaitingLine, ahead_of, free_slots
 from dispatcher.overlap import settle_overlap
 from dispatcher.settings import DispatcherSettings
 from dispatcher.validation import ValidatedRun
@@ -23,11 +27,17 @@ CPU_UNITS_PER_VCPU = 1024
 
 
 class MustWait(ExecutorError):
-    """This run cannot launch now (a limit, the overlap policy); it waits and is tried again later."""
+    """This run cannot launch now (a limit, the overlap policy); it waits and is tried again later.
 
-    def __init__(self, reason: str) -> None:
+    `place` is its place in the waiting line when it waits for room (not for its source's other run),
+    `ahead` how many runs are before it there.
+    """
+
+    def __init__(self, reason: str, place: Place | None = None, ahead: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.place = place
+        self.ahead = ahead
 
 
 @dataclass(frozen=True)
@@ -70,14 +80,40 @@ def cluster_load(ecs: EcsAdapter, *, with_vcpus: bool) -> Load:
     return Load(runs=len(arns), vcpus=units / CPU_UNITS_PER_VCPU)
 
 
-def admit(run: ValidatedRun, settings: DispatcherSettings, ecs: EcsAdapter) -> None:
-    """Raise `MustWait` when `run` must wait (its source's overlap policy, the stack's limits), `OverlapSkipped`
-    when it must not run at all; with `replace`, the source's running run is stopped first."""
+@dataclass(frozen=True)
+class Turn:
+    """Where the run stands: its waiting line, the time it started waiting (None: it is new), the time now."""
+
+    line: WaitingLine | None
+    since_ms: int | None
+    now_ms: int
+
+
+def admit(run: ValidatedRun, settings: DispatcherSettings, ecs: EcsAdapter, turn: Turn | None = None) -> None:
+    """Raise `MustWait` when `run` must wait (its source's overlap policy, the stack's limits, runs ahead of it
+    in the waiting line), `OverlapSkipped` when it must not run at all; with `replace`, the source's running
+    run is stopped first."""
     settle_overlap(run, settings.overlap_policy, ecs, MustWait)
     limits = Limits(settings.max_concurrent_runs, settings.max_concurrent_vcpus)
     if not limits.any:
         return
     run_vcpus = int(run.size.cpu) / CPU_UNITS_PER_VCPU
-    reason = over_limit(cluster_load(ecs, with_vcpus=limits.max_vcpus > 0), limits, run_vcpus)
+    load = cluster_load(ecs, with_vcpus=limits.max_vcpus > 0)
+    reason = over_limit(load, limits, run_vcpus)
+    places = turn.line.places(turn.now_ms) if turn is not None and turn.line is not None else None
+    if turn is None or places is None:
+        if reason is not None:
+            raise MustWait(reason)
+        return
+    me = Place.of(turn.since_ms or turn.now_ms, command_tenant(run.command), run.execution_id)
+    ahead = ahead_of(me, places)
     if reason is not None:
-        raise MustWait(reason)
+        raise MustWait(reason, me, ahead)
+    free = free_slots(load.runs, load.vcpus, limits.max_runs, limits.max_vcpus, run_vcpus)
+    if ahead >= free:
+        raise MustWait(
+            f"{ahead} run{'s' if ahead != 1 else ''} waiting longer {'are' if ahead != 1 else 'is'} ahead of it "
+            f"for the {free} free slot{'s' if free != 1 else ''} (first come, first served, the sources taking turns)",
+            me,
+            ahead,
+        )

@@ -16,28 +16,33 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from executor_common.aws.errors import CapacityUnavailable
+from executor_common.aws.errors import CapacityUnavailable, RunTaskThrottled
 from executor_common.contract import recover_execution_urn
 from executor_common.errors import RetryableError
 from executor_common.runspec import RUNNER_CONTAINER_NAME
+from executor_common.token_bucket import container_bucket
 
 from dispatcher.admission import MustWait
 from dispatcher.budget import TimeBudget
 from dispatcher.gms_guard import GuardedGms
+from dispatcher.line import FRONT_CHECK_SECONDS, FRONT_OF_LINE, WaitingLine, place_of_body
 from dispatcher.logic import Dependencies, MessageOutcome, _write_failure, handle_message
 from dispatcher.observability import logger, metrics, tracer
 from dispatcher.overlap import OverlapSkipped, report_skipped
 from dispatcher.retries import Delivery, RetryPolicy, after_retryable
 from dispatcher.secret_resolution import SecretResolver
-from dispatcher.settings import get_settings
+from dispatcher.settings import DispatcherSettings, get_settings
 from dispatcher.task_definitions import TaskDefinitionResolver
-from dispatcher.waiting import WaitPolicy, make_wait, waiting_since
+from dispatcher.waiting import WaitPolicy, make_wait, recorded_since, send_back_soon, waiting_since
 
 RETRIED_METRIC = "RunsRetried"
 QUEUE_WAIT_METRIC = "QueueWaitSeconds"
 GAVE_UP_METRIC = "RunsGivenUp"
 WAITING_METRIC = "RunsWaiting"
 SKIPPED_METRIC = "RunsSkipped"
+THROTTLED_METRIC = "RunTaskThrottled"
+#: A place in the waiting line not refreshed for this many checks (plus 30 s) no longer counts.
+LINE_STALE_CHECKS = 3
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -45,17 +50,23 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @functools.cache
 def dependencies() -> Dependencies:
     """The adapters of this container, GMS client included; their caches live as long as it does."""
+    return build_dependencies(get_settings())
+
+
+def build_dependencies(settings: DispatcherSettings) -> Dependencies:
+    """A container's adapters, its RunTask pace included (a test builds several to play several containers)."""
     from executor_common.aws.ecs import EcsAdapter, make_ecs_client
     from executor_common.aws.s3 import S3Adapter, make_s3_client
     from executor_common.aws.secretsmanager import SecretsManagerAdapter, make_secretsmanager_client
     from executor_common.gms_factory import make_gms_client
 
-    settings = get_settings()
-    ecs = EcsAdapter(make_ecs_client(settings.aws_region), settings.ecs_cluster)
+    pace = container_bucket(settings.run_task_rate, settings.dispatcher_max_concurrency)
+    s3 = S3Adapter(make_s3_client(settings.aws_region))
+    ecs = EcsAdapter(make_ecs_client(settings.aws_region), settings.ecs_cluster, run_task_gate=pace.take)
     return Dependencies(
         settings=settings,
         ecs=ecs,
-        s3=S3Adapter(make_s3_client(settings.aws_region)),
+        s3=s3,
         secrets=SecretResolver(
             SecretsManagerAdapter(make_secretsmanager_client(settings.aws_region)),
             settings.secret_arns,
@@ -63,6 +74,11 @@ def dependencies() -> Dependencies:
         ),
         task_definitions=TaskDefinitionResolver(ecs, settings.task_definition_arn, RUNNER_CONTAINER_NAME),
         gms=GuardedGms(make_gms_client(settings.datahub_gms_url, settings.datahub_gms_token_secret_arn)),
+        pace=pace,
+        # Read only when a limit is set: without one there are no slots to take turns for.
+        line=WaitingLine(s3, settings.run_bucket, LINE_STALE_CHECKS * settings.wait_check_seconds + 30)
+        if settings.max_concurrent_runs or settings.max_concurrent_vcpus
+        else None,
     )
 
 
@@ -76,17 +92,32 @@ def command_queue() -> Any:
 
 @tracer.capture_method
 def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
-    """One record; BatchProcessor passes `lambda_context` because this signature names it."""
+    """One record; BatchProcessor passes `lambda_context` because this signature names it.
+
+    A run that had waited and now no longer waits (launched, refused, given up) leaves the waiting line.
+    """
+    since = recorded_since(record)
+    line = dependencies().line
+    if not _handle_record(record, lambda_context, since) and since is not None and line is not None:
+        place = place_of_body(record.body, since)
+        if place is not None:
+            line.leave(place)
+
+
+def _handle_record(record: SQSRecord, lambda_context: LambdaContext | None, since: int | None) -> bool:
+    """Handle one record; True when its run still waits (sent back), False when it is done with."""
     try:
-        outcome = handle_message(record.body, dependencies(), TimeBudget.of(lambda_context))
+        outcome = handle_message(record.body, dependencies(), TimeBudget.of(lambda_context), since)
     except (MustWait, CapacityUnavailable) as exc:
-        _wait(record, str(exc))
-        return
+        return _wait(record, exc)
+    except RunTaskThrottled as exc:
+        _throttled(record, str(exc))
+        return True
     except OverlapSkipped as exc:
         deps = dependencies()
         report_skipped(recover_execution_urn(record.body) or "", exc.reason, deps.gms, deps.clock_ms())
         metrics.add_metric(name=SKIPPED_METRIC, unit=MetricUnit.Count, value=1)
-        return
+        return False
     except RetryableError as exc:
         logger.warning("Will retry this message", extra={"reason": str(exc)[:1000], "message_id": record.message_id})
         deps = dependencies()
@@ -107,30 +138,60 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
             metrics.add_metric(name=RETRIED_METRIC, unit=MetricUnit.Count, value=1)
             raise
         metrics.add_metric(name=GAVE_UP_METRIC, unit=MetricUnit.Count, value=1)
-        return
+        return False
     metrics.add_metric(name=outcome.value, unit=MetricUnit.Count, value=1)
     sent_ms = record.attributes.sent_timestamp
     if outcome == MessageOutcome.LAUNCHED and sent_ms and sent_ms.isdigit():  # the dashboard's "time to RUNNING"
         waited = max(0.0, time.time() - int(sent_ms) / 1000)
         metrics.add_metric(name=QUEUE_WAIT_METRIC, unit=MetricUnit.Seconds, value=round(waited, 3))
+    return False
 
 
-def _wait(record: SQSRecord, reason: str) -> None:
-    """No room now: the run goes back to the queue with a delay, PENDING in DataHub (or FAILURE after the max wait)."""
+def _wait(record: SQSRecord, exc: MustWait | CapacityUnavailable) -> bool:
+    """No room now: the run goes back to the queue with a delay, PENDING in DataHub (or FAILURE after the max wait).
+
+    A run waiting for room holds its place in the waiting line; near the front it checks again sooner.
+    """
     deps = dependencies()
     now_ms = deps.clock_ms()
+    place = exc.place if isinstance(exc, MustWait) else None
+    since = place.since_ms if place is not None else waiting_since(record, now_ms)  # one time: key and message
+    if isinstance(exc, CapacityUnavailable):  # RunTask found no room: in line too (not a run waiting for its source)
+        place = place_of_body(record.body, since)
+    reason, check_s = str(exc), deps.settings.wait_check_seconds
+    ahead = exc.ahead if isinstance(exc, MustWait) else None
+    if deps.line is not None and place is not None:
+        deps.line.join(place)
+        if ahead is not None:
+            reason = f"{reason}. Place in line: {ahead + 1}"
+            check_s = min(check_s, FRONT_CHECK_SECONDS) if ahead < FRONT_OF_LINE else check_s
     waits = make_wait(
         record.body,
         reason,
-        waiting_since(record, now_ms),
+        since,
         Delivery.of(record).queue_arn,
-        WaitPolicy(deps.settings.wait_check_seconds, deps.settings.max_wait_seconds),
+        WaitPolicy(check_s, deps.settings.max_wait_seconds),
         command_queue(),
         deps.gms,
         lambda urn, why, test: _write_failure(urn, why, deps, test_connection=test),
         now_ms,
     )
     metrics.add_metric(name=WAITING_METRIC if waits else GAVE_UP_METRIC, unit=MetricUnit.Count, value=1)
+    return waits
+
+
+def _throttled(record: SQSRecord, reason: str) -> None:
+    """ECS throttled RunTask: this container pauses (empty bucket) and the run is sent back to be tried in seconds.
+
+    Neither a failed attempt (the receive count starts again) nor a wait DataHub needs to show.
+    """
+    deps = dependencies()
+    if deps.pace is not None:
+        deps.pace.drain()
+    now_ms = deps.clock_ms()
+    send_back_soon(record.body, waiting_since(record, now_ms), Delivery.of(record).queue_arn, command_queue())
+    logger.warning("RunTask was throttled; the run is tried again in seconds", extra={"reason": reason[:500]})
+    metrics.add_metric(name=THROTTLED_METRIC, unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context(clear_state=True)

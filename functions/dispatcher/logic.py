@@ -24,11 +24,13 @@ from executor_common.contract import ExecutionTask, RunCommand, SignalCommand
 from executor_common.errors import GmsError, PermanentError, RetryableError
 from executor_common.runspec import CANCEL_REASON_PREFIX
 from executor_common.status import ExecutionStatus, is_terminal
+from executor_common.token_bucket import TokenBucket
 
 from dispatcher import spot
-from dispatcher.admission import admit
+from dispatcher.admission import Turn, admit
 from dispatcher.budget import UNLIMITED, TimeBudget
 from dispatcher.gms_guard import GuardedGms
+from dispatcher.line import WaitingLine
 from dispatcher.observability import logger
 from dispatcher.planner import LaunchPlan, plan_launch, started_by_for
 from dispatcher.report import cancelled_result, failure_result, running_result
@@ -69,10 +71,19 @@ class Dependencies:
     task_definitions: TaskDefinitionResolver
     gms: GuardedGms
     clock_ms: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
+    #: This container's RunTask pace (its share of RUN_TASK_RATE); the ECS adapter takes a token per RunTask.
+    pace: TokenBucket | None = None
+    #: The waiting line (dispatcher/line.py): who is next when a slot frees; None = launch order by arrival.
+    line: WaitingLine | None = None
 
 
-def handle_message(body: str, deps: Dependencies, budget: TimeBudget = UNLIMITED) -> MessageOutcome:
-    """Process one SQS message body. Raises RetryableError when the message must come back."""
+def handle_message(
+    body: str, deps: Dependencies, budget: TimeBudget = UNLIMITED, since_ms: int | None = None
+) -> MessageOutcome:
+    """Process one SQS message body. Raises RetryableError when the message must come back.
+
+    `since_ms` is when the run started waiting, for a run sent back to wait (its place in the line).
+    """
     budget.check("Not starting this message")
     decision = route(body, deps.settings.executor_id)
     if isinstance(decision, Foreign):
@@ -88,7 +99,7 @@ def handle_message(body: str, deps: Dependencies, budget: TimeBudget = UNLIMITED
     logger.set_correlation_id(command.entityUrn)
     if isinstance(command, SignalCommand):
         return _handle_signal(command, deps)  # ours when a task of ours runs it, whatever its executorId
-    return _handle_run(command, deps, budget)
+    return _handle_run(command, deps, budget, since_ms)
 
 
 def _misrouted(message_executor_id: str | None, deps: Dependencies) -> MessageOutcome:
@@ -120,7 +131,7 @@ def _write_failure(urn: str, reason: str, deps: Dependencies, *, test_connection
 
 
 # -- runs -------------------------------------------------------------------------------------
-def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget) -> MessageOutcome:
+def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget, since_ms: int | None) -> MessageOutcome:
     try:
         run = validate_run(command, deps.settings)
         if _already_finished(command.entityUrn, deps):
@@ -132,7 +143,8 @@ def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget) -> 
         task_definition_arn = deps.task_definitions.for_secrets(secret_arns)
         launched_at_ms = deps.clock_ms()
         plan = plan_launch(run, deps.settings, task_definition_arn, launched_at_ms)
-        admit(run, deps.settings, deps.ecs)  # MustWait leaves: the handler sends the run back to wait
+        # MustWait leaves: the handler sends the run back to wait
+        admit(run, deps.settings, deps.ecs, Turn(deps.line, since_ms, deps.clock_ms()))
         budget.check("Not launching the run")
         if plan.spec_object is not None:
             deps.s3.put_text(plan.spec_object.bucket, plan.spec_object.key, plan.spec_object.body)

@@ -113,6 +113,10 @@ class DispatcherSettings(EnvSettings):
     max_wait_seconds: int = Field(default=86400, ge=60)
     # Overlapping runs of one source (dispatcher/overlap.py); a source's EXECUTOR_OVERLAP_POLICY wins.
     overlap_policy: Literal["allow", "skip", "queue", "replace"] = "allow"
+    # Rate (executor_common/token_bucket.py): RunTask calls per second for the whole stack, shared by the
+    # event source's containers (DISPATCHER_MAX_CONCURRENCY is its MaximumConcurrency).
+    run_task_rate: float = Field(default=20, gt=0)
+    dispatcher_max_concurrency: int = Field(default=5, ge=1)
 
     @field_validator("subnet_ids", "security_group_ids", mode="before")
     @classmethod

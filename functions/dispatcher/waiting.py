@@ -18,6 +18,7 @@ from typing import Any
 from executor_common.aws.sqs import SqsAdapter
 from executor_common.contract import ExecutionTask, RunCommand, parse_command
 from executor_common.errors import GmsError, RetryableError
+from executor_common.fair_queue import message_group_id
 from executor_common.results import ExecutionRequestResult
 from executor_common.status import ExecutionStatus, is_terminal
 
@@ -26,6 +27,8 @@ from dispatcher.observability import logger
 
 #: Message attribute: epoch milliseconds when the run first had to wait.
 WAITING_SINCE = "waitingSince"
+#: After a throttled RunTask the run comes back in about this many seconds (AWS refills 20 tokens a second).
+THROTTLED_RETRY_SECONDS = 2
 
 
 @dataclass(frozen=True)
@@ -34,15 +37,21 @@ class WaitPolicy:
     max_wait_seconds: int
 
 
-def waiting_since(record: Any, now_ms: int) -> int:
-    """When this run started waiting: the attribute a re-sent message carries, else now (its first wait)."""
+def recorded_since(record: Any) -> int | None:
+    """When this run started waiting, as the message sent back to wait carries it; None for a new run."""
     raw = record.raw_event if hasattr(record, "raw_event") else record
     attribute = (raw.get("messageAttributes") or {}).get(WAITING_SINCE) or {}
     value = attribute.get("stringValue") or attribute.get("StringValue")
     try:
-        return int(value) if value else now_ms
+        return int(value) if value else None
     except ValueError:
-        return now_ms
+        return None
+
+
+def waiting_since(record: Any, now_ms: int) -> int:
+    """When this run started waiting: the attribute a re-sent message carries, else now (its first wait)."""
+    since = recorded_since(record)
+    return now_ms if since is None else since
 
 
 def pending_result(reason: str, since_ms: int, now_ms: int, waiting: int | None, next_s: int) -> ExecutionRequestResult:
@@ -87,9 +96,22 @@ def make_wait(
     url = queue.queue_url(queue_arn)
     delay = max(1, round(policy.check_every_seconds * (0.8 + 0.4 * random.random())))
     _show_pending(command.entityUrn, pending_result(reason, since_ms, now_ms, queue.waiting_count(url), delay), gms)
-    queue.send_delayed(url, body, delay, {WAITING_SINCE: str(since_ms)})
+    queue.send_delayed(url, body, delay, {WAITING_SINCE: str(since_ms)}, group_id=message_group_id(body))
     logger.info("Run waits for room", extra={"reason": reason[:500], "delay_seconds": delay, "waited_s": waited_s})
     return True
+
+
+def send_back_soon(body: str, since_ms: int, queue_arn: str, queue: SqsAdapter) -> None:
+    """The run goes back to the queue for a new attempt in a few seconds, keeping its place (`waitingSince`).
+
+    A new message, not a failed record: its receive count starts again, so being throttled never
+    counts towards the retries that end in FAILURE. RetryableError when SQS refuses it (then the
+    record fails and comes back by its visibility, still not lost).
+    """
+    delay = max(1, round(THROTTLED_RETRY_SECONDS * (0.5 + random.random())))
+    queue.send_delayed(
+        queue.queue_url(queue_arn), body, delay, {WAITING_SINCE: str(since_ms)}, group_id=message_group_id(body)
+    )
 
 
 def _show_pending(urn: str, result: ExecutionRequestResult, gms: GuardedGms) -> None:

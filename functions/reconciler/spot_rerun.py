@@ -15,6 +15,7 @@ from typing import Any
 
 from executor_common.aws.sqs import SqsAdapter
 from executor_common.ecs_task import TaskDetail
+from executor_common.fair_queue import message_group_id
 from executor_common.results import ExecutionRequestResult
 from executor_common.runspec import ENV_CAPACITY_PROVIDER, ENV_RERUN_OF
 from executor_common.status import ExecutionStatus
@@ -70,6 +71,7 @@ def rerun_on_demand(
         logger.warning("No execution request input in DataHub; cannot re-run the interrupted Spot run")
         return False
     gms.write_result(urn, rerun_pending(detail, start_ms))
-    queue.send_delayed(queue_url, rerun_body(urn, request_input, detail.taskArn), 0, {})
+    body = rerun_body(urn, request_input, detail.taskArn)
+    queue.send_delayed(queue_url, body, 0, {}, group_id=message_group_id(body))  # the source's fair-queue tenant
     logger.info("Spot run interrupted: re-run sent to the command queue on on-demand")
     return True

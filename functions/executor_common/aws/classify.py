@@ -87,6 +87,18 @@ def classify_error_code(code: str, message: str = "", http_status: int | None = 
     return Verdict.RETRY if http_status is not None and http_status >= 500 else Verdict.FAIL
 
 
+#: Error codes that mean "too many calls now" (the others in RETRYABLE_CODES are the service having a moment).
+THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "ThrottledException", "RequestLimitExceeded", "TooManyRequestsException"}
+)
+
+
+def is_throttling(code: str | None, message: str = "") -> bool:
+    """A throttling answer: a throttling code, or ECS's throttling inside another code ("Rate exceeded")."""
+    lowered = message.lower()
+    return code in THROTTLING_CODES or any(hint in lowered for hint in ("throttl", "rate exceeded"))
+
+
 def classify_failure(failure: Mapping[str, Any]) -> Verdict:
     reason = str(failure.get("reason", ""))
     if reason.startswith("RESOURCE:") or any(reason.startswith(r) for r in RETRYABLE_FAILURE_REASONS):

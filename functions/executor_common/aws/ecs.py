@@ -27,8 +27,9 @@ from executor_common.aws.classify import (
     error_code,
     error_message,
     is_capacity_answer,
+    is_throttling,
 )
-from executor_common.aws.errors import CapacityUnavailable, RunTaskConflict, TaskDefinitionInactive
+from executor_common.aws.errors import CapacityUnavailable, RunTaskConflict, RunTaskThrottled, TaskDefinitionInactive
 from executor_common.errors import PermanentError, RetryableError
 
 logger = logging.getLogger(__name__)
@@ -100,8 +101,11 @@ class EcsAdapter:
         *,
         sleep: Callable[[float], None] = time.sleep,
         register_attempts: int = REGISTER_ATTEMPTS,
+        run_task_gate: Callable[[], object] | None = None,
     ) -> None:
+        """`run_task_gate` is called before every RunTask (the dispatcher's pace: it sleeps until a call may go)."""
         self.client = client
+        self._run_task_gate = run_task_gate
         self.cluster = cluster
         self._sleep = sleep
         self._register_attempts = register_attempts
@@ -165,7 +169,8 @@ class EcsAdapter:
         """One RunTask call on this cluster; the started task as ECS describes it.
 
         `RunTaskConflict` when the `clientToken` already launched a task with other parameters;
-        `TaskDefinitionInactive` when the task definition was deregistered; RunTask `failures[]`
+        `TaskDefinitionInactive` when the task definition was deregistered; `RunTaskThrottled` when ECS
+        throttled the call (after botocore's own retries); RunTask `failures[]`
         become RetryableError (capacity, agent, resources) or PermanentError, listing every one.
         With the same `clientToken` and parameters ECS returns the task it started before,
         in its current state (possibly STOPPED): callers look at `lastStatus`.
@@ -173,11 +178,15 @@ class EcsAdapter:
         from botocore.exceptions import BotoCoreError, ClientError
 
         doing = "Starting the ECS task (RunTask)"
+        if self._run_task_gate is not None:
+            self._run_task_gate()
         try:
             response = self.client.run_task(cluster=self.cluster, **request)
         except ClientError as exc:
             if error_code(exc) == "ConflictException":
                 raise RunTaskConflict(_conflicting_task_arns(exc), error_message(exc)) from exc
+            if is_throttling(error_code(exc), error_message(exc)):
+                raise RunTaskThrottled(str(classified(exc, doing))) from exc
             if is_capacity_answer(error_message(exc)):
                 raise CapacityUnavailable(str(classified(exc, doing)), spot=_on_spot(request)) from exc
             if _is_inactive_task_definition(exc):

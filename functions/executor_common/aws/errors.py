@@ -41,3 +41,11 @@ class CapacityUnavailable(RetryableError):
     def __init__(self, message: str, *, spot: bool = False) -> None:
         super().__init__(message)
         self.spot = spot
+
+
+class RunTaskThrottled(RetryableError):
+    """ECS throttled RunTask ("Rate exceeded"): the account's RunTask tokens are spent for now.
+
+    Not a fault of the run and not a failed attempt: the dispatcher sends the run back to be tried
+    in a few seconds, and its own pace drops to nothing until its bucket refills.
+    """

@@ -75,3 +75,16 @@ class S3Adapter:
         except S3UploadFailedError as exc:  # boto3's transfer manager wraps the ClientError it met
             raise RetryableError(f"{doing} failed: {exc}") from exc
         return f"s3://{bucket}/{key}"
+
+    def list_keys(self, bucket: str, prefix: str) -> list[tuple[str, float]]:
+        """Every key under `prefix` (all pages) with its LastModified as epoch seconds."""
+        keys: list[tuple[str, float]] = []
+        with aws_call(f"Listing s3://{bucket}/{prefix} (ListObjectsV2)"):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                keys.extend((item["Key"], item["LastModified"].timestamp()) for item in page.get("Contents", []))
+        return keys
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Delete one object (S3 answers the same for a key that is not there)."""
+        with aws_call(f"Deleting s3://{bucket}/{key} (DeleteObject)"):
+            self.client.delete_object(Bucket=bucket, Key=key)

@@ -4,7 +4,7 @@ for room), a message's visibility changed (the dispatcher's backoff), a queue's 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from executor_common.aws import make_client
 from executor_common.errors import RetryableError
@@ -48,17 +48,25 @@ class SqsAdapter:
         except (ClientError, BotoCoreError) as exc:
             raise RetryableError(f"SQS ChangeMessageVisibility failed: {type(exc).__name__}") from None
 
-    def send_delayed(self, queue_url: str, body: str, delay_seconds: int, attributes: dict[str, str]) -> None:
-        """Send `body` to be delivered in `delay_seconds`; any failure is a `RetryableError` (the input comes back)."""
+    def send_delayed(
+        self, queue_url: str, body: str, delay_seconds: int, attributes: dict[str, str], *, group_id: str | None = None
+    ) -> None:
+        """Send `body` to be delivered in `delay_seconds`; any failure is a `RetryableError` (the input comes back).
+
+        `group_id` is the message's fair-queue tenant (executor_common.fair_queue), when it has one.
+        """
         from botocore.exceptions import BotoCoreError, ClientError
 
+        request: dict[str, Any] = {
+            "QueueUrl": queue_url,
+            "MessageBody": body,
+            "DelaySeconds": max(0, min(int(delay_seconds), MAX_DELAY_SECONDS)),
+            "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+        }
+        if group_id:
+            request["MessageGroupId"] = group_id
         try:
-            self.client.send_message(
-                QueueUrl=queue_url,
-                MessageBody=body,
-                DelaySeconds=max(0, min(int(delay_seconds), MAX_DELAY_SECONDS)),
-                MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
-            )
+            self.client.send_message(**request)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             raise RetryableError(f"SQS SendMessage (delaying an event) failed: {code}") from None

@@ -14,7 +14,11 @@ FAST_RETRY = {"max_attempts": 3, "base_delay_seconds": 0.01, "max_delay_seconds"
 
 def queued_messages(queue_url: str) -> list[dict[str, Any]]:
     response = boto3.client("sqs", region_name=REGION).receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=10,
+        MessageAttributeNames=["All"],
+        MessageSystemAttributeNames=["All"],
+        WaitTimeSeconds=0,
     )
     return response.get("Messages", [])
 

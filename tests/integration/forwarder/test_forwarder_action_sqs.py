@@ -54,6 +54,8 @@ def test_forwarder_run_request_is_queued_as_the_message_contract(make_forwarder:
         "executorId": "remote",
         "aspectName": "dataHubExecutionRequestInput",
     }
+    # AND its ingestion source is its fair-queue tenant (SQS fair queues: one source's burst cannot starve others)
+    assert message["Attributes"]["MessageGroupId"] == command.aspect.source.ingestionSource
 
 
 def test_forwarder_cancel_is_queued_as_a_signal(make_forwarder: MakeAction, fwd_queue: str) -> None:
@@ -63,6 +65,7 @@ def test_forwarder_cancel_is_queued_as_a_signal(make_forwarder: MakeAction, fwd_
     command = parse_command(message["Body"])
     assert isinstance(command, SignalCommand)
     assert (command.execution_id, command.aspect.signal, command.executor_id) == ("run-0001", "KILL", "remote")
+    assert message["Attributes"]["MessageGroupId"] == command.entityUrn  # a cancel is its own tenant
 
 
 def test_forwarder_request_for_another_executor_is_not_queued(make_forwarder: MakeAction, fwd_queue: str) -> None:

@@ -66,6 +66,14 @@ def test_deploy_creates_the_sam_template_in_moto_and_resolves_function_environme
     assert env["ECS_CLUSTER"] == stack.physical_id("Cluster")
     assert env["SUBNET_IDS"] == subnet
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "DataHubRemoteExecutor"
+    # AND the command queue's MaximumConcurrency reaches the local pollers (the dispatchers sharing RunTaskRate)
+    mappings = aws.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    scaling = [
+        m.get("ScalingConfig")
+        for m in mappings
+        if m["EventSourceArn"].endswith(stack.physical_id("CommandQueue").rsplit("/", 1)[-1])
+    ]
+    assert [int(s["MaximumConcurrency"]) for s in scaling] == [5]
 
 
 def _queue(aws: LocalAws, name: str) -> tuple[str, str]:

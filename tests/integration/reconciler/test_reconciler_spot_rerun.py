@@ -56,8 +56,13 @@ def _given_interrupted_run(stack, event: dict) -> str:
 
 
 def _queued(url: str) -> list[dict]:
-    messages = boto3.client("sqs", region_name=REGION).receive_message(QueueUrl=url, MaxNumberOfMessages=10)
-    return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+    messages = boto3.client("sqs", region_name=REGION).receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["MessageGroupId"]
+    )
+    return [
+        {**json.loads(m["Body"]), "MessageGroupId": m.get("Attributes", {}).get("MessageGroupId")}
+        for m in messages.get("Messages", [])
+    ]
 
 
 def test_reconciler_spot_interrupted_fallback_run_is_sent_back_on_demand(reconciler_stack, command_queue_url):
@@ -74,6 +79,7 @@ def test_reconciler_spot_interrupted_fallback_run_is_sent_back_on_demand(reconci
     # AND the same execution request is on the command queue, on on-demand, naming the interrupted task
     (body,) = _queued(command_queue_url)
     assert body["entityUrn"] == urn
+    assert body.pop("MessageGroupId") == body["aspect"]["source"]["ingestionSource"]  # its source's fair-queue tenant
     env = json.loads(body["aspect"]["args"]["extra_env_vars"])
     assert env["EXECUTOR_CAPACITY_PROVIDER"] == "FARGATE"
     assert env["EXECUTOR_RERUN_OF"] == event["detail"]["taskArn"]

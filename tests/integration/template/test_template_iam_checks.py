@@ -144,7 +144,8 @@ def calls(deployed: dict[str, Any]) -> list[tuple[str, Request, Decision, str]]:
     secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:"
     prefixed, outside = f"{secret}datahub-executor/PG_PASSWORD-AbC123", f"{secret}prod/db-master-AbC123"
     named_like_a_name = f"{secret}SF_PASSWORD-Zz9Yy8"
-    run_folder = f"arn:aws:s3:::{outputs['RunBucketName']}/runs/urn-li-x"
+    bucket = f"arn:aws:s3:::{outputs['RunBucketName']}"
+    run_folder = f"{bucket}/runs/urn-li-x"
     log_group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:"
     log_stream = f"{log_group}{outputs['RunnerLogGroupName']}:log-stream:runs/runner/0123abcd"
     other_log_stream = f"{log_group}/aws/lambda/other:log-stream:x"
@@ -184,6 +185,11 @@ def calls(deployed: dict[str, Any]) -> list[tuple[str, Request, Decision, str]]:
         ("dispatcher", Request("kms:Decrypt", TOKEN_KEY, other_decrypt), deny, "another secret under the key"),
         ("dispatcher", Request("s3:PutObject", f"{run_folder}/spec.json"), allow, "run spec"),
         ("dispatcher", Request("s3:PutObject", f"arn:aws:s3:::{outputs['RunBucketName']}/other"), deny, "not runs/"),
+        ("dispatcher", Request("s3:PutObject", f"{bucket}/waiting/0001764140000000/ab12/run-1"), allow, "a place"),
+        ("dispatcher", Request("s3:DeleteObject", f"{bucket}/waiting/0001764140000000/ab12/run-1"), allow, "leave"),
+        ("dispatcher", Request("s3:DeleteObject", f"{run_folder}/spec.json"), deny, "never a run folder"),
+        ("dispatcher", Request("s3:ListBucket", bucket, {"s3:prefix": "waiting/"}), allow, "read the line"),
+        ("dispatcher", Request("s3:ListBucket", bucket, {"s3:prefix": "runs/"}), deny, "not the run folders"),
         # reconciler: the log tail and the token, nothing in ECS
         ("reconciler", Request("logs:GetLogEvents", log_stream), allow, "log tail"),
         ("reconciler", Request("logs:GetLogEvents", other_log_stream), deny, "another log group"),

@@ -112,3 +112,15 @@ def test_send_failure_message_never_contains_the_body() -> None:
         sender(client, [], max_attempts=3).send('{"password": "canary-secret-body"}')
 
     assert "canary-secret-body" not in str(raised.value)
+
+
+def test_send_carries_the_ingestion_source_as_message_group_id() -> None:
+    """SQS fair queues: the run's source is its tenant; a body that names no run is sent without a group."""
+    from tests.conftest import load_event
+
+    client, sleeps = ScriptedSqs(), []
+    body = load_event("run_ingest.json")["Records"][0]["body"]
+    sender(client, sleeps).send(body)
+    sender(client, sleeps).send("{}")
+    assert client.calls[0]["MessageGroupId"] == "urn:li:dataHubIngestionSource:b5e3a8e4-3c1f-4d5e-9a7b-2f6c8d9e0a11"
+    assert "MessageGroupId" not in client.calls[1]

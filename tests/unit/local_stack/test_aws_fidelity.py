@@ -215,3 +215,44 @@ def test_run_task_without_the_client_token_bridge_launches_again(
     ecs["client"].run_task(**ecs["run"], clientToken="token-1")
 
     assert len(ecs["client"].list_tasks(cluster="runs")["taskArns"]) == 2
+
+
+def test_run_task_over_the_account_rate_is_throttled_and_every_call_is_timed(
+    ecs: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN AWS's RunTask bucket holding 2 calls WHEN 3 calls come at once THEN the third is "Rate exceeded"."""
+    from executor_common.token_bucket import TokenBucket
+
+    monkeypatch.setattr(aws_fidelity, "run_task_throttle", TokenBucket(0.001, 2))
+    aws_fidelity.run_task_calls.clear()
+    client = boto3.client("ecs", region_name=REGION, config=Config(retries={"total_max_attempts": 1}))
+    client.run_task(**ecs["run"])
+    client.run_task(**ecs["run"])
+    error = _error(client.run_task, **ecs["run"])
+    assert (error["Code"], error["Message"]) == ("ThrottlingException", "Rate exceeded")
+    assert [throttled for _, throttled in aws_fidelity.run_task_calls] == [False, False, True]
+    assert len(client.list_tasks(cluster="runs")["taskArns"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("group", "accepted"),
+    [
+        ("urn:li:dataHubIngestionSource:nightly", True),
+        ("x" * 128, True),
+        ("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", True),
+        ("x" * 129, False),
+        ("has space", False),
+        ("é", False),
+    ],
+)
+def test_sqs_message_group_id_on_a_standard_queue_as_aws_checks_it(group: str, accepted: bool) -> None:
+    """SQS fair queues: MessageGroupId is allowed on a standard queue, 128 characters, alphanumeric and punctuation."""
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName="commands")["QueueUrl"]
+        if accepted:
+            sqs.send_message(QueueUrl=url, MessageBody="{}", MessageGroupId=group, DelaySeconds=1)
+        else:
+            assert _error(sqs.send_message, QueueUrl=url, MessageBody="{}", MessageGroupId=group)["Code"] == (
+                "InvalidParameterValue"
+            )

@@ -104,10 +104,17 @@ def test_dispatcher_finds_secrets_by_listing_and_never_reads_a_run_secret(templa
     assert "SecretNamePrefix" not in json.dumps(token["Resource"])
 
 
-def test_dispatcher_writes_only_run_folders(template: dict[str, Any]) -> None:
-    (statement,) = statements_granting(template, "DispatcherFunction", "s3:PutObject")
+def test_dispatcher_writes_only_run_folders_and_the_waiting_line(template: dict[str, Any]) -> None:
+    writes = statements_granting(template, "DispatcherFunction", "s3:PutObject")
+    (deletes,) = statements_granting(template, "DispatcherFunction", "s3:DeleteObject")
+    (lists,) = statements_granting(template, "DispatcherFunction", "s3:ListBucket")
 
-    assert statement["Resource"] == {"Fn::Sub": "${RunBucket.Arn}/runs/*"}
+    assert sorted(statement["Resource"]["Fn::Sub"] for statement in writes) == [
+        "${RunBucket.Arn}/runs/*",
+        "${RunBucket.Arn}/waiting/*",
+    ]
+    assert deletes["Resource"] == {"Fn::Sub": "${RunBucket.Arn}/waiting/*"}
+    assert lists["Condition"] == {"StringLike": {"s3:prefix": "waiting/*"}}
 
 
 def test_backstop_never_reads_the_gms_token(template: dict[str, Any]) -> None:

@@ -288,7 +288,7 @@ def test_function_logs_to_its_own_log_group(template: dict[str, Any], function: 
 
 def test_run_bucket_is_private_encrypted_and_expires_run_folders(template: dict[str, Any]) -> None:
     properties = resource(template, "RunBucket")["Properties"]
-    (rule,) = properties["LifecycleConfiguration"]["Rules"]
+    rule, line = properties["LifecycleConfiguration"]["Rules"]
 
     assert all(properties["PublicAccessBlockConfiguration"].values())
     assert len(properties["PublicAccessBlockConfiguration"]) == 4
@@ -296,6 +296,7 @@ def test_run_bucket_is_private_encrypted_and_expires_run_folders(template: dict[
         "SSEAlgorithm": "AES256"
     }
     assert (rule["Prefix"], rule["ExpirationInDays"]) == ("runs/", {"Ref": "RunFolderRetentionDays"})
+    assert (line["Prefix"], line["ExpirationInDays"]) == ("waiting/", 2)  # places a waiting run stopped refreshing
 
 
 @pytest.mark.parametrize("policy", ["CommandQueuePolicy", "ReconcilerQueuePolicy", "RunBucketPolicy"])
