@@ -26,7 +26,7 @@ from dispatcher.admission import MustWait
 from dispatcher.budget import TimeBudget
 from dispatcher.gms_guard import GuardedGms
 from dispatcher.line import FRONT_CHECK_SECONDS, FRONT_OF_LINE, WaitingLine, place_of_body
-from dispatcher.logic import Dependencies, MessageOutcome, _write_failure, handle_message
+from dispatcher.logic import Dependencies, MessageOutcome, handle_message, write_failure
 from dispatcher.observability import logger, metrics, tracer
 from dispatcher.overlap import OverlapSkipped, report_skipped
 from dispatcher.retries import Delivery, RetryPolicy, after_retryable
@@ -131,7 +131,7 @@ def _handle_record(record: SQSRecord, lambda_context: LambdaContext | None, sinc
                 Delivery.of(record),
                 policy,
                 command_queue(),
-                lambda urn, reason, test: _write_failure(urn, reason, deps, test_connection=test),
+                lambda urn, reason, test: write_failure(urn, reason, deps, test_connection=test),
                 deps.clock_ms(),
             )
         except RetryableError:
@@ -173,7 +173,7 @@ def _wait(record: SQSRecord, exc: MustWait | CapacityUnavailable) -> bool:
         WaitPolicy(check_s, deps.settings.max_wait_seconds),
         command_queue(),
         deps.gms,
-        lambda urn, why, test: _write_failure(urn, why, deps, test_connection=test),
+        lambda urn, why, test: write_failure(urn, why, deps, test_connection=test),
         now_ms,
     )
     metrics.add_metric(name=WAITING_METRIC if waits else GAVE_UP_METRIC, unit=MetricUnit.Count, value=1)

@@ -115,11 +115,11 @@ def _reject_unparseable(urn: str | None, reason: str, deps: Dependencies) -> Mes
     logger.set_correlation_id(urn)
     logger.warning("Rejected an unparseable message", extra={"reason": reason, "execution_request_urn": urn})
     if urn is not None:
-        _write_failure(urn, reason, deps)
+        write_failure(urn, reason, deps)
     return MessageOutcome.REJECTED
 
 
-def _write_failure(urn: str, reason: str, deps: Dependencies, *, test_connection: bool = False) -> None:
+def write_failure(urn: str, reason: str, deps: Dependencies, *, test_connection: bool = False) -> None:
     """FAILURE for a run we refused; a retryable GMS error -> RetryableError, so the reason is not lost."""
     result = failure_result(reason, deps.settings.executor_id, deps.clock_ms(), test_connection=test_connection)
     try:
@@ -164,7 +164,7 @@ def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget, sin
 def _reject(command: RunCommand, reason: str, deps: Dependencies) -> MessageOutcome:
     logger.warning("Run rejected", extra={"reason": reason})
     test_connection = command.aspect.task == ExecutionTask.TEST_CONNECTION
-    _write_failure(command.entityUrn, reason, deps, test_connection=test_connection)
+    write_failure(command.entityUrn, reason, deps, test_connection=test_connection)
     return MessageOutcome.REJECTED
 
 
