@@ -180,14 +180,14 @@ def support_alarms() -> None:
             return str(self.alarm.alarm_arn)
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **_: Any
         ) -> LocalAlarm:
             props = cloudformation_json.get("Properties") or {}
             return cls(_put_alarm(resource_name, props, account_id, region_name))
 
         @classmethod
-        def delete_from_cloudformation_json(  # type: ignore[override]
+        def delete_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
         ) -> None:
             from moto.cloudwatch.models import cloudwatch_backends
@@ -210,7 +210,7 @@ def _placeholder_zip() -> bytes:
 
 
 def _quiet_moto_cfn_warnings() -> None:
-    """moto warns for every resource type it skips (QueuePolicy, BucketPolicy, Alarm): known, see the module doc."""
+    """moto warns for every resource type it skips (QueuePolicy, BucketPolicy): known, see the module doc."""
     import warnings
 
     warnings.filterwarnings("ignore", message="Tried to parse .* but it's not supported", category=UserWarning)
