@@ -377,7 +377,12 @@ class LocalStack:
             state_dir=str(self.state_dir),
             pid=os.getpid(),
             functions={
-                f.logical_id: {"name": f.name, "handler": f.handler, "environment": f.environment, "log_group": f.log_group}
+                f.logical_id: {
+                    "name": f.name,
+                    "handler": f.handler,
+                    "environment": f.environment,
+                    "log_group": f.log_group,
+                }
                 for f in self.functions.values()
             },
         )
