@@ -265,8 +265,7 @@ class _LogShipper:
         for line in output:
             text = line.rstrip("\n")
             if not is_emf(text):
-                sys.stderr.write(line)
-                sys.stderr.flush()
+                os.write(2, line.encode("utf-8", "replace"))  # this process's stderr, which the worker used to inherit
             if text.strip() and self._logs is not None:
                 self._put(text)
 
