@@ -5,9 +5,11 @@ transform does server-side), with local `CodeUri`s pointed at a placeholder obje
 S3: moto never runs the functions (no Docker), the local stack drives the handlers itself.
 
 What moto 5.2.5's CloudFormation does not do, and how it is bridged:
-- `AWS::SecretsManager::Secret` and `AWS::CloudWatch::Alarm` are skipped silently: the GMS
-  token secret is created first and passed as a parameter (the template's "existing secret"
-  path); the DLQ alarm simply does not exist locally.
+- `AWS::SecretsManager::Secret` is skipped silently: the GMS token secret is created first and
+  passed as a parameter (the template's "existing secret" path).
+- `AWS::CloudWatch::Alarm` is skipped silently: `support_alarms()` gives moto's CloudFormation a
+  model for it, so each alarm exists in moto's CloudWatch (`DescribeAlarms`) with the properties
+  moto resolved from the template (moto never evaluates an alarm: its state stays OK).
 - A `CommaDelimitedList` parameter left at its default is not split: every list parameter is passed.
 - Task definitions lose Cpu, NetworkMode, RequiresCompatibilities and the role ARNs: the agent
   only needs the container definitions, which survive.
@@ -112,6 +114,94 @@ def translate(template: dict[str, Any], parameters: dict[str, str], region: str)
     return undo_mark_unicode_str_in_template(translated)
 
 
+def _put_alarm(name: str, props: dict[str, Any], account_id: str, region: str) -> Any:
+    """PutMetricAlarm in moto's backend with the resource's resolved properties (names as in CloudFormation)."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    return cloudwatch_backends[account_id][region].put_metric_alarm(
+        name=props.get("AlarmName") or name,
+        namespace=props.get("Namespace", ""),
+        metric_name=props.get("MetricName", ""),
+        comparison_operator=props["ComparisonOperator"],
+        evaluation_periods=int(props["EvaluationPeriods"]),
+        period=int(props.get("Period") or 60),
+        threshold=float(props.get("Threshold") or 0),
+        statistic=props.get("Statistic", ""),
+        extended_statistic=props.get("ExtendedStatistic"),
+        description=props.get("AlarmDescription", ""),
+        dimensions=list(props.get("Dimensions") or []),
+        alarm_actions=list(props.get("AlarmActions") or []),
+        ok_actions=list(props.get("OKActions") or []),
+        insufficient_data_actions=list(props.get("InsufficientDataActions") or []),
+        datapoints_to_alarm=int(props["DatapointsToAlarm"]) if "DatapointsToAlarm" in props else None,
+        unit=props.get("Unit"),
+        actions_enabled=str(props.get("ActionsEnabled", "true")).lower() == "true",
+        treat_missing_data=props.get("TreatMissingData"),
+    )
+
+
+_ALARMS_SUPPORTED = False
+
+
+def support_alarms() -> None:
+    """Teach moto's CloudFormation `AWS::CloudWatch::Alarm` (it skips the type): idempotent, process-wide.
+
+    moto finds resource models among `CloudFormationModel`'s subclasses (cached), so defining one and
+    clearing that cache is enough; the properties arrive with moto's intrinsics (`!Sub`, `!If`, `!GetAtt`)
+    already resolved.
+    """
+    global _ALARMS_SUPPORTED
+    if _ALARMS_SUPPORTED:
+        return
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    class LocalAlarm(CloudFormationModel):
+        def __init__(self, alarm: Any) -> None:
+            self.alarm = alarm
+
+        @property
+        def physical_resource_id(self) -> str:
+            return str(self.alarm.name)
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "AlarmName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::CloudWatch::Alarm"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "Arn"
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return str(self.alarm.alarm_arn)
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **_: Any
+        ) -> LocalAlarm:
+            props = cloudformation_json.get("Properties") or {}
+            return cls(_put_alarm(resource_name, props, account_id, region_name))
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+        ) -> None:
+            from moto.cloudwatch.models import cloudwatch_backends
+
+            cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+        def is_created(self) -> bool:
+            return True
+
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+    _ALARMS_SUPPORTED = True
+
+
 def _placeholder_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -120,7 +210,7 @@ def _placeholder_zip() -> bytes:
 
 
 def _quiet_moto_cfn_warnings() -> None:
-    """moto warns for every resource type it skips (QueuePolicy, BucketPolicy, Alarm): known, see the module doc."""
+    """moto warns for every resource type it skips (QueuePolicy, BucketPolicy): known, see the module doc."""
     import warnings
 
     warnings.filterwarnings("ignore", message="Tried to parse .* but it's not supported", category=UserWarning)
@@ -142,6 +232,19 @@ class DeployedStack:
 
     def logical_ids_of_type(self, resource_type: str) -> list[str]:
         return sorted(k for k, v in self.resources.items() if v["ResourceType"] == resource_type)
+
+    def function_log_groups(self) -> dict[str, str]:
+        """Function logical id -> the log group its `LoggingConfig` names (moto's Lambda does not keep it)."""
+        groups: dict[str, str] = {}
+        for logical_id, resource in self.template.get("Resources", {}).items():
+            if resource.get("Type") != "AWS::Lambda::Function" or logical_id not in self.resources:
+                continue
+            group = ((resource.get("Properties") or {}).get("LoggingConfig") or {}).get("LogGroup")
+            if isinstance(group, dict) and group.get("Ref") in self.resources:
+                groups[logical_id] = self.physical_id(group["Ref"])
+            elif isinstance(group, str):
+                groups[logical_id] = group
+        return groups
 
     def event_source_queues(self) -> dict[str, str]:
         """Function logical id -> logical id of the SQS queue its event-source mapping reads (from the template)."""
@@ -187,6 +290,7 @@ def deploy(
 
     cloudformation = aws.client("cloudformation")
     _quiet_moto_cfn_warnings()
+    support_alarms()
     cloudformation.create_stack(
         StackName=stack_name,
         TemplateBody=json.dumps(translated),

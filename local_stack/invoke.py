@@ -19,7 +19,7 @@ from typing import Any, TextIO
 import requests
 
 from local_stack.lambdas import FunctionError, LocalFunction
-from local_stack.moto_server import ACCOUNT_ID
+from local_stack.moto_server import ACCOUNT_ID, LocalAws
 from local_stack.stack import DEFAULT_STATE_FILE, LocalStack, StackInfo, handler_environment
 
 
@@ -56,6 +56,8 @@ def invoke_on_live_stack(info: StackInfo, function_id: str, event: dict[str, Any
         handler=config["handler"],
         environment=config["environment"],
         runtime_environment=handler_environment(info.endpoint_url, info.region, os.environ.get("LOG_LEVEL", "INFO")),
+        log_group=config.get("log_group", ""),
+        logs=LocalAws(info.endpoint_url, info.region).client("logs"),  # its output to its log group, as in the stack
     )
     try:
         return function.invoke(event)

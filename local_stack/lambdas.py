@@ -5,7 +5,10 @@ created them from template.yaml), so the local stack runs exactly what the templ
 Like Lambda, a function runs in execution environments of its own (`lambda_worker.py` processes):
 only its own environment, its module state and caches its own, kept warm between invocations, one
 invocation at a time per environment, a new environment when all are busy. Events and responses
-cross as JSON, as they do in Lambda.
+cross as JSON, as they do in Lambda. What an environment prints goes, line by line, to the function's
+CloudWatch Logs group in moto (as Lambda ships stdout and stderr), one stream per environment; that is
+where CloudWatch would read the handlers' EMF metrics. Log lines are also echoed to this process's
+stderr for whoever watches the stack; EMF documents are not (they are metrics, not something to read).
 """
 
 from __future__ import annotations
@@ -26,6 +29,27 @@ logger = logging.getLogger(__name__)
 
 #: What every execution environment inherits from this process (the rest is the function's own).
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+
+
+def default_log_group(function_name: str) -> str:
+    """Where Lambda sends a function's output when its LoggingConfig names no group."""
+    return f"/aws/lambda/{function_name}"
+
+
+def log_stream_name() -> str:
+    """A new execution environment's stream, as Lambda names it: `2026/12/06/[$LATEST]<32 hex>`."""
+    return time.strftime("%Y/%m/%d", time.gmtime()) + "/[$LATEST]" + uuid.uuid4().hex
+
+
+def is_emf(line: str) -> bool:
+    """True for a CloudWatch embedded-metric-format document (a JSON object whose `_aws` has `CloudWatchMetrics`)."""
+    if not line.startswith("{") or '"_aws"' not in line:
+        return False
+    try:
+        document = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and "CloudWatchMetrics" in (document.get("_aws") or {})
 
 
 class FunctionError(RuntimeError):
@@ -52,7 +76,9 @@ class LambdaContext:
 
     def __post_init__(self) -> None:
         self._deadline = time.monotonic() + self.timeout_seconds
-        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        # Lambda's runtime names the environment's group and stream in these variables.
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME") or default_log_group(self.function_name)
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME") or self.log_stream_name
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
@@ -71,6 +97,10 @@ class LocalFunction:
     memory_mb: int = 256
     #: What Lambda's runtime adds (region, credentials; here also the local AWS endpoint).
     runtime_environment: dict[str, str] = field(default_factory=dict)
+    #: The group Lambda writes the function's output to: its LoggingConfig's, else `/aws/lambda/<name>`.
+    log_group: str = ""
+    #: A CloudWatch Logs client for that group (the local stack's moto); None: output is only echoed.
+    logs: Any = field(default=None, repr=False)
     _idle: list[_Worker] = field(default_factory=list, repr=False)
     _all: list[_Worker] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -86,6 +116,9 @@ class LocalFunction:
             timeout_seconds=int(config.get("Timeout") or 60),
             memory_mb=int(config.get("MemorySize") or 256),
         )
+
+    def __post_init__(self) -> None:
+        self.log_group = self.log_group or default_log_group(self.name)
 
     def is_named_by(self, arn: str) -> bool:
         """True when `arn` (as a mapping or a rule target spells it) names this function."""
@@ -147,13 +180,19 @@ class LocalFunction:
 
 
 class _Worker:
-    """One `lambda_worker` process: JSON lines in on stdin, out on stdout; logs on our stderr."""
+    """One `lambda_worker` process: JSON lines in on stdin, out on stdout; its output to the function's log group."""
 
     def __init__(self, process: subprocess.Popen[str]) -> None:
         self.process = process
 
     @classmethod
     def start(cls, function: LocalFunction) -> _Worker:
+        stream = log_stream_name()
+        environment = {
+            **function.process_environment(),
+            "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+        }
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -167,10 +206,14 @@ class _Worker:
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=function.process_environment(),
+            stderr=subprocess.PIPE,
+            env=environment,
             text=True,
             encoding="utf-8",
+            errors="replace",
         )
+        output = _LogShipper(function.logs, function.log_group, stream)
+        threading.Thread(target=output.ship, args=(process.stderr,), name="function-logs", daemon=True).start()
         worker = cls(process)
         ready = worker._read(timeout=120)
         if not ready.get("ready"):
@@ -209,10 +252,54 @@ class _Worker:
             self.process.wait(timeout=5)
 
 
+class _LogShipper:
+    """Ships one execution environment's output to its log stream, as Lambda does (best effort: never blocks it)."""
+
+    def __init__(self, logs: Any, group: str, stream: str) -> None:
+        self._logs = logs
+        self._group = group
+        self._stream = stream
+
+    def ship(self, output: IO[str]) -> None:
+        self._create_stream()
+        for line in output:
+            text = line.rstrip("\n")
+            if not is_emf(text):
+                os.write(2, line.encode("utf-8", "replace"))  # this process's stderr, which the worker used to inherit
+            if text.strip() and self._logs is not None:
+                self._put(text)
+
+    def _create_stream(self) -> None:
+        if self._logs is None:
+            return
+        try:
+            with contextlib.suppress(self._logs.exceptions.ResourceAlreadyExistsException):
+                self._logs.create_log_group(logGroupName=self._group)  # Lambda creates a missing group
+            self._logs.create_log_stream(logGroupName=self._group, logStreamName=self._stream)
+        except Exception as exc:  # the local AWS is gone (the stack is stopping): echo only
+            logger.debug("Not shipping to %s: %s", self._group, exc)
+            self._logs = None
+
+    def _put(self, message: str) -> None:
+        event = {"timestamp": int(time.time() * 1000), "message": message}
+        try:
+            self._logs.put_log_events(logGroupName=self._group, logStreamName=self._stream, logEvents=[event])
+        except Exception as exc:  # the local AWS is gone (the stack is stopping): echo only
+            logger.debug("Stopped shipping to %s: %s", self._group, exc)
+            self._logs = None
+
+
 def read_functions(
-    aws: Any, physical_ids: dict[str, str], runtime_environment: dict[str, str] | None = None
+    aws: Any,
+    physical_ids: dict[str, str],
+    runtime_environment: dict[str, str] | None = None,
+    log_groups: dict[str, str] | None = None,
 ) -> dict[str, LocalFunction]:
-    """Logical id -> LocalFunction, from moto's Lambda `GetFunctionConfiguration`."""
+    """Logical id -> LocalFunction, from moto's Lambda `GetFunctionConfiguration`.
+
+    `log_groups` (logical id -> group) carries each function's `LoggingConfig.LogGroup`, which moto
+    does not keep; a function without one logs to `/aws/lambda/<name>`, as on Lambda.
+    """
     client = aws.client("lambda")
     functions = {}
     for logical_id, physical_id in physical_ids.items():
@@ -220,5 +307,7 @@ def read_functions(
             logical_id, client.get_function_configuration(FunctionName=physical_id)
         )
         function.runtime_environment = dict(runtime_environment or {})
+        function.log_group = (log_groups or {}).get(logical_id) or function.log_group
+        function.logs = aws.client("logs")
         functions[logical_id] = function
     return functions

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from local_stack import aws_fidelity
+from local_stack import aws_fidelity, event_targets
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -90,6 +90,7 @@ class MotoServer:
         requests.post(f"{self.endpoint_url}/moto-api/config", json={"lambda": {"use_docker": False}}, timeout=10)
         set_manual_task_transitions()
         aws_fidelity.install()  # refuse what AWS refuses, honour RunTask's clientToken
+        event_targets.install()  # EventBridge rules deliver to SNS topics
 
     def aws(self) -> LocalAws:
         return LocalAws(self.endpoint_url)

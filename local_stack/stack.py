@@ -88,7 +88,6 @@ def handler_environment(endpoint_url: str, region: str, log_level: str) -> dict[
     return {
         **aws_environment(endpoint_url, region),
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": log_level,
         "POWERTOOLS_DEV": "false",
     }
@@ -203,7 +202,7 @@ class LocalStack:
             for logical in self.deployed.logical_ids_of_type("AWS::Lambda::Function")
         }
         runtime = handler_environment(aws.endpoint_url, aws.region, self._log_level)
-        self.functions = read_functions(aws, lambda_ids, runtime)
+        self.functions = read_functions(aws, lambda_ids, runtime, self.deployed.function_log_groups())
         self._progress(f"stack created; starting the functions {', '.join(sorted(self.functions))}")
         with ThreadPoolExecutor(max_workers=len(self.functions) or 1) as pool:
             # Lambda's init phase, each function in its own process, side by side; an init error stops the start.
@@ -227,13 +226,13 @@ class LocalStack:
         if self.agent is not None:
             self.agent.stop()
             self.agent = None
+        for function in self.functions.values():
+            function.stop()  # before moto: their last lines still reach their log groups
         if self.gms is not None:
             self.gms.stop()
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
-        for function in self.functions.values():
-            function.stop()
         if self._state_file is not None and self._state_file.exists():
             self._state_file.unlink()
         if self._own_state_dir:
@@ -388,7 +387,12 @@ class LocalStack:
             state_dir=str(self.state_dir),
             pid=os.getpid(),
             functions={
-                f.logical_id: {"name": f.name, "handler": f.handler, "environment": f.environment}
+                f.logical_id: {
+                    "name": f.name,
+                    "handler": f.handler,
+                    "environment": f.environment,
+                    "log_group": f.log_group,
+                }
                 for f in self.functions.values()
             },
         )

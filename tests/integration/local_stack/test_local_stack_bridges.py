@@ -16,7 +16,7 @@ import pytest
 
 from local_stack.agent import LocalEcsAgent
 from local_stack.cfn import deploy
-from local_stack.lambdas import read_functions
+from local_stack.lambdas import LocalFunction, read_functions
 from local_stack.moto_server import LocalAws, MotoServer
 from local_stack.poller import MappingConfig, SqsPoller
 from tests.support.aws_harness import awsvpc_network
@@ -74,6 +74,65 @@ def test_deploy_creates_the_sam_template_in_moto_and_resolves_function_environme
         if m["EventSourceArn"].endswith(stack.physical_id("CommandQueue").rsplit("/", 1)[-1])
     ]
     assert [int(s["MaximumConcurrency"]) for s in scaling] == [5]
+    # AND a function whose LoggingConfig names no group logs where Lambda would put it
+    assert stack.function_log_groups() == {}
+    assert functions["DispatcherFunction"].log_group == f"/aws/lambda/{functions['DispatcherFunction'].name}"
+
+
+def test_function_output_reaches_its_log_group_one_stream_per_environment(aws: LocalAws) -> None:
+    # GIVEN a function whose handler prints a log line and an EMF record (as powertools does)
+    function = LocalFunction(
+        logical_id="Printer",
+        name="bridge-printer",
+        arn="arn:aws:lambda:us-east-1:123456789012:function:bridge-printer",
+        handler="tests.integration.local_stack.printing_handler.handler",
+        environment={},
+        runtime_environment={"AWS_DEFAULT_REGION": aws.region},
+        log_group="/custom/bridge-printer",
+        logs=aws.client("logs"),
+    )
+
+    # WHEN it is invoked
+    try:
+        assert function.invoke({"say": "hello"}) == {"said": "hello"}
+    finally:
+        function.stop()
+
+    # THEN both lines are in its group, in a stream named as Lambda names an environment's
+    def events() -> list[dict[str, Any]]:
+        return aws.client("logs").filter_log_events(logGroupName="/custom/bridge-printer")["events"]
+
+    found = wait_until(lambda: len(events()) == 2 and events(), 10, "both lines in the log group")
+    assert [json.loads(e["message"]).get("message") for e in found] == ["hello", None]
+    assert "CloudWatchMetrics" in json.loads(found[1]["message"])["_aws"]
+    assert {e["logStreamName"][10:20] for e in found} == {"/[$LATEST]"}
+
+
+def test_an_sns_target_gets_the_transformed_event_and_a_missing_topic_fails_no_put_events(aws: LocalAws) -> None:
+    # GIVEN a rule with a quoted-string input transformer to a topic a queue subscribes to, and a rule to no topic
+    sns, events = aws.client("sns"), aws.client("events")
+    topic = sns.create_topic(Name="bridge-alerts")["TopicArn"]
+    inbox, inbox_arn = _queue(aws, "bridge-alert-inbox")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+    pattern = json.dumps({"source": ["bridge.test"]})
+    events.put_rule(Name="bridge-to-sns", EventPattern=pattern)
+    transformer = {"InputPathsMap": {"why": "$.detail.why"}, "InputTemplate": '"It FAILED: <why>."'}
+    events.put_targets(Rule="bridge-to-sns", Targets=[{"Id": "t", "Arn": topic, "InputTransformer": transformer}])
+    events.put_rule(Name="bridge-to-nowhere", EventPattern=pattern)
+    missing = topic.replace("bridge-alerts", "bridge-no-such-topic")
+    events.put_targets(Rule="bridge-to-nowhere", Targets=[{"Id": "t", "Arn": missing}])
+
+    # WHEN an event whose value holds a quote and a line break is put
+    why = 'secret "X" is\nmissing'
+    entry = {"Source": "bridge.test", "DetailType": "t", "Detail": json.dumps({"why": why})}
+    answer = events.put_events(Entries=[entry])
+
+    # THEN the put succeeded and the topic's subscriber got the template's string with the value inside it
+    assert answer["FailedEntryCount"] == 0
+    messages = aws.client("sqs").receive_message(QueueUrl=inbox, WaitTimeSeconds=1)["Messages"]
+    (notification,) = [json.loads(m["Body"]) for m in messages]
+    assert notification["TopicArn"] == topic
+    assert json.loads(notification["Message"]) == f"It FAILED: {why}."
 
 
 def _queue(aws: LocalAws, name: str) -> tuple[str, str]:
