@@ -54,6 +54,7 @@ LAMBDA_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "DataHubRemoteExecutor",
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",
     "DATAHUB_GMS_URL": "https://gms.example.com",
     "DATAHUB_GMS_TOKEN": "bench-token",
     "ECS_CLUSTER": "bench-cluster",

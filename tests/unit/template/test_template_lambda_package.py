@@ -95,3 +95,25 @@ def test_lambda_package_imports_each_handler_with_runtime_packages_alone(
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_lambda_package_ships_pydantic_as_bytecode_loaded_at_init(package: Path, runtime_packages: Path) -> None:
+    # GIVEN the package as built (pydantic and the packages it loads: bytecode in place of their sources)
+    code = (
+        f"import sys; sys.path[:0] = ['.', {str(runtime_packages)!r}]\n"
+        "import dispatcher.handler, pydantic.main, pydantic_core.core_schema, typing_extensions\n"
+        "print(pydantic.main.__file__, pydantic_core.core_schema.__file__, typing_extensions.__file__)\n"
+    )
+    # WHEN the dispatcher's init runs
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        cwd=package,
+        env={**LAMBDA_ENV, "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # THEN it loaded their shipped bytecode (nothing compiled from source: /var/task is read-only)
+    assert done.returncode == 0, done.stderr
+    assert all(path.endswith(".pyc") for path in done.stdout.split()), done.stdout
+    assert not list((package / "pydantic").rglob("*.py"))
