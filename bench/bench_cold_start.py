@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = 7
@@ -123,15 +124,30 @@ def print_table(title: str, figures: dict[str, float], *, held_to_goal: bool) ->
     return ok
 
 
-def main() -> None:
+def main() -> dict[str, Any]:
+    """Prints both tables; returns the tracing-off figures (bench/summary.py).
+
+    BENCH_QUICK: 5 samples, and no tracing-on table.
+    """
+    quick = bool(os.environ.get("BENCH_QUICK"))
+    samples = 5 if quick else SAMPLES
     where = PACKAGE.relative_to(REPO_ROOT) if PACKAGE.is_dir() else "functions/ in this virtualenv (no sam build)"
-    print(f"Fresh-interpreter import from {where}, medians of {SAMPLES}, interleaved with the reference.")
-    print_table("Tracing off (POWERTOOLS_TRACE_DISABLED=true):", medians(LAMBDA_ENV), held_to_goal=True)
-    print_table(
-        "Tracing on (Tracing: Active; X-Ray SDK + botocore patching):",
-        medians(TRACING_ENV, samples=5),
-        held_to_goal=False,
-    )
+    print(f"Fresh-interpreter import from {where}, medians of {samples}, interleaved with the reference.")
+    figures = medians(LAMBDA_ENV, samples=samples)
+    print_table("Tracing off (POWERTOOLS_TRACE_DISABLED=true):", figures, held_to_goal=True)
+    if not quick:
+        print_table(
+            "Tracing on (Tracing: Active; X-Ray SDK + botocore patching):",
+            medians(TRACING_ENV, samples=5),
+            held_to_goal=False,
+        )
+    reference = figures[REFERENCE]
+    return {
+        "reference_ms": reference * 1000,
+        "ms": {module: figures[module] * 1000 for module in HANDLERS},
+        "ratios": {module: figures[module] / reference for module in HANDLERS},
+        "goal": GOAL_RATIO,
+    }
 
 
 if __name__ == "__main__":
