@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"({figures['concurrency']} batches of 10 at once, {figures['environments']} execution environments)."
     )
     print("Tasks are launched into moto only: the local ECS agent is not running, so no runner starts.")
-    print("Records handled count redeliveries too (20 s visibility locally); each run still has one task (clientToken).")
+    print("Records handled include redeliveries (20 s visibility locally); each run has one task (clientToken).")
     for label, value in figures.items():
         print(f"  {label}: {value}")
     verdict = "OK" if figures["sustained runs/s"] >= GOAL_RUNS_PER_SECOND else "UNDER GOAL"
