@@ -3,10 +3,12 @@
 Each sample imports one module in a fresh interpreter and times the import alone (interpreter start
 excluded); the functions and the reference alternate, so a busy machine slows both alike. As in
 Lambda, the path is the `sam build` package plus the runtime's boto3 and nothing else (`python -S`),
-and every module compiles from source, as from Lambda's read-only /var/task (`make build` first; else
-the repository's `functions/` and this virtualenv are used, with their bytecode caches). The
-environment is a Lambda one with tracing off (POWERTOOLS_TRACE_DISABLED=true) and
-AWS_LAMBDA_FUNCTION_NAME set, so each handler also validates its settings at init, as in Lambda.
+and nothing writes bytecode, as in Lambda's read-only /var/task: a module compiles from source at each
+start unless the package ships its bytecode (functions/Makefile, BYTECODE_ONLY; the reference loads from
+the same package). `make build` first; else the repository's `functions/` and this virtualenv are used,
+with their bytecode caches. The environment is a Lambda one (template.yaml's Globals, placeholders) with
+tracing off (POWERTOOLS_TRACE_DISABLED=true) and AWS_LAMBDA_FUNCTION_NAME set, so each handler also
+validates its settings at init, as in Lambda.
 A second table times the same imports with tracing on (the template's `Tracing: Active`), where
 powertools' Tracer must import the X-Ray SDK and patch botocore: reported, not held to the goal.
 `python -m bench cold_start`
