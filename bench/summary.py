@@ -36,7 +36,8 @@ def _cold_start_rows(figures: dict[str, Any] | None) -> list[Row]:
     rows = []
     for name in names:
         ratio = figures["ratios"][f"{name}.handler"]
-        measured = f"{ratio:.2f}x ({figures['ms'][f'{name}.handler']:.0f} ms)"
+        cpu = figures["cpu_ratios"][f"{name}.handler"]
+        measured = f"{ratio:.2f}x ({figures['ms'][f'{name}.handler']:.0f} ms; CPU {cpu:.2f}x)"
         rows.append((f"cold start, {name}", measured, reference, f"<= {figures['goal']:.0f}x", _verdict(ratio <= 2)))
     return rows
 
