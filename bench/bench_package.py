@@ -26,9 +26,8 @@ HANDLER_MODULES = ("dispatcher.handler", "reconciler.handler", "backstop.handler
 
 
 def package_files(path: Path) -> list[Path]:
-    """Files sam build put there (bytecode caches written by a later local import are not part of it)."""
-    files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
-    return [f for f in files if "__pycache__" not in f.parts]
+    """Every file sam build put there, the bytecode it ships included (imports here never write any)."""
+    return [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
 
 
 def tree_bytes(path: Path) -> int:
