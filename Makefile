@@ -88,8 +88,8 @@ selftest: setup ## A TEST_CONNECTION through a stack, hop by hop: make selftest 
 invoke: setup ## Invoke a handler in-process: make invoke FUNCTION=DispatcherFunction EVENT=events/run_ingest.json
 	$(PY) -m local_stack invoke $(FUNCTION) $(EVENT)
 
-bench: setup ## Benchmarks (on demand; figures go in the closing notes)
-	$(PY) -m bench
+bench: setup ## Benchmarks, then issue 13's figures vs references and goals (BENCH=--quick: shorter)
+	$(PY) -m bench $(BENCH)
 
 clean: ## Remove build output and local state
 	rm -rf .aws-sam .local .pytest_cache $(BOOT)

@@ -24,6 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CLUSTER = "bench-cluster"
 BUCKET = "bench-runs"
 IMPORT_SAMPLES = 5
+STEADY = "steady: recipe with a secret (cached)"
 
 
 def _event(name: str) -> dict[str, Any]:
@@ -131,7 +132,7 @@ def api_calls_per_run() -> dict[str, dict[str, int]]:
         calls = _count_calls()
         scenarios = [
             ("cold: first run with a new secret set", _run_body("cold-1", pg)),
-            ("steady: recipe with a secret (cached)", _run_body("steady-1", pg)),
+            (STEADY, _run_body("steady-1", pg)),
             ("steady: recipe without secrets", _run_body("steady-2", sqlite)),
             ("steady: 50 KB recipe (spec via S3)", large_body),
         ]
@@ -219,16 +220,21 @@ def handler_ms_per_record(batches: int = 5, batch_size: int = 10) -> dict[str, f
     }
 
 
-def main() -> None:
+def main() -> dict[str, Any]:
+    """Prints the figures; returns the steady-state ECS calls per launch (bench/summary.py)."""
     print("AWS API calls per launched run (botocore before-call hooks, moto):")
-    for label, calls in api_calls_per_run().items():
-        print(f"  {label}: {calls}")
-    print("Cold import of dispatcher.handler:")
-    for label, value in cold_import_ms().items():
-        print(f"  {label}: {value}")
+    calls = api_calls_per_run()
+    for label, counted in calls.items():
+        print(f"  {label}: {counted}")
+    if not os.environ.get("BENCH_QUICK"):
+        print("Cold import of dispatcher.handler:")
+        for label, value in cold_import_ms().items():
+            print(f"  {label}: {value}")
     print("Handler time per record:")
     for label, value in handler_ms_per_record().items():
         print(f"  {label}: {value}")
+    steady = {name: n for name, n in calls[STEADY].items() if name.startswith("ecs:")}
+    return {"ecs_calls_per_launch": sum(steady.values()), "ecs_actions": [f"{n}x {name}" for name, n in steady.items()]}
 
 
 if __name__ == "__main__":

@@ -320,7 +320,8 @@ def _gms_bytes(gms: GmsStandIn, since: int) -> int:
     return sum(int(r["headers"].get("Content-Length") or 0) for r in list(gms.requests)[since:])
 
 
-def bench_vs_datahub_executor(gms: GmsStandIn, folder: Path) -> None:
+def bench_vs_datahub_executor(gms: GmsStandIn, folder: Path) -> dict[str, float]:
+    """Prints the three-way table; returns the median wall seconds of each way (bench/summary.py)."""
     folder = folder / "vs-datahub-executor"  # its own database and work folders beside [1]'s
     folder.mkdir()
     db = _sqlite_db(folder)
@@ -363,15 +364,24 @@ def bench_vs_datahub_executor(gms: GmsStandIn, folder: Path) -> None:
     for label in ("this runner", "DataHub executor"):
         wall = statistics.median(figures[label]["wall"])
         print(f"    {label} start overhead over bare: {100 * (wall - bare) / bare:+.1f} % (goal for the runner <= 5 %)")
+    medians = {label: statistics.median(row["wall"]) for label, row in figures.items()}
+    return {
+        "bare_s": medians["bare datahub ingest"],
+        "runner_s": medians["this runner"],
+        "datahub_executor_s": medians["DataHub executor"],
+    }
 
 
-def main() -> None:
+def main() -> dict[str, float]:
+    """All four sections; BENCH_QUICK runs [4] (the table's figures) alone. Returns [4]'s medians."""
     with tempfile.TemporaryDirectory(prefix="bench-runner-") as tmp, GmsStandIn() as gms:
         folder = Path(tmp)
-        bench_vs_datahub_executor(gms, folder)
-        bench_overhead(gms, folder)
-        bench_flood(gms, folder)
-        bench_gms_bytes(gms, folder)
+        figures = bench_vs_datahub_executor(gms, folder)
+        if not os.environ.get("BENCH_QUICK"):
+            bench_overhead(gms, folder)
+            bench_flood(gms, folder)
+            bench_gms_bytes(gms, folder)
+    return figures
 
 
 if __name__ == "__main__":

@@ -86,16 +86,28 @@ def test_handler_redelivery_of_a_spec_in_s3_replays_the_token_and_writes_running
     assert task["startedBy"] == urn.rsplit(":", 1)[-1]
 
 
-def test_handler_without_client_token_idempotency_a_redelivery_would_launch_twice(dispatcher_stack, monkeypatch):
-    # GIVEN an ECS that ignored RunTask's clientToken (raw moto), so only the dispatcher's own checks remain
+def test_handler_one_hundred_deliveries_without_the_client_token_bridge_launch_one_task_each(
+    dispatcher_stack, monkeypatch
+):
+    """The same 100 deliveries against raw moto, which ignores RunTask's clientToken.
+
+    Every delivery launches: while DataHub shows RUNNING nothing else in the dispatcher tells a
+    redelivery from the first delivery (no ListTasks, by design: one ECS call per launch). What protects
+    real users is ECS itself: it keeps a clientToken idempotent for 24 hours per cluster, longer than a
+    message can be retried before the DLQ (maxReceiveCount x visibility timeout), and the GMS read stops
+    any redelivery after the run ended. So the local stack must honour the token (local_stack.aws_fidelity,
+    on in every other test) to stand for ECS; without it, it shows the worst case the token prevents.
+    """
     from local_stack import aws_fidelity
 
+    # GIVEN an ECS that ignored clientToken (raw moto): only the dispatcher's own checks remain
     monkeypatch.setattr(aws_fidelity, "honour_client_token", False)
-    body = run_body("no-token-guard")
+    body = load_event("run_ingest.json")["Records"][0]["body"]
 
-    # WHEN the message is delivered twice while DataHub still shows RUNNING
-    dispatcher_stack.invoke(sqs_event(body))
-    dispatcher_stack.invoke(sqs_event(body))
+    # WHEN the message is delivered 100 times (10 batches of 10) while DataHub still shows RUNNING
+    for _ in range(10):
+        assert failed_ids(dispatcher_stack.invoke(sqs_event(*[body] * 10))) == []
 
-    # THEN two tasks run: the clientToken is the guarantee real users rely on (ECS keeps it 24 hours)
-    assert len(dispatcher_stack.tasks()) == 2
+    # THEN 100 tasks: the clientToken, not anything else, is what keeps a redelivery from launching again
+    assert len(dispatcher_stack.tasks()) == 100
+    assert dispatcher_stack.ecs_calls.calls["ListTasks"] == 0

@@ -115,6 +115,25 @@ def test_dispatcher_hundred_concurrent_deliveries_from_ten_containers_launch_one
     assert set(dispatcher_stack.gms.statuses(urn_of("concurrent-plain"))) == {"RUNNING"}
 
 
+def test_dispatcher_hundred_concurrent_deliveries_without_the_client_token_bridge_launch_one_task_each(
+    dispatcher_stack, monkeypatch
+):
+    # GIVEN raw moto, which ignores RunTask's clientToken (the bridge off), and 10 cold containers
+    from local_stack import aws_fidelity
+
+    monkeypatch.setattr(aws_fidelity, "honour_client_token", False)
+    containers = [_container() for _ in range(CONTAINERS)]
+
+    # WHEN the same run message is delivered 100 times at once
+    outcomes = _deliver_until_consumed([run_body("concurrent-no-token")] * DELIVERIES, containers)
+
+    # THEN every delivery launched: only ECS's clientToken (24 h, per cluster) keeps real users at one task
+    # (test_dispatcher_idempotency.py explains why nothing else may: one ECS call per launch)
+    # (after the first RUNNING the others count as duplicates: DataHub already shows the run's status)
+    assert len(dispatcher_stack.tasks()) == DELIVERIES
+    assert outcomes["RunsLaunched"] + outcomes["DuplicateDeliveries"] == DELIVERIES
+
+
 def test_dispatcher_concurrent_first_runs_of_a_new_secret_set_launch_one_task_and_no_failure(
     dispatcher_stack, revisions_race_like_ecs
 ):

@@ -106,6 +106,26 @@ def test_sqs_request_outside_botocore_model_is_validation_exception() -> None:
         assert "Messages" not in sqs.receive_message(QueueUrl=url)
 
 
+@pytest.mark.parametrize(("age_seconds", "delivered"), [(59, True), (61, False)])
+def test_sqs_receive_delivers_a_message_only_within_the_queue_retention(
+    monkeypatch: pytest.MonkeyPatch, age_seconds: int, delivered: bool
+) -> None:
+    # GIVEN a queue keeping messages 60 s, and one message sent now
+    from moto.core import utils
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName="commands", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="run")
+        # WHEN it is received `age_seconds` later
+        sent = utils.unix_time()
+        monkeypatch.setattr(utils, "unix_time", lambda *_: sent + age_seconds)
+        messages = sqs.receive_message(QueueUrl=url).get("Messages", [])
+
+    # THEN only a message within the retention comes (the rule moto's own check applies, one attribute read)
+    assert [m["Body"] for m in messages] == (["run"] if delivered else [])
+
+
 def test_s3_key_over_1024_utf8_bytes_is_refused() -> None:
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)

@@ -61,7 +61,7 @@ def runtime_packages(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_lambda_package_is_at_most_10_mib_unzipped(package: Path) -> None:
-    size = sum(f.stat().st_size for f in package.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+    size = sum(f.stat().st_size for f in package.rglob("*") if f.is_file())  # the bytecode it ships included
 
     assert size <= GOAL_BYTES, f"{size} bytes"
     assert not (package / "boto3").exists() and not (package / "botocore").exists()
@@ -95,3 +95,29 @@ def test_lambda_package_imports_each_handler_with_runtime_packages_alone(
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_lambda_package_ships_bytecode_loaded_at_init(package: Path, runtime_packages: Path) -> None:
+    # GIVEN the package as built (pydantic and the packages it loads: bytecode in place of their sources)
+    code = (
+        f"import sys; sys.path[:0] = ['.', {str(runtime_packages)!r}]\n"
+        "import dispatcher.handler, pydantic.main, pydantic_core.core_schema, typing_extensions\n"
+        "print(pydantic.main.__file__, pydantic_core.core_schema.__file__, typing_extensions.__file__)\n"
+    )
+    # WHEN the dispatcher's init runs
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        cwd=package,
+        env={**LAMBDA_ENV, "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # THEN it loaded their shipped bytecode (nothing compiled from source: /var/task is read-only)
+    assert done.returncode == 0, done.stderr
+    assert all(path.endswith(".pyc") for path in done.stdout.split()), done.stdout
+    assert not list((package / "pydantic").rglob("*.py"))
+    # AND our own modules keep their sources, beside checked-hash bytecode (PEP 552 flags 0b11)
+    for source in [*(package / "dispatcher").glob("*.py"), *(package / "executor_common").rglob("*.py")]:
+        cached = source.parent / "__pycache__" / f"{source.stem}.cpython-311.pyc"
+        assert int.from_bytes(cached.read_bytes()[4:8], "little") == 0b11, cached
