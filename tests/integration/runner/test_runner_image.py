@@ -3,7 +3,9 @@
 Runs only where a container engine is (podman, else docker) and the base image can be had (pulled, or
 already local as on a machine with no registry: ../shared/tools/build-runner-image.sh makes one; point
 podman at that store with CONTAINERS_STORAGE_CONF / CONTAINERS_CONF). RUNNER_IMAGE_UNDER_TEST names an
-already built image to check instead of building runner/Dockerfile here.
+already built image to check instead of building runner/Dockerfile here; RUNNER_IMAGE_BUILD_OPTIONS adds
+options to that build (behind a TLS-intercepting proxy, the build script's CA bind mount:
+`-v /etc/ssl/certs/ca-certificates.crt:/usr/local/lib/python3.11/site-packages/pip/_vendor/certifi/cacert.pem:ro`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -59,7 +62,10 @@ def image(engine: str) -> Iterator[str]:
         pytest.skip(f"base image {base.group(1)} is neither local nor pullable (no registry reachable)")
     # podman writes the OCI format unless told otherwise; `docker build` writes docker's (SHELL is kept)
     docker_format = ["--format", "docker"] if Path(engine).name == "podman" else []
-    build = _run(engine, "build", *docker_format, "--network", "host", "-f", str(dockerfile), "-t", TAG, str(REPO_ROOT))
+    options = shlex.split(os.environ.get("RUNNER_IMAGE_BUILD_OPTIONS", ""))
+    build = _run(
+        engine, "build", *docker_format, *options, "--network", "host", "-f", str(dockerfile), "-t", TAG, str(REPO_ROOT)
+    )
     assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
     yield TAG
     _run(engine, "rmi", TAG)
