@@ -25,10 +25,12 @@ from runner_harness import TOKEN, make_spec
 from local_stack.commands import sqlite_recipe
 from tests.conftest import REPO_ROOT
 
-#: Uncompressed image size (what `podman images` / `docker images` show). Before the multi-stage build
-#: the image was 838 MB for the same baked plugins; the budget keeps the slimmed size from creeping back.
-IMAGE_BUDGET_BYTES = 600 * 1000 * 1000
+#: Uncompressed image size (what `podman images` / `docker images` show). For the default plugins it was
+#: 838 MB before the multi-stage build and 598 MB after (docs/runner-image.md); the unpinned transitive
+#: dependencies move it by a few MB, so the budget leaves room for that and no more.
+IMAGE_BUDGET_BYTES = 640 * 1000 * 1000
 TAG = "localhost/datahub-executor-runner:image-test"
+DOCKERFILE = REPO_ROOT / "runner" / "Dockerfile"
 pytestmark = [pytest.mark.timeout(3600)]
 
 
@@ -54,8 +56,7 @@ def image(engine: str) -> Iterator[str]:
     if given:
         yield given
         return
-    dockerfile = REPO_ROOT / "runner" / "Dockerfile"
-    base = re.search(r"^FROM (\S+)", dockerfile.read_text(), re.MULTILINE)
+    base = re.search(r"^FROM (\S+)", DOCKERFILE.read_text(), re.MULTILINE)
     assert base
     local = _run(engine, "image", "inspect", base.group(1)).returncode == 0
     if not local and _run(engine, "pull", base.group(1), timeout=600).returncode != 0:
@@ -64,7 +65,7 @@ def image(engine: str) -> Iterator[str]:
     docker_format = ["--format", "docker"] if Path(engine).name == "podman" else []
     options = shlex.split(os.environ.get("RUNNER_IMAGE_BUILD_OPTIONS", ""))
     build = _run(
-        engine, "build", *docker_format, *options, "--network", "host", "-f", str(dockerfile), "-t", TAG, str(REPO_ROOT)
+        engine, "build", *docker_format, *options, "--network", "host", "-f", str(DOCKERFILE), "-t", TAG, str(REPO_ROOT)
     )
     assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
     yield TAG
@@ -78,11 +79,12 @@ def test_runner_image_fits_its_size_budget(engine: str, image: str):
 
 
 def test_runner_image_baked_plugins_and_uv_are_there(engine: str, image: str):
-    # GIVEN the image's default plugin set, WHEN the runner asks which are installed
+    # GIVEN the Dockerfile's default plugin set, WHEN the runner in the image asks which are installed
+    baked = re.search(r'^ARG DATAHUB_PLUGINS="([^"]+)"$', DOCKERFILE.read_text(), re.MULTILINE)
+    assert baked
     probe = (
         "from executor_runner import plugins; "
-        "print([p for p in 'datahub-rest postgres mysql snowflake redshift glue s3 sqlalchemy'.split() "
-        "if not plugins.plugin_available(p)])"
+        f"print([p for p in {baked.group(1).split(',')!r} if not plugins.plugin_available(p)])"
     )
     result = _run(engine, "run", "--rm", "--entrypoint", "python", image, "-c", probe, timeout=300)
 
