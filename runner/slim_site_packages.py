@@ -28,6 +28,7 @@ import argparse
 import filecmp
 import importlib.util
 import py_compile
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -62,6 +63,7 @@ PRUNE: dict[str, str] = {
     "tests": "a stray top-level test package of tableschema/tabulator",
     "**/*.pyi": "type stubs: read by type checkers, never by the interpreter",
 }
+_SHARED_OBJECT = re.compile(r"\.so(\.\d+)*$")
 #: Auditwheel's vendored libraries live in `<dist>.libs/`; strip breaks them (see the module docstring).
 VENDORED_LIBS = "*.libs"
 
@@ -89,7 +91,10 @@ def prune(site: Path) -> int:
 
 
 def _shared_objects(site: Path) -> list[Path]:
-    return sorted(p for p in site.rglob("*.so*") if p.is_file() and not p.is_symlink() and ".so" in p.name)
+    """`x.so`, `libx.so.23`, `libx.so.2300.1.0`: ELF shared objects by name (not `x.source.py`)."""
+    return sorted(
+        p for p in site.rglob("*.so*") if _SHARED_OBJECT.search(p.name) and p.is_file() and not p.is_symlink()
+    )
 
 
 def dedupe_shared_libraries(site: Path) -> int:
