@@ -186,7 +186,7 @@ class LocalEcsAgent:
         self._log_streams: set[tuple[str, str]] = set()
         self.failures: list[str] = []
         self._metadata = TaskMetadataServer()
-        self._spot_interruption_rate = spot_interruption_rate
+        self.spot_interruption_rate = spot_interruption_rate
         self._spot_interruption_after = spot_interruption_after_seconds
         self._rng = random.Random(seed)
         #: The Spot tasks this agent interrupted by itself (`spot_interruption_rate`).
@@ -386,7 +386,7 @@ class LocalEcsAgent:
                 moto_container.last_status = "RUNNING"
         self._publish_state(task_arn)
         logger.info("local ECS agent: started %s (pid %s)", task_id, run.process.pid)
-        if task.get("capacityProviderName") == "FARGATE_SPOT" and self._rng.random() < self._spot_interruption_rate:
+        if task.get("capacityProviderName") == "FARGATE_SPOT" and self._rng.random() < self.spot_interruption_rate:
             self._interrupt_later(run)
         cgroup.follow(run.process.pid)
         self._relay_output(run)

@@ -250,13 +250,15 @@ class _FargateState:
 
 
 _fargate = _FargateState()
+#: Its own lock: RunTask's clientToken check holds `_LOCK` while the call goes on to the room check.
+_FARGATE_LOCK = threading.Lock()
 
 
 def set_fargate_conditions(conditions: FargateConditions | None = None) -> None:
     """Replace the conditions (None: no quota, no refusal) and restart their random draws and counts."""
     global _fargate
     conditions = conditions or FargateConditions()
-    with _LOCK:
+    with _FARGATE_LOCK:
         _fargate = _FargateState(conditions, random.Random(conditions.seed))
 
 
@@ -266,7 +268,7 @@ def fargate_conditions() -> FargateConditions:
 
 def fargate_refusals() -> dict[str, int]:
     """How many RunTask calls were refused under the current conditions, by kind."""
-    with _LOCK:
+    with _FARGATE_LOCK:
         return dict(_fargate.refused)
 
 
@@ -299,7 +301,7 @@ def fargate_refusal(backend: Any, params: dict[str, Any]) -> str | None:
     conditions, spot = _fargate.conditions, _wants_spot(params)
     quota = conditions.spot_vcpu_quota if spot else conditions.on_demand_vcpu_quota
     kind = reason = None
-    with _LOCK:
+    with _FARGATE_LOCK:
         roll = _fargate.rng.random()
         if spot and roll < conditions.spot_no_capacity_rate:
             kind, reason = "spot-capacity", CAPACITY_UNAVAILABLE_REASON

@@ -48,6 +48,10 @@ class SqsPoller:
         self.invocations = 0
         self.errors = 0
 
+    @property
+    def queue_url(self) -> str:
+        return self._config.queue_url
+
     def start(self) -> SqsPoller:
         for index in range(self._config.concurrency):
             thread = threading.Thread(target=self._loop, name=f"{self.name}-poll-{index}", daemon=True)

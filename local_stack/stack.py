@@ -389,7 +389,7 @@ class LocalStack:
         for logical_id, variables in self._function_environment.items():
             name = lambda_ids[logical_id]
             current = (client.get_function_configuration(FunctionName=name).get("Environment") or {}).get("Variables")
-            merged = {**(current or {}), **variables}
+            merged = {name: str(value) for name, value in {**(current or {}), **variables}.items()}
             client.update_function_configuration(FunctionName=name, Environment={"Variables": merged})
 
     def _poller_concurrency(self, function_name: str) -> int:
