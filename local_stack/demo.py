@@ -203,16 +203,18 @@ def _final(result: dict[str, Any] | None, out: TextIO) -> str:
     return ""
 
 
-def _quiet_stack(out: TextIO) -> LocalStack:
-    """Handlers log only errors here: the demo prints the statuses DataHub receives instead."""
+def quiet_stack(out: TextIO, **options: Any) -> LocalStack:
+    """Handlers log only errors here: the demo prints the statuses DataHub receives instead. `options`: more
+    LocalStack arguments (Fargate's room, Spot interruptions: `python -m local_stack demo --help`)."""
     return LocalStack(
         log_level="ERROR",
         on_progress=lambda step: print(f"  {step}", file=out, flush=True),
         datahub_secrets={DATAHUB_SECRET: DATAHUB_SECRET_VALUE},
+        **options,
     )
 
 
-def main(out: TextIO = sys.stdout, stack_factory: Callable[[TextIO], LocalStack] = _quiet_stack) -> int:
+def main(out: TextIO = sys.stdout, stack_factory: Callable[[TextIO], LocalStack] = quiet_stack) -> int:
     started = time.monotonic()
     print("Starting the local stack (moto + template.yaml, GMS stand-in, pollers, ECS agent)...", file=out, flush=True)
     stack = stack_factory(out).start()
