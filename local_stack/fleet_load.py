@@ -293,14 +293,14 @@ def burst(
 def _outage(stack: LocalStack, sampler: Sampler, seconds: float) -> dict[str, Any]:
     """GMS answers 503 to everything for `seconds`, from the moment a few runs are going."""
     assert stack.gms is not None
-    deadline = time.monotonic() + 120
-    while len(sampler.tasks) < 3 and time.monotonic() < deadline:
+    deadline, before = time.monotonic() + 120, len(sampler.tasks)
+    while len(sampler.tasks) < before + 3 and time.monotonic() < deadline:
         time.sleep(0.1)
     stack.gms.fail_next(10**9, 503)
-    down_at = time.monotonic()
+    down_at, launched = time.monotonic(), len(sampler.tasks) - before
     time.sleep(seconds)
     stack.gms.end_failures()
-    return {"gms_outage_s": round(time.monotonic() - down_at, 1), "tasks_when_gms_went_down": len(sampler.tasks)}
+    return {"gms_outage_s": round(time.monotonic() - down_at, 1), "runs_going_when_gms_went_down": launched}
 
 
 def one_source(stack: LocalStack, runs: int, policy: str, *, timeout: float = 900.0) -> Outcome:
