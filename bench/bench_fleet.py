@@ -14,7 +14,7 @@
 
 Every container runs the real runner in the local stack's fast container mode (local_stack/fleet_load.py
 says what is real and what is scaled; the output repeats it). `python -m bench fleet`; writes
-bench/results/fleet.json. BENCH_FLEET_ONLY=a,c runs some of them.
+bench/results/fleet.json. BENCH_FLEET_ONLY=a,c runs some of them. About 25 minutes on 2 shared cores.
 """
 
 from __future__ import annotations
