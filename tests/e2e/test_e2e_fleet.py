@@ -42,14 +42,14 @@ def test_burst_under_capacity_refusals_and_the_vcpu_quota_still_succeeds(fleet: 
     from local_stack.aws_fidelity import FargateConditions
     from local_stack.fleet_load import burst, check_burst
 
-    # GIVEN 30 % of RunTask calls refused for capacity and a vCPU quota of 6 (each run asks for 1 vCPU)
-    refusing = FargateConditions(capacity_failure_rate=0.3, on_demand_vcpu_quota=6, seed=7)
+    # GIVEN 30 % of RunTask calls refused for capacity and a vCPU quota of 3 (each run asks for 1 vCPU)
+    refusing = FargateConditions(capacity_failure_rate=0.3, on_demand_vcpu_quota=3, seed=7)
 
     # WHEN 12 runs are requested at once
     outcome = burst(fleet, 12, name="t-refused", fargate=refusing, timeout=240)
 
     # THEN each refusal made its run wait: all SUCCESS, never above the quota, nothing failed or in the DLQ
-    assert check_burst(outcome, limit=6) == [], outcome.figures()
+    assert check_burst(outcome, limit=3) == [], outcome.figures()
     assert outcome.refused.get("capacity") and outcome.refused.get("vcpu-quota"), outcome.refused
 
 
