@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 
 
 def _source_type(envelope: str) -> str:
-    """The recipe's `source.type`, read from the runner's envelope {"__recipe_yaml__": ..., "__secrets__": ...}."""
+    """The recipe's `source.type`, from the runner's envelope {"__recipe_yaml__": <recipe as JSON>, ...}."""
     try:
-        recipe = str(json.loads(envelope).get("__recipe_yaml__", ""))
-    except (ValueError, AttributeError):
+        recipe = json.loads(json.loads(envelope)["__recipe_yaml__"])
+        return str(recipe["source"]["type"])
+    except (ValueError, KeyError, TypeError):
         return "unknown"
-    found = re.search(r"^source:\s*\n(?:[ \t]+.*\n)*?[ \t]+type:\s*['\"]?([\w.-]+)", recipe, re.MULTILINE)
-    return found.group(1) if found else "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
