@@ -119,16 +119,19 @@ def _image_row() -> Row:
 
 
 def _throughput_row(figures: dict[str, Any] | None) -> Row:
-    label, goal = "dispatch throughput from a backlog", ">= 20 runs/s"
+    label, goal = "dispatch throughput from a backlog", ">= 20 runs/s capacity, paced 18-20"
     if not figures:
         return (label, NOT_RUN, "Fargate's RunTask rate (20/s)", goal, "")
     handler_ms = figures["handler CPU ms per record"]
     moto_ms = figures["moto ms per record (dispatcher's calls)"]
+    from bench.bench_throughput import goal_met
+
     measured = (
-        f"{figures['sustained runs/s']} runs/s of {figures['messages']} "
-        f"(handler CPU {handler_ms} ms/record, moto {moto_ms} ms/record)"
+        f"capacity {figures['sustained runs/s']} runs/s, paced {figures['paced runs/s']} runs/s, of "
+        f"{figures['messages']} (handler CPU {handler_ms} ms/record, moto {moto_ms} ms/record)"
     )
-    return (label, measured, "Fargate's RunTask rate (20/s)", goal, _verdict(figures["sustained runs/s"] >= 20))
+    verdict = _verdict(goal_met(figures["sustained runs/s"], figures["paced runs/s"]))
+    return (label, measured, "Fargate's RunTask rate (20/s)", goal, verdict)
 
 
 def rows(results: dict[str, Any]) -> list[Row]:

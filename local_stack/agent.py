@@ -8,7 +8,9 @@ container command (`python -m executor_runner`) in its own process group, and re
 output to a per-task file and to CloudWatch Logs stream `<prefix>/<container>/<task-id>`.
 StopTask (desiredStatus STOPPED) sends SIGTERM, then SIGKILL after the container's
 `stopTimeout`. `interrupt_spot(task)` does what Fargate does when it reclaims Spot capacity
-(stopCode `SpotInterruption`, the STOPPING event, SIGTERM); `backdate(task, seconds)` makes a task look
+(stopCode `SpotInterruption`, the STOPPING event, SIGTERM), and with `spot_interruption_rate` it does so
+by itself to that share of the Spot tasks it starts, `spot_interruption_after_seconds` after their start;
+`backdate(task, seconds)` makes a task look
 as old as a hung run, so the backstop's own sweep stops it with its reason.
 When the process exits, the task is marked STOPPED with exit code, stopCode
 and stoppedReason, and an "ECS Task State Change" event is published.
@@ -25,6 +27,7 @@ import contextlib
 import json
 import logging
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -164,6 +167,9 @@ class LocalEcsAgent:
         command: Callable[[], list[str]] = runner_command,
         poll_interval: float = 0.2,
         log_flush_interval: float = 1.0,
+        spot_interruption_rate: float = 0.0,
+        spot_interruption_after_seconds: float = 1.0,
+        seed: int = 14,
     ) -> None:
         self._aws = aws
         self._ecs = aws.client("ecs")
@@ -187,6 +193,11 @@ class LocalEcsAgent:
         self._log_streams: set[tuple[str, str]] = set()
         self.failures: list[str] = []
         self._metadata = TaskMetadataServer()
+        self.spot_interruption_rate = spot_interruption_rate
+        self._spot_interruption_after = spot_interruption_after_seconds
+        self._rng = random.Random(seed)
+        #: The Spot tasks this agent interrupted by itself (`spot_interruption_rate`).
+        self.interrupted: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> LocalEcsAgent:
@@ -233,6 +244,16 @@ class LocalEcsAgent:
             moto_task.desired_status = "STOPPED"
             moto_task.stopped_reason = SPOT_INTERRUPTION_REASON
         self._begin_stop(run, moto_task, "SpotInterruption")
+
+    def _interrupt_later(self, run: ContainerRun) -> None:
+        """Fargate reclaims this Spot task's capacity while it runs (`spot_interruption_rate`)."""
+
+        def interrupt() -> None:
+            if not run.done.wait(self._spot_interruption_after) and run.stop_signalled_at is None:
+                self.interrupted.append(run.task_arn)
+                self.interrupt_spot(run.task_arn)
+
+        threading.Thread(target=interrupt, name=f"spot-{run.task_id[-8:]}", daemon=True).start()
 
     def backdate(self, task_arn: str, seconds: float) -> None:
         """Make the task look started `seconds` earlier (moto has no clock to move): how a hung run looks."""
@@ -372,6 +393,8 @@ class LocalEcsAgent:
                 moto_container.last_status = "RUNNING"
         self._publish_state(task_arn)
         logger.info("local ECS agent: started %s (pid %s)", task_id, run.process.pid)
+        if task.get("capacityProviderName") == "FARGATE_SPOT" and self._rng.random() < self.spot_interruption_rate:
+            self._interrupt_later(run)
         cgroup.follow(run.process.pid)
         self._relay_output(run)
         returncode = run.process.wait()

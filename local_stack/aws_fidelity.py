@@ -26,6 +26,15 @@ Logs, EventBridge: everything the product calls except S3):
 * SQS `MessageGroupId` on SendMessage (API reference): on a standard queue it keys fair queues; at
   most 128 characters, alphanumeric and punctuation only (`InvalidParameterValue` otherwise).
 
+Fargate's room (`FargateConditions`, off by default; set with `set_fargate_conditions`, read by the local
+stack's options and the tests): the account's Fargate vCPU quotas (Service Quotas "Fargate On-Demand vCPU
+resource count" L-3032A538 and "Fargate Spot vCPU resource count" L-36FBB829), counted over the region's
+tasks that have not stopped, and a share of RunTask calls that find no capacity (any, or Spot only).
+RunTask then answers as ECS does: HTTP 200, no task, one `failures[]` entry whose `reason` is ECS's own
+sentence ("Capacity is unavailable at this time. Please try again later or in a different availability
+zone"; "You\u2019ve reached the limit on the number of vCPUs you can run concurrently", with the
+typographic apostrophe ECS writes). A refused call launches nothing and leaves its clientToken unused.
+
 S3 (rest-xml, not parsed here): object keys over 1,024 UTF-8 bytes are refused (`KeyTooLongError`).
 
 CloudFormation: a generated physical name is at most 64 characters (CloudFormation truncates the stack
@@ -35,13 +44,16 @@ the model's limits above (e.g. an EventBridge rule name over 64).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import random
 import re
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -71,6 +83,14 @@ FARGATE_RUN_TASK_RATE = 20.0
 run_task_throttle: TokenBucket | None = None
 #: `(monotonic seconds, throttled)` for each RunTask call moto answered, oldest first.
 run_task_calls: deque[tuple[float, bool]] = deque(maxlen=100_000)
+#: RunTask's `failures[].reason` when Fargate (or Fargate Spot) has no capacity now.
+CAPACITY_UNAVAILABLE_REASON = (
+    "Capacity is unavailable at this time. Please try again later or in a different availability zone"
+)
+#: RunTask's `failures[].reason` when the account's Fargate vCPU quota is used up (U+2019, as ECS writes it).
+VCPU_LIMIT_REASON = "You\u2019ve reached the limit on the number of vCPUs you can run concurrently"
+#: ECS counts task CPU in units: 1024 = 1 vCPU.
+CPU_UNITS_PER_VCPU = 1024
 #: False plays raw moto (no clientToken idempotency), for a test that shows what protects users without it.
 honour_client_token = True
 #: Replaceable clock (seconds), so a test can move past the clientToken lifetime.
@@ -238,8 +258,109 @@ def _run_task_with_client_token(original: Callable[[Any], Any]) -> Callable[...,
                     )
                 return ActionResult({"tasks": known[2], "failures": []})
             result = original(self)
-            tokens[key] = (fingerprint, clock(), list(result.result["tasks"]))
+            if result.result["tasks"]:  # a refused call (failures, no task) leaves the token unused
+                tokens[key] = (fingerprint, clock(), list(result.result["tasks"]))
             return result
+
+    run_task._aws_fidelity = True  # type: ignore[attr-defined]
+    return run_task
+
+
+# -- Fargate's room: quotas and capacity -------------------------------------------------------
+@dataclass(frozen=True)
+class FargateConditions:
+    """What the account and the region give RunTask. 0 = no quota / never refused."""
+
+    on_demand_vcpu_quota: float = 0
+    spot_vcpu_quota: float = 0
+    #: Share of RunTask calls (on-demand or Spot) answered "Capacity is unavailable".
+    capacity_failure_rate: float = 0
+    #: Share of Spot RunTask calls answered "Capacity is unavailable" (on-demand is not short).
+    spot_no_capacity_rate: float = 0
+    seed: int = 14
+
+
+@dataclass
+class _FargateState:
+    conditions: FargateConditions = field(default_factory=FargateConditions)
+    rng: random.Random = field(default_factory=lambda: random.Random(14))
+    #: What was refused so far, by kind (capacity, spot-capacity, vcpu-quota, spot-vcpu-quota).
+    refused: Counter[str] = field(default_factory=Counter)
+
+
+_fargate = _FargateState()
+#: Its own lock: RunTask's clientToken check holds `_LOCK` while the call goes on to the room check.
+_FARGATE_LOCK = threading.Lock()
+
+
+def set_fargate_conditions(conditions: FargateConditions | None = None) -> None:
+    """Replace the conditions (None: no quota, no refusal) and restart their random draws and counts."""
+    global _fargate
+    conditions = conditions or FargateConditions()
+    with _FARGATE_LOCK:
+        _fargate = _FargateState(conditions, random.Random(conditions.seed))
+
+
+def fargate_conditions() -> FargateConditions:
+    return _fargate.conditions
+
+
+def fargate_refusals() -> dict[str, int]:
+    """How many RunTask calls were refused under the current conditions, by kind."""
+    with _FARGATE_LOCK:
+        return dict(_fargate.refused)
+
+
+def _wants_spot(params: dict[str, Any]) -> bool:
+    strategy = params.get("capacityProviderStrategy") or []
+    return any(item.get("capacityProvider") == "FARGATE_SPOT" for item in strategy)
+
+
+def _vcpus_in_use(backend: Any, *, spot: bool) -> float:
+    """vCPUs of the region's tasks that have not stopped, on Spot or on on-demand."""
+    units = 0
+    for tasks in backend.tasks.values():
+        for task in tasks.values():
+            if task.last_status == "STOPPED" or (task.capacity_provider_name == "FARGATE_SPOT") != spot:
+                continue
+            units += int(getattr(task, "cpu", None) or 0)
+    return units / CPU_UNITS_PER_VCPU
+
+
+def _requested_vcpus(backend: Any, params: dict[str, Any]) -> float:
+    cpu = (params.get("overrides") or {}).get("cpu")
+    if not cpu:
+        with contextlib.suppress(Exception):  # an unknown task definition: RunTask itself says so
+            cpu = backend.describe_task_definition(params.get("taskDefinition")).cpu
+    return int(cpu or 0) / CPU_UNITS_PER_VCPU * max(1, int(params.get("count") or 1))
+
+
+def fargate_refusal(backend: Any, params: dict[str, Any]) -> str | None:
+    """The `failures[].reason` RunTask answers under the current conditions, or None when it may launch."""
+    conditions, spot = _fargate.conditions, _wants_spot(params)
+    quota = conditions.spot_vcpu_quota if spot else conditions.on_demand_vcpu_quota
+    kind = reason = None
+    with _FARGATE_LOCK:
+        roll = _fargate.rng.random()
+        if spot and roll < conditions.spot_no_capacity_rate:
+            kind, reason = "spot-capacity", CAPACITY_UNAVAILABLE_REASON
+        elif roll < conditions.spot_no_capacity_rate * spot + conditions.capacity_failure_rate:
+            kind, reason = "capacity", CAPACITY_UNAVAILABLE_REASON
+        elif quota > 0 and _vcpus_in_use(backend, spot=spot) + _requested_vcpus(backend, params) > quota:
+            kind, reason = ("spot-vcpu-quota" if spot else "vcpu-quota"), VCPU_LIMIT_REASON
+        if kind is not None:
+            _fargate.refused[kind] += 1
+    return reason
+
+
+def _run_task_within_fargate_room(original: Callable[[Any], Any]) -> Callable[..., Any]:
+    def run_task(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        reason = fargate_refusal(self.ecs_backend, _request_params(self) or {})
+        if reason is None:
+            return original(self)
+        return ActionResult({"tasks": [], "failures": [{"reason": reason}]})
 
     run_task._aws_fidelity = True  # type: ignore[attr-defined]
     return run_task
@@ -339,7 +460,7 @@ def install() -> None:
 
         BaseResponse.call_action = call_action  # type: ignore[method-assign]
         EC2ContainerServiceResponse.run_task = _run_task_with_client_token(  # type: ignore[method-assign]
-            EC2ContainerServiceResponse.run_task
+            _run_task_within_fargate_room(EC2ContainerServiceResponse.run_task)
         )
         EC2ContainerServiceBackend.run_task = _tasks_carry_their_size(  # type: ignore[method-assign]
             EC2ContainerServiceBackend.run_task

@@ -217,12 +217,14 @@ def create_private_source(stack: LocalStack, out: TextIO) -> Path:
     return db_path
 
 
-def quiet_stack(out: TextIO) -> LocalStack:
-    """Handlers log only errors here: the demo prints the statuses DataHub receives instead."""
+def quiet_stack(out: TextIO, **options: Any) -> LocalStack:
+    """Handlers log only errors here: the demo prints the statuses DataHub receives instead. `options`: more
+    LocalStack arguments (Fargate's room, Spot interruptions: `python -m local_stack demo --help`)."""
     return LocalStack(
         log_level="ERROR",
         on_progress=lambda step: print(f"  {step}", file=out, flush=True),
         datahub_secrets={DATAHUB_SECRET: DATAHUB_SECRET_VALUE},
+        **options,
     )
 
 

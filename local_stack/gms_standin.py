@@ -43,7 +43,14 @@ from local_stack.gms_routes import (
     graphql_answer,
     servlet_error_page,
 )
-from local_stack.gms_store import EXECUTION_REQUEST_ENTITY, RESULT_ASPECT, AspectStore, Proposal, validate_aspect
+from local_stack.gms_store import (
+    EXECUTION_REQUEST_ENTITY,
+    INPUT_ASPECT,
+    RESULT_ASPECT,
+    AspectStore,
+    Proposal,
+    validate_aspect,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +140,11 @@ class GmsStandIn:
         with self._lock:
             self._failures.append([n, status, path_contains])
 
+    def end_failures(self) -> None:
+        """Forget the failures `fail_next` has still to give: GMS is back (the end of an outage)."""
+        with self._lock:
+            self._failures = []
+
     def _take_failure(self, target: str) -> int | None:
         with self._lock:
             for failure in self._failures:
@@ -170,6 +182,11 @@ class GmsStandIn:
     def proposals(self) -> int:
         """How many proposals were accepted since the state began."""
         return self.store.proposals
+
+    def seed_request(self, urn: str, request_input: dict[str, Any]) -> None:
+        """Store the execution request's input as DataHub does before it sends the command (validated)."""
+        validate_aspect(INPUT_ASPECT, request_input)
+        self.store.apply([Proposal(EXECUTION_REQUEST_ENTITY, urn, "UPSERT", INPUT_ASPECT, request_input)])
 
     def seed_result(self, urn: str, aspect_dict: dict[str, Any]) -> None:
         """Store a result as if some earlier writer had sent it (validated like any proposal)."""

@@ -19,6 +19,10 @@ from local_stack.event_shapes import records_to_delete, sqs_event
 logger = logging.getLogger(__name__)
 
 
+#: Batches of one mapping handled at once (a function's reserved concurrency caps it, as on Lambda).
+DEFAULT_CONCURRENCY = 2
+
+
 @dataclass(frozen=True)
 class MappingConfig:
     queue_url: str
@@ -28,7 +32,7 @@ class MappingConfig:
     #: Short locally, so a failed record comes back in seconds rather than the template's minutes.
     visibility_timeout_seconds: int = 20
     wait_time_seconds: int = 1
-    concurrency: int = 2
+    concurrency: int = DEFAULT_CONCURRENCY
 
 
 class SqsPoller:
@@ -43,6 +47,10 @@ class SqsPoller:
         self._threads: list[threading.Thread] = []
         self.invocations = 0
         self.errors = 0
+
+    @property
+    def queue_url(self) -> str:
+        return self._config.queue_url
 
     def start(self) -> SqsPoller:
         for index in range(self._config.concurrency):

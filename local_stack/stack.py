@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -22,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from local_stack.agent import LocalEcsAgent
+from local_stack.aws_fidelity import FargateConditions, set_fargate_conditions
 from local_stack.cfn import DeployedStack, deploy
 from local_stack.event_shapes import scheduled_event
 from local_stack.gms_standin import GmsStandIn
 from local_stack.lambdas import LocalFunction, read_functions
 from local_stack.moto_server import ACCOUNT_ID, FAKE_CREDENTIALS, LocalAws, MotoServer, aws_environment
 from local_stack.network import awsvpc_network
-from local_stack.poller import MappingConfig, SqsPoller
+from local_stack.poller import DEFAULT_CONCURRENCY, MappingConfig, SqsPoller
 from local_stack.scheduler import Schedule, ScheduleRunner, take_over_schedules
 
 logger = logging.getLogger(__name__)
@@ -130,6 +132,10 @@ class LocalStack:
         datahub_secrets: dict[str, str] | None = None,
         gms_reachable_from_tasks: bool = True,
         on_progress: Callable[[str], None] | None = None,
+        fargate: FargateConditions | None = None,
+        spot_interruption_rate: float = 0.0,
+        quick_ingest_seconds: float | None = None,
+        function_environment: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self._own_state_dir = state_dir is None
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="datahub-executor-local-"))
@@ -147,6 +153,13 @@ class LocalStack:
         #: peering or egress rule on AWS; the local agent makes the runner's connections to it time out.
         self._gms_reachable_from_tasks = gms_reachable_from_tasks
         self._progress = on_progress or (lambda step: logger.info("local stack: %s", step))
+        #: Fargate's room (vCPU quotas, capacity refusals) and the agent's Spot interruptions (local_stack/README.md).
+        self._fargate = fargate or FargateConditions()
+        self._spot_interruption_rate = spot_interruption_rate
+        #: Fast container mode: each task's real runner runs `quick_ingest.py` instead of `datahub ingest`.
+        self._quick_ingest_seconds = quick_ingest_seconds
+        #: Variables set on a function after the deploy, as an operator would in the Lambda console.
+        self._function_environment = {k: dict(v) for k, v in (function_environment or {}).items()}
         self.moto: MotoServer | None = None
         self.aws: LocalAws | None = None
         self.gms: GmsStandIn | None = None
@@ -194,6 +207,7 @@ class LocalStack:
         }
         self._progress(f"creating {self._template.name} through moto's CloudFormation")
         self.deployed = deploy(aws, self._template, parameters, STACK_NAME)
+        set_fargate_conditions(self._fargate)
         self._disable_moto_event_source_mappings()
         fix_moto_task_definition_numbers(aws.region)
         self._schedules = take_over_schedules(aws.client("events"))
@@ -201,6 +215,7 @@ class LocalStack:
             logical: self.deployed.physical_id(logical)
             for logical in self.deployed.logical_ids_of_type("AWS::Lambda::Function")
         }
+        self._set_function_environment(lambda_ids)
         runtime = handler_environment(aws.endpoint_url, aws.region, self._log_level)
         self.functions = read_functions(aws, lambda_ids, runtime, self.deployed.function_log_groups())
         self._progress(f"stack created; starting the functions {', '.join(sorted(self.functions))}")
@@ -233,6 +248,7 @@ class LocalStack:
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
+            set_fargate_conditions(None)
         if self._state_file is not None and self._state_file.exists():
             self._state_file.unlink()
         if self._own_state_dir:
@@ -318,8 +334,7 @@ class LocalStack:
                 region=aws.region,
                 batch_size=int(mapping.get("BatchSize") or 10),
                 visibility_timeout_seconds=self._visibility_timeout,
-                # As many pollers as the mapping's MaximumConcurrency: the dispatcher shares RunTaskRate among them.
-                concurrency=int((mapping.get("ScalingConfig") or {}).get("MaximumConcurrency") or 2),
+                concurrency=self._poller_concurrency(function.name, mapping),
             )
             self.pollers.append(SqsPoller(sqs, config, function.invoke, name=function.logical_id).start())
         events = aws.client("events")
@@ -345,6 +360,8 @@ class LocalStack:
             publish=publish,
             extra_env=self._runner_env_for(),
             unreachable=() if self._gms_reachable_from_tasks else (self.gms.url,),
+            spot_interruption_rate=self._spot_interruption_rate,
+            seed=self._fargate.seed,
         ).start()
         self.scheduler = ScheduleRunner(self._schedules, self._fire_schedule).start()
 
@@ -364,7 +381,38 @@ class LocalStack:
     def _runner_env_for(self) -> dict[str, str]:
         work_dir = self.state_dir / "work"
         work_dir.mkdir(parents=True, exist_ok=True)
-        return {"RUNNER_WORK_DIR": str(work_dir), **self._runner_env}
+        env = {"RUNNER_WORK_DIR": str(work_dir), **self._runner_env}
+        if self._quick_ingest_seconds is not None:
+            env["RUNNER_DATAHUB_COMMAND"] = str(self._quick_ingest_command(self._quick_ingest_seconds))
+        return env
+
+    def _quick_ingest_command(self, seconds: float) -> Path:
+        """An executable the runner takes for the `datahub` CLI: `quick_ingest.py`, no site-packages, `seconds` long."""
+        command = self.state_dir / "bin" / "quick-datahub"
+        command.parent.mkdir(parents=True, exist_ok=True)
+        script = REPO_ROOT / "local_stack" / "quick_ingest.py"
+        command.write_text(f'#!/bin/sh\nexec "{sys.executable}" -I -S "{script}" --seconds {seconds:g} "$@"\n')
+        command.chmod(0o755)
+        return command
+
+    def _set_function_environment(self, lambda_ids: dict[str, str]) -> None:
+        """Merge `function_environment` into the deployed functions' variables (UpdateFunctionConfiguration)."""
+        assert self.aws is not None
+        client = self.aws.client("lambda")
+        for logical_id, variables in self._function_environment.items():
+            name = lambda_ids[logical_id]
+            current = (client.get_function_configuration(FunctionName=name).get("Environment") or {}).get("Variables")
+            merged = {name: str(value) for name, value in {**(current or {}), **variables}.items()}
+            client.update_function_configuration(FunctionName=name, Environment={"Variables": merged})
+
+    def _poller_concurrency(self, function_name: str, mapping: dict[str, Any]) -> int:
+        """As many pollers as the mapping's MaximumConcurrency (the dispatchers share RunTaskRate among them),
+        and never more than the function's reserved concurrency, as Lambda runs no more at once."""
+        assert self.aws is not None
+        maximum = int((mapping.get("ScalingConfig") or {}).get("MaximumConcurrency") or DEFAULT_CONCURRENCY)
+        reserved = self.aws.client("lambda").get_function_concurrency(FunctionName=function_name)
+        limit = int(reserved.get("ReservedConcurrentExecutions") or 0)
+        return min(maximum, limit) if limit > 0 else maximum
 
     def _info(self) -> StackInfo:
         assert self.aws is not None and self.gms is not None and self.deployed is not None

@@ -6,14 +6,19 @@ import signal
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 from local_stack.stack import DEFAULT_STATE_FILE, REPO_ROOT, LocalStack
 
 STATE_DIR = REPO_ROOT / ".local" / "state"
 
 
-def up_main(log_level: str = "INFO", out: TextIO = sys.stdout, datahub_secrets: dict[str, str] | None = None) -> int:
+def up_main(
+    log_level: str = "INFO",
+    out: TextIO = sys.stdout,
+    datahub_secrets: dict[str, str] | None = None,
+    stack_options: dict[str, Any] | None = None,
+) -> int:
     started = time.monotonic()
     print("Starting the local stack...", file=out, flush=True)
     stack = LocalStack(
@@ -22,6 +27,7 @@ def up_main(log_level: str = "INFO", out: TextIO = sys.stdout, datahub_secrets: 
         log_level=log_level,
         datahub_secrets=datahub_secrets,
         on_progress=lambda step: print(f"  {step}", file=out, flush=True),
+        **(stack_options or {}),
     ).start()
     info = stack.info
     assert info is not None

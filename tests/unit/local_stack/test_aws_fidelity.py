@@ -276,3 +276,66 @@ def test_sqs_message_group_id_on_a_standard_queue_as_aws_checks_it(group: str, a
             assert _error(sqs.send_message, QueueUrl=url, MessageBody="{}", MessageGroupId=group)["Code"] == (
                 "InvalidParameterValue"
             )
+
+
+# -- Fargate's room: quotas and capacity (FargateConditions) ---------------------------------------
+@pytest.fixture
+def fargate_conditions() -> Iterator[Any]:
+    """Set conditions for one test; none again afterwards (they are process-wide, like the patches)."""
+    yield aws_fidelity.set_fargate_conditions
+    aws_fidelity.set_fargate_conditions(None)
+
+
+def test_run_task_over_the_vcpu_quota_answers_ecs_failure_and_launches_nothing(
+    ecs: dict[str, Any], fargate_conditions: Any
+) -> None:
+    # GIVEN an on-demand vCPU quota of 0.5 and tasks of 0.25 vCPU, two of them running
+    fargate_conditions(aws_fidelity.FargateConditions(on_demand_vcpu_quota=0.5))
+    for index in range(2):
+        assert ecs["client"].run_task(**ecs["run"], startedBy=f"run-{index}")["tasks"]
+
+    # WHEN a third is asked for (with a clientToken)
+    answer = ecs["client"].run_task(**ecs["run"], startedBy="run-3", clientToken="token-3")
+
+    # THEN ECS's answer: HTTP 200, no task, the quota sentence as the failure reason
+    assert answer["tasks"] == []
+    assert answer["failures"] == [
+        {"reason": "You\u2019ve reached the limit on the number of vCPUs you can run concurrently"}
+    ]
+    assert len(ecs["client"].list_tasks(cluster="runs")["taskArns"]) == 2
+    assert aws_fidelity.fargate_refusals() == {"vcpu-quota": 1}
+
+    # AND once a task stopped, the same request (same clientToken: it launched nothing) launches
+    ecs["client"].stop_task(cluster="runs", task=ecs["client"].list_tasks(cluster="runs")["taskArns"][0])
+    assert ecs["client"].run_task(**ecs["run"], startedBy="run-3", clientToken="token-3")["tasks"]
+
+
+def test_run_task_capacity_failure_rate_refuses_that_share_with_ecs_reason(
+    ecs: dict[str, Any], fargate_conditions: Any
+) -> None:
+    # GIVEN 30 % of RunTask calls find no capacity
+    fargate_conditions(aws_fidelity.FargateConditions(capacity_failure_rate=0.3, seed=1))
+
+    # WHEN 200 tasks are asked for
+    answers = [ecs["client"].run_task(**ecs["run"]) for _ in range(200)]
+
+    # THEN about 30 % answer "Capacity is unavailable" (and no task), the others launch
+    refused = [a for a in answers if not a["tasks"]]
+    assert 40 <= len(refused) <= 80
+    assert {f["reason"] for a in refused for f in a["failures"]} == {aws_fidelity.CAPACITY_UNAVAILABLE_REASON}
+    assert aws_fidelity.fargate_refusals() == {"capacity": len(refused)}
+
+
+def test_spot_no_capacity_refuses_spot_only(ecs: dict[str, Any], fargate_conditions: Any) -> None:
+    # GIVEN Fargate Spot has no capacity at all
+    ecs["client"].put_cluster_capacity_providers(
+        cluster="runs", capacityProviders=["FARGATE", "FARGATE_SPOT"], defaultCapacityProviderStrategy=[]
+    )
+    fargate_conditions(aws_fidelity.FargateConditions(spot_no_capacity_rate=1.0))
+    on_spot = {k: v for k, v in ecs["run"].items() if k != "launchType"}
+    on_spot["capacityProviderStrategy"] = [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+
+    # THEN a Spot request is refused, an on-demand one launches
+    assert ecs["client"].run_task(**on_spot)["failures"][0]["reason"].startswith("Capacity is unavailable")
+    assert ecs["client"].run_task(**ecs["run"])["tasks"]
+    assert aws_fidelity.fargate_refusals() == {"spot-capacity": 1}

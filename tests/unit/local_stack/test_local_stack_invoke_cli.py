@@ -91,3 +91,19 @@ def test_retarget_sample_ecs_event_points_it_at_the_local_cluster() -> None:
     bodies = [json.loads(r["body"]) for r in retargeted_wrapped["Records"]]
     assert bodies and all(b["detail"]["clusterArn"] == local for b in bodies if b.get("source") == "aws.ecs")
     assert retarget_ecs_events({"Records": []}, "c", "r") == {"Records": []}
+
+
+def test_up_and_demo_take_fargate_room_and_spot_options_from_flags_or_environment(monkeypatch) -> None:
+    from local_stack.__main__ import _fleet
+    from local_stack.aws_fidelity import FargateConditions
+
+    # GIVEN the quota in the environment, and a Spot interruption rate as a flag
+    monkeypatch.setenv("LOCAL_FARGATE_VCPU_QUOTA", "16")
+    for command in ("up", "demo"):
+        args = parser().parse_args([command, "--spot-interruption-rate", "0.1", "--capacity-failure-rate", "0.3"])
+
+        # THEN the stack is given both, and nothing else is refused
+        assert _fleet(args) == {
+            "fargate": FargateConditions(on_demand_vcpu_quota=16, capacity_failure_rate=0.3),
+            "spot_interruption_rate": 0.1,
+        }
