@@ -15,7 +15,8 @@ EventBridge; one real runner process (`python -m executor_runner`) per task, whi
 final status to the GMS stand-in over HTTP and uploads its run folder. What is scaled (`FAST_MODE`): the
 runner's `datahub ingest` child is `quick_ingest.py` (a second, no DataHub import), the waiting check and
 the retry backoff are seconds instead of minutes, and the dispatcher runs one batch at a time
-(`DispatcherReservedConcurrency=1`, the README's setting for an exact limit).
+(`DispatcherReservedConcurrency=1`: a local stand-in for an exact limit, which AWS's SQS event source,
+at least two batches at once, cannot give; README "Limits and their exactness").
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def fleet_stack(*, quick_ingest_seconds: float = 1.0, wait_check_seconds: int = 
                 "WAIT_CHECK_SECONDS": str(wait_check_seconds),
                 "RETRY_BASE_SECONDS": "5",
                 "RETRY_MAX_SECONDS": "30",
+                # One batch at a time: the one container paces RunTask at the whole RunTaskRate.
+                "DISPATCHER_MAX_CONCURRENCY": "1",
             }
         },
         quick_ingest_seconds=quick_ingest_seconds,
