@@ -1,0 +1,193 @@
+"""Run slots: MaxConcurrentRuns made exact across parallel dispatchers with S3 conditional writes.
+
+One object per slot, `slots/<k>` (k in 0..limit-1) in the run bucket. A dispatcher claims a slot with
+PutObject `IfNoneMatch="*"` before RunTask: S3 creates the object for one writer only and answers the
+others 412 PreconditionFailed (409 ConditionalRequestConflict when two writes race), so two dispatchers
+never hold one slot, whatever ListTasks showed them. The slot is freed by the reconciler when the task
+stopped, by the dispatcher when RunTask failed, and by the backstop when its run has no live task. A
+free uses DeleteObject `IfMatch=<ETag>` after reading the body, so it frees only the claim it read: a
+late event never frees a slot re-claimed by another run.
+
+`runs/<id>/slot` records which slot a run holds, so a redelivery of a launched run finds it instead of
+claiming a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from executor_common.aws.classify import aws_call
+from executor_common.aws.s3 import run_object_key
+
+if TYPE_CHECKING:  # the boto3 stubs are a development dependency
+    from mypy_boto3_s3 import S3Client
+
+SLOTS_PREFIX = "slots/"
+#: The run's own record of the slot it holds (under its run folder).
+HELD_SLOT_NAME = "slot"
+#: S3's answers to a conditional request that did not hold: the key exists / the ETag differs (412),
+#: a concurrent write or delete won (409), the object is gone (404).
+LOST_RACE_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404", "412", "409"})
+
+
+def slot_key(index: int) -> str:
+    return f"{SLOTS_PREFIX}{index}"
+
+
+def slot_index(key: str) -> int | None:
+    tail = key.removeprefix(SLOTS_PREFIX)
+    return int(tail) if tail.isdigit() else None
+
+
+def first_slot(urn: str, limit: int) -> int:
+    """Where a run starts looking: spread by its URN, so a burst's dispatchers do not all race for slot 0."""
+    return int(hashlib.sha256(urn.encode("utf-8")).hexdigest()[:8], 16) % limit
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a slot: the claim's body, and the ETag a conditional delete names."""
+
+    index: int
+    urn: str
+    started_by: str
+    claimed_at: float
+    etag: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    index: int
+    #: False when the run already held this slot (a redelivery): it must not be freed if this launch fails.
+    fresh: bool
+
+
+def _lost_race(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {})
+    status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+    return str(error.get("Code", "")) in LOST_RACE_CODES or status in LOST_RACE_CODES
+
+
+def _holds(doing: str, call: Callable[..., Any], *args: Any) -> Any:
+    """`call`'s answer, or None when its condition did not hold (the key exists, is gone, or changed)."""
+    with aws_call(doing):  # any other error leaves classified, as from every adapter
+        try:
+            return call(*args)
+        except ClientError as exc:
+            if _lost_race(exc):
+                return None
+            raise
+
+
+class RunSlots:
+    """The slots of one run bucket; `limit` is MaxConcurrentRuns (claims only), 0 for readers that free."""
+
+    def __init__(self, client: S3Client, bucket: str, limit: int = 0, clock: Callable[[], float] = time.time) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.limit = limit
+        self.clock = clock
+
+    def claim(self, urn: str, execution_id: str, started_by: str) -> Claim | None:
+        """A slot for this run (the one it already holds, else a free one), or None when all are taken."""
+        held = self._already_held(urn, execution_id)
+        if held is not None:
+            return Claim(held, fresh=False)
+        body = json.dumps({"urn": urn, "startedBy": started_by, "claimedAt": self.clock()})
+        start = first_slot(urn, self.limit)
+        for step in range(self.limit):
+            index = (start + step) % self.limit
+            if not _holds(
+                f"Claiming run slot {index} (PutObject If-None-Match)", self._put_if_absent, slot_key(index), body
+            ):
+                continue
+            self._put(run_object_key(execution_id, HELD_SLOT_NAME), str(index))
+            return Claim(index, fresh=True)
+        return None
+
+    def holder(self, index: int) -> Holder | None:
+        """The slot's claim as it stands, or None when the slot is free."""
+        response = _holds(f"Reading run slot {index} (GetObject)", self._get, slot_key(index))
+        if response is None:
+            return None
+        try:
+            data = json.loads(response["Body"].read().decode("utf-8"))
+        except ValueError:
+            data = {}
+        return Holder(
+            index=index,
+            urn=str(data.get("urn", "")),
+            started_by=str(data.get("startedBy", "")),
+            claimed_at=float(data.get("claimedAt") or response["LastModified"].timestamp()),
+            etag=str(response["ETag"]),
+        )
+
+    def release(self, index: int, urn: str) -> bool:
+        """Free slot `index` if it still names `urn`; True when this call freed it."""
+        holder = self.holder(index)
+        if holder is None or holder.urn != urn:
+            return False
+        return self.free(holder)
+
+    def free(self, holder: Holder) -> bool:
+        """Delete the claim `holder` read, only if the slot still holds that claim (IfMatch its ETag)."""
+        doing = f"Freeing run slot {holder.index} (DeleteObject If-Match)"
+        return _holds(doing, self._delete_if_match, slot_key(holder.index), holder.etag) is not None
+
+    def holders(self) -> list[Holder]:
+        """Every claimed slot (whatever the limit is now: a lowered limit leaves higher slots to be freed)."""
+        with aws_call("Listing the run slots (ListObjectsV2)"):
+            keys = [
+                item["Key"]
+                for page in self.client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.bucket, Prefix=SLOTS_PREFIX
+                )
+                for item in page.get("Contents", [])
+            ]
+        found = (self.holder(index) for index in (slot_index(key) for key in keys) if index is not None)
+        return [holder for holder in found if holder is not None]
+
+    def _already_held(self, urn: str, execution_id: str) -> int | None:
+        response = _holds(
+            "Reading the run's slot record (GetObject)", self._get, run_object_key(execution_id, HELD_SLOT_NAME)
+        )
+        if response is None:
+            return None
+        text = response["Body"].read().decode("utf-8")
+        if not text.strip().isdigit():
+            return None
+        holder = self.holder(int(text.strip()))
+        return holder.index if holder is not None and holder.urn == urn else None
+
+    def _put_if_absent(self, key: str, body: str) -> Any:
+        return self.client.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=body.encode("utf-8"),
+            ContentType="application/json",
+            ServerSideEncryption="AES256",
+            IfNoneMatch="*",
+        )
+
+    def _delete_if_match(self, key: str, etag: str) -> Any:
+        return self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch=etag)
+
+    def _put(self, key: str, body: str) -> None:
+        with aws_call(f"Writing s3://{self.bucket}/{key} (PutObject)"):
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=body.encode("utf-8"),
+                ContentType="text/plain",
+                ServerSideEncryption="AES256",
+            )
+
+    def _get(self, key: str) -> Any:
+        return self.client.get_object(Bucket=self.bucket, Key=key)
