@@ -1,16 +1,4 @@
-"""Run slots: MaxConcurrentRuns made exact across parallel dispatchers with S3 conditional writes.
-
-One object per slot, `slots/<k>` (k in 0..limit-1) in the run bucket. A dispatcher claims a slot with
-PutObject `IfNoneMatch="*"` before RunTask: S3 creates the object for one writer only and answers the
-others 412 PreconditionFailed (409 ConditionalRequestConflict when two writes race), so two dispatchers
-never hold one slot, whatever ListTasks showed them. The slot is freed by the reconciler when the task
-stopped, by the dispatcher when RunTask failed, and by the backstop when its run has no live task. A
-free uses DeleteObject `IfMatch=<ETag>` after reading the body, so it frees only the claim it read: a
-late event never frees a slot re-claimed by another run.
-
-`runs/<id>/slot` records which slot a run holds, so a redelivery of a launched run finds it instead of
-claiming a second one.
-"""
+"""Run slots `slots/<k>` in the run bucket: MaxConcurrentRuns exact across dispatchers (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -30,11 +18,10 @@ if TYPE_CHECKING:  # the boto3 stubs are a development dependency
     from mypy_boto3_s3 import S3Client
 
 SLOTS_PREFIX = "slots/"
-#: The run's own record of the slot it holds (under its run folder).
+#: runs/<id>/slot: the slot a run holds, so that a redelivery claims no second one.
 HELD_SLOT_NAME = "slot"
-#: S3's answers to a conditional request that did not hold: the key exists / the ETag differs (412),
-#: a concurrent write or delete won (409), the object is gone (404).
-LOST_RACE_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404", "412", "409"})
+#: A condition that did not hold: key exists / ETag differs (412), a concurrent write won (409), gone (404).
+LOST_RACE_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "409"})
 
 
 def slot_key(index: int) -> str:
@@ -47,14 +34,12 @@ def slot_index(key: str) -> int | None:
 
 
 def first_slot(urn: str, limit: int) -> int:
-    """Where a run starts looking: spread by its URN, so a burst's dispatchers do not all race for slot 0."""
+    """Spread by URN: a burst's dispatchers do not all race for slot 0."""
     return int(hashlib.sha256(urn.encode("utf-8")).hexdigest()[:8], 16) % limit
 
 
 @dataclass(frozen=True)
 class Holder:
-    """Who holds a slot: the claim's body, and the ETag a conditional delete names."""
-
     index: int
     urn: str
     started_by: str
@@ -65,7 +50,7 @@ class Holder:
 @dataclass(frozen=True)
 class Claim:
     index: int
-    #: False when the run already held this slot (a redelivery): it must not be freed if this launch fails.
+    #: False: held already (a redelivery), not to be freed if this launch fails.
     fresh: bool
 
 
@@ -76,8 +61,8 @@ def _lost_race(exc: ClientError) -> bool:
 
 
 def _holds(doing: str, call: Callable[..., Any], *args: Any) -> Any:
-    """`call`'s answer, or None when its condition did not hold (the key exists, is gone, or changed)."""
-    with aws_call(doing):  # any other error leaves classified, as from every adapter
+    """`call`'s answer, None when its condition did not hold."""
+    with aws_call(doing):
         try:
             return call(*args)
         except ClientError as exc:
@@ -87,7 +72,7 @@ def _holds(doing: str, call: Callable[..., Any], *args: Any) -> Any:
 
 
 class RunSlots:
-    """The slots of one run bucket; `limit` is MaxConcurrentRuns (claims only), 0 for readers that free."""
+    """`limit`: MaxConcurrentRuns (to claim); 0 to free only."""
 
     def __init__(self, client: S3Client, bucket: str, limit: int = 0, clock: Callable[[], float] = time.time) -> None:
         self.client = client
@@ -96,7 +81,7 @@ class RunSlots:
         self.clock = clock
 
     def claim(self, urn: str, execution_id: str, started_by: str) -> Claim | None:
-        """A slot for this run (the one it already holds, else a free one), or None when all are taken."""
+        """The slot the run holds, else a free one; None when all are taken."""
         held = self._already_held(urn, execution_id)
         if held is not None:
             return Claim(held, fresh=False)
@@ -113,7 +98,7 @@ class RunSlots:
         return None
 
     def holder(self, index: int) -> Holder | None:
-        """The slot's claim as it stands, or None when the slot is free."""
+
         response = _holds(f"Reading run slot {index} (GetObject)", self._get, slot_key(index))
         if response is None:
             return None
@@ -130,19 +115,19 @@ class RunSlots:
         )
 
     def release(self, index: int, urn: str) -> bool:
-        """Free slot `index` if it still names `urn`; True when this call freed it."""
+        """Free slot `index` if it still names `urn`."""
         holder = self.holder(index)
         if holder is None or holder.urn != urn:
             return False
         return self.free(holder)
 
     def free(self, holder: Holder) -> bool:
-        """Delete the claim `holder` read, only if the slot still holds that claim (IfMatch its ETag)."""
+        """Delete the claim `holder` read, only if still there (IfMatch its ETag)."""
         doing = f"Freeing run slot {holder.index} (DeleteObject If-Match)"
         return _holds(doing, self._delete_if_match, slot_key(holder.index), holder.etag) is not None
 
     def holders(self) -> list[Holder]:
-        """Every claimed slot (whatever the limit is now: a lowered limit leaves higher slots to be freed)."""
+        """Every claimed slot, whatever the limit is now."""
         with aws_call("Listing the run slots (ListObjectsV2)"):
             keys = [
                 item["Key"]
