@@ -94,6 +94,8 @@ class Turn:
     line: WaitingLine | None
     since_ms: int | None
     now_ms: int
+    #: SQS delivered this message before: the run may hold a slot already (a launch whose record then failed).
+    redelivered: bool = True
 
 
 def admit(
@@ -133,7 +135,8 @@ def admit(
             )
     if slots is None or limits.max_runs <= 0:
         return None
-    claim = slots.claim(run.urn, run.execution_id, started_by_for(run.execution_id))
+    maybe_held = turn is None or turn.redelivered
+    claim = slots.claim(run.urn, started_by_for(run.execution_id), maybe_held=maybe_held)
     if claim is None:
         raise MustWait(
             f"all {limits.max_runs} run slots are held by runs launching or running (MaxConcurrentRuns)", me, ahead

@@ -112,7 +112,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
 def _handle_record(record: SQSRecord, lambda_context: LambdaContext | None, since: int | None) -> bool:
     """Handle one record; True when its run still waits (sent back), False when it is done with."""
     try:
-        outcome = handle_message(record.body, dependencies(), TimeBudget.of(lambda_context), since)
+        redelivered = (record.attributes.approximate_receive_count or "1") != "1"
+        outcome = handle_message(record.body, dependencies(), TimeBudget.of(lambda_context), since, redelivered)
     except (MustWait, CapacityUnavailable) as exc:
         return _wait(record, exc)
     except RunTaskThrottled as exc:

@@ -85,11 +85,16 @@ class Dependencies:
 
 
 def handle_message(
-    body: str, deps: Dependencies, budget: TimeBudget = UNLIMITED, since_ms: int | None = None
+    body: str,
+    deps: Dependencies,
+    budget: TimeBudget = UNLIMITED,
+    since_ms: int | None = None,
+    redelivered: bool = True,
 ) -> MessageOutcome:
     """Process one SQS message body. Raises RetryableError when the message must come back.
 
-    `since_ms` is when the run started waiting, for a run sent back to wait (its place in the line).
+    `since_ms` is when the run started waiting, for a run sent back to wait (its place in the line);
+    `redelivered`: SQS delivered this message before (ApproximateReceiveCount > 1).
     """
     budget.check("Not starting this message")
     decision = route(body, deps.settings.executor_id)
@@ -106,7 +111,7 @@ def handle_message(
     logger.set_correlation_id(command.entityUrn)
     if isinstance(command, SignalCommand):
         return _handle_signal(command, deps)  # ours when a task of ours runs it, whatever its executorId
-    return _handle_run(command, deps, budget, since_ms)
+    return _handle_run(command, deps, budget, Turn(deps.line, since_ms, deps.clock_ms(), redelivered))
 
 
 def _misrouted(message_executor_id: str | None, deps: Dependencies) -> MessageOutcome:
@@ -138,7 +143,7 @@ def write_failure(urn: str, reason: str, deps: Dependencies, *, test_connection:
 
 
 # -- runs -------------------------------------------------------------------------------------
-def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget, since_ms: int | None) -> MessageOutcome:
+def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget, turn: Turn) -> MessageOutcome:
     try:
         run = validate_run(command, deps.settings)
         if _already_finished(command.entityUrn, deps):
@@ -151,7 +156,8 @@ def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget, sin
         launched_at_ms = deps.clock_ms()
         plan = plan_launch(run, deps.settings, task_definition_arn, launched_at_ms)
         # MustWait leaves: the handler sends the run back to wait
-        claim = admit(run, deps.settings, deps.ecs, Turn(deps.line, since_ms, deps.clock_ms()), deps.slots)
+        turn = Turn(turn.line, turn.since_ms, deps.clock_ms(), turn.redelivered)  # now: after the reads above
+        claim = admit(run, deps.settings, deps.ecs, turn, deps.slots)
         try:
             budget.check("Not launching the run")
             if plan.spec_object is not None:

@@ -12,14 +12,11 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from executor_common.aws.classify import aws_call
-from executor_common.aws.s3 import run_object_key
 
 if TYPE_CHECKING:  # the boto3 stubs are a development dependency
     from mypy_boto3_s3 import S3Client
 
 SLOTS_PREFIX = "slots/"
-#: runs/<id>/slot: the slot a run holds, so that a redelivery claims no second one.
-HELD_SLOT_NAME = "slot"
 #: A condition that did not hold: key exists / ETag differs (412), a concurrent write won (409), gone (404).
 LOST_RACE_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "409"})
 
@@ -80,25 +77,26 @@ class RunSlots:
         self.limit = limit
         self.clock = clock
 
-    def claim(self, urn: str, execution_id: str, started_by: str) -> Claim | None:
-        """The slot the run holds, else a free one; None when all are taken."""
-        held = self._already_held(urn, execution_id)
-        if held is not None:
-            return Claim(held, fresh=False)
+    def claim(self, urn: str, started_by: str, *, maybe_held: bool = True) -> Claim | None:
+        """The slot the run holds (looked for on a redelivery, `maybe_held`), else a free one; None: all taken.
+
+        One LIST, then PutObject only where a slot looked free: two requests per launch in the usual case.
+        """
+        taken = self._claimed()
+        if maybe_held:
+            held = next((h for h in map(self.holder, taken) if h is not None and h.urn == urn), None)
+            if held is not None:
+                return Claim(held.index, fresh=False)
         body = json.dumps({"urn": urn, "startedBy": started_by, "claimedAt": self.clock()})
         start = first_slot(urn, self.limit)
         for step in range(self.limit):
             index = (start + step) % self.limit
-            if not _holds(
-                f"Claiming run slot {index} (PutObject If-None-Match)", self._put_if_absent, slot_key(index), body
-            ):
-                continue
-            self._put(run_object_key(execution_id, HELD_SLOT_NAME), str(index))
-            return Claim(index, fresh=True)
+            doing = f"Claiming run slot {index} (PutObject If-None-Match)"
+            if index not in taken and _holds(doing, self._put_if_absent, slot_key(index), body):
+                return Claim(index, fresh=True)
         return None
 
     def holder(self, index: int) -> Holder | None:
-
         response = _holds(f"Reading run slot {index} (GetObject)", self._get, slot_key(index))
         if response is None:
             return None
@@ -128,28 +126,14 @@ class RunSlots:
 
     def holders(self) -> list[Holder]:
         """Every claimed slot, whatever the limit is now."""
-        with aws_call("Listing the run slots (ListObjectsV2)"):
-            keys = [
-                item["Key"]
-                for page in self.client.get_paginator("list_objects_v2").paginate(
-                    Bucket=self.bucket, Prefix=SLOTS_PREFIX
-                )
-                for item in page.get("Contents", [])
-            ]
-        found = (self.holder(index) for index in (slot_index(key) for key in keys) if index is not None)
+        found = (self.holder(index) for index in self._claimed())
         return [holder for holder in found if holder is not None]
 
-    def _already_held(self, urn: str, execution_id: str) -> int | None:
-        response = _holds(
-            "Reading the run's slot record (GetObject)", self._get, run_object_key(execution_id, HELD_SLOT_NAME)
-        )
-        if response is None:
-            return None
-        text = response["Body"].read().decode("utf-8")
-        if not text.strip().isdigit():
-            return None
-        holder = self.holder(int(text.strip()))
-        return holder.index if holder is not None and holder.urn == urn else None
+    def _claimed(self) -> list[int]:
+        with aws_call("Listing the run slots (ListObjectsV2)"):
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=SLOTS_PREFIX)
+            keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+        return [index for index in (slot_index(key) for key in keys) if index is not None]
 
     def _put_if_absent(self, key: str, body: str) -> Any:
         return self.client.put_object(
@@ -163,16 +147,6 @@ class RunSlots:
 
     def _delete_if_match(self, key: str, etag: str) -> Any:
         return self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch=etag)
-
-    def _put(self, key: str, body: str) -> None:
-        with aws_call(f"Writing s3://{self.bucket}/{key} (PutObject)"):
-            self.client.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=body.encode("utf-8"),
-                ContentType="text/plain",
-                ServerSideEncryption="AES256",
-            )
 
     def _get(self, key: str) -> Any:
         return self.client.get_object(Bucket=self.bucket, Key=key)

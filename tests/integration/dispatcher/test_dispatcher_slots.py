@@ -179,7 +179,8 @@ def test_each_task_carries_its_slot_and_a_redelivery_claims_no_second_one(dispat
     index = int(_env(task, "EXECUTOR_SLOT") or "-1")
     assert _slots(dispatcher_stack)[index]["urn"] == urn_of("slot-1")
 
-    # WHEN SQS delivers the same message again
+    # WHEN SQS delivers the same message again (its second receive), and DataHub sends it twice
+    assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(body, receives=2))) == []
     assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(body))) == []
 
     # THEN no second task and no second slot: the run keeps the slot it holds

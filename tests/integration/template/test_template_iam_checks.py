@@ -192,9 +192,9 @@ def calls(deployed: dict[str, Any]) -> list[tuple[str, Request, Decision, str]]:
         ("dispatcher", Request("s3:ListBucket", bucket, {"s3:prefix": "runs/"}), deny, "not the run folders"),
         # run slots (MaxConcurrentRuns): the dispatcher claims and frees, the reconciler and backstop free
         ("dispatcher", Request("s3:PutObject", f"{bucket}/slots/3"), allow, "claim a run slot"),
+        ("dispatcher", Request("s3:ListBucket", bucket, {"s3:prefix": "slots/"}), allow, "see which slots are taken"),
         ("dispatcher", Request("s3:DeleteObject", f"{bucket}/slots/3"), allow, "free a slot RunTask did not use"),
-        ("dispatcher", Request("s3:GetObject", f"{run_folder}/slot"), allow, "the slot a run holds"),
-        ("dispatcher", Request("s3:GetObject", f"{run_folder}/spec.json"), deny, "not the rest of the run folder"),
+        ("dispatcher", Request("s3:GetObject", f"{bucket}/slots/3"), allow, "which run holds a slot"),
         ("reconciler", Request("s3:GetObject", f"{bucket}/slots/3"), allow, "read the slot's claim"),
         ("reconciler", Request("s3:DeleteObject", f"{bucket}/slots/3"), allow, "free the stopped run's slot"),
         ("reconciler", Request("s3:PutObject", f"{bucket}/slots/3"), deny, "never claims"),

@@ -119,7 +119,7 @@ def test_dispatcher_writes_only_run_folders_the_waiting_line_and_run_slots(templ
         "${RunBucket.Arn}/slots/*",
         "${RunBucket.Arn}/waiting/*",
     ]
-    assert lists["Condition"] == {"StringLike": {"s3:prefix": "waiting/*"}}
+    assert lists["Condition"] == {"StringLike": {"s3:prefix": ["waiting/*", "slots/*"]}}
 
 
 def test_backstop_never_reads_the_gms_token(template: dict[str, Any]) -> None:
