@@ -436,6 +436,19 @@ def _retention_check_reads_one_attribute(self: Any, queue_name: str, message: An
     return bool(retention_seconds + message.sent_timestamp / 1000 > unix_time())
 
 
+#: S3 evaluates a conditional write or delete (If-None-Match, If-Match) and applies it as one step;
+#: moto checks, then writes, so two threads could both create one key. One lock makes it one step here.
+_S3_CONDITIONAL_LOCK = threading.Lock()
+
+
+def _s3_conditional_is_atomic(original: Callable[[Any], Any]) -> Callable[..., Any]:
+    def method(self: Any) -> Any:
+        with _S3_CONDITIONAL_LOCK:
+            return original(self)
+
+    return method
+
+
 def install() -> None:
     """Patch moto (idempotent, process-wide): every rule above, for `mock_aws` and the moto server alike."""
     global _INSTALLED
@@ -447,6 +460,7 @@ def install() -> None:
         from moto.ecs.models import EC2ContainerServiceBackend
         from moto.ecs.responses import EC2ContainerServiceResponse
         from moto.s3.models import S3Backend
+        from moto.s3.responses import S3Response
         from moto.sqs.models import SQSBackend
 
         original_call_action = BaseResponse.call_action
@@ -472,6 +486,8 @@ def install() -> None:
         S3Backend.copy_object = _with_s3_key_check(  # type: ignore[method-assign]
             S3Backend.copy_object, "dest_key_name", 2
         )
+        S3Response.put_object = _s3_conditional_is_atomic(S3Response.put_object)  # type: ignore[method-assign]
+        S3Response.delete_object = _s3_conditional_is_atomic(S3Response.delete_object)  # type: ignore[method-assign]
         parsing.generate_resource_name = _bounded_generated_names(parsing.generate_resource_name)
         SQSBackend.is_message_valid_based_on_retention_period = _retention_check_reads_one_attribute  # type: ignore[method-assign]
         _INSTALLED = True

@@ -15,8 +15,10 @@ EventBridge; one real runner process (`python -m executor_runner`) per task, whi
 final status to the GMS stand-in over HTTP and uploads its run folder. What is scaled (`FAST_MODE`): the
 runner's `datahub ingest` child is `quick_ingest.py` (a second, no DataHub import), the waiting check and
 the retry backoff are seconds instead of minutes, and the dispatcher runs one batch at a time
-(`DispatcherReservedConcurrency=1`: a local stand-in for an exact limit, which AWS's SQS event source,
-at least two batches at once, cannot give; README "Limits and their exactness").
+(`DispatcherReservedConcurrency=1`). The run limit no longer needs that (run slots make it exact across
+parallel dispatchers, README "Limits and their exactness"); the overlap policies do: `queue` and `skip`
+still decide on a ListTasks snapshot, and at the template's concurrency 5 runs of one source started at
+once in the one-source scenarios (issue 14 item 2 needs a per-source lease on the run slots' pattern).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Backstop entry point (EventBridge schedule, every 10 minutes): stop over-time runs' tasks."""
+"""Backstop entry point (EventBridge schedule, every 10 minutes): stop over-time runs' tasks, free stale run slots."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from executor_common.aws.ecs import EcsAdapter, make_ecs_client
+from executor_common.aws.s3 import make_s3_client
+from executor_common.aws.slots import RunSlots
 from executor_common.metrics import count
 
 from backstop.observability import logger, tracer
@@ -25,6 +27,13 @@ def get_ecs() -> EcsAdapter:
     return EcsAdapter(make_ecs_client(settings.aws_region), settings.ecs_cluster)
 
 
+@functools.cache
+def get_slots() -> RunSlots | None:
+    """The run slots to sweep, when the stack has a run bucket (tests call `get_slots.cache_clear()`)."""
+    settings = get_settings()
+    return RunSlots(make_s3_client(settings.aws_region), settings.run_bucket) if settings.run_bucket else None
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -34,6 +43,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         now=datetime.now(UTC),
         default_timeout=settings.default_run_timeout_seconds,
         grace=settings.backstop_grace_seconds,
+        slots=get_slots(),
+        stale_slot_seconds=settings.stale_slot_seconds,
     )
     for _ in stopped:
         count("BackstopStops", settings.powertools_metrics_namespace)

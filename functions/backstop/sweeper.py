@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from executor_common.aws.ecs import EcsAdapter
+from executor_common.aws.slots import Holder, RunSlots
 from executor_common.durations import human_duration
 from executor_common.ecs_task import TaskDetail
 from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, ENV_RUN_TIMEOUT, TAG_EXECUTION_REQUEST, TAG_RUN_TIMEOUT
@@ -80,9 +81,38 @@ def plan_stops(tasks: list[dict[str, Any]], now: datetime, default_timeout: int,
     return plans
 
 
-def sweep(ecs: EcsAdapter, now: datetime, default_timeout: int, grace: int) -> list[StopPlan]:
-    """List the cluster's running tasks, stop the over-time ones; a failed stop is logged, the rest go on."""
+def stale_slots(holders: list[Holder], tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[Holder]:
+    """Slots claimed over `stale_seconds` ago whose run has no live task among `tasks` (desired RUNNING)."""
+    live = {TaskDetail.model_validate(task).override_env(ENV_EXECUTION_REQUEST_URN) for task in tasks}
+    live.update(_tags(task).get(TAG_EXECUTION_REQUEST) for task in tasks)
+    cutoff = now.timestamp() - stale_seconds
+    return [holder for holder in holders if holder.urn not in live and holder.claimed_at < cutoff]
+
+
+def sweep_slots(slots: RunSlots, tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[Holder]:
+    """Free the stale run slots (a conditional delete: a slot claimed again since it was read stays)."""
+    freed = [holder for holder in stale_slots(slots.holders(), tasks, now, stale_seconds) if slots.free(holder)]
+    for holder in freed:
+        logger.warning("Backstop freed a stale run slot", extra={"slot": holder.index, "urn": holder.urn})
+    return freed
+
+
+def sweep(
+    ecs: EcsAdapter,
+    now: datetime,
+    default_timeout: int,
+    grace: int,
+    slots: RunSlots | None = None,
+    stale_slot_seconds: int = 0,
+) -> list[StopPlan]:
+    """List the cluster's running tasks, stop the over-time ones; a failed stop is logged, the rest go on.
+    With `slots`, free the run slots no live task holds."""
     tasks = ecs.describe_tasks_with_tags(ecs.list_running_task_arns())
+    if slots is not None:
+        try:
+            sweep_slots(slots, tasks, now, stale_slot_seconds)
+        except Exception:
+            logger.exception("Backstop could not sweep the run slots")
     plans = plan_stops(tasks, now, default_timeout, grace)
     stopped: list[StopPlan] = []
     for plan in plans:

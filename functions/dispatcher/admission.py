@@ -7,6 +7,11 @@ with a delay (dispatcher/waiting.py) and DataHub shows it PENDING with the reaso
 and never counts towards the queue's receive count. With a limit, runs waiting for room hold a place in
 the waiting line (dispatcher/line.py), and a run launches only when fewer runs are ahead of it there
 than there are free slots, so waiting runs are not overtaken by new ones and sources take turns.
+
+ListTasks is a snapshot: dispatchers running in parallel can each see the same free slot. With
+MaxConcurrentRuns set, a run that passes those checks must also claim a run slot (S3 conditional
+write, executor_common/aws/slots.py); no slot free -> it waits like any run over the limit. That
+makes the run limit exact; the vCPU limit stays a ListTasks count (approximate, see the README).
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from executor_common.aws.ecs import EcsAdapter
+from executor_common.aws.slots import Claim, RunSlots
 from executor_common.errors import ExecutorError
 from executor_common.fair_queue import command_tenant
 
 from dispatcher.line import Place, WaitingLine, ahead_of, free_slots
 from dispatcher.overlap import settle_overlap
+from dispatcher.planner import started_by_for
 from dispatcher.settings import DispatcherSettings
 from dispatcher.validation import ValidatedRun
 
@@ -87,33 +94,51 @@ class Turn:
     line: WaitingLine | None
     since_ms: int | None
     now_ms: int
+    #: SQS delivered this message before: the run may hold a slot already (a launch whose record then failed).
+    redelivered: bool = True
 
 
-def admit(run: ValidatedRun, settings: DispatcherSettings, ecs: EcsAdapter, turn: Turn | None = None) -> None:
+def admit(
+    run: ValidatedRun,
+    settings: DispatcherSettings,
+    ecs: EcsAdapter,
+    turn: Turn | None = None,
+    slots: RunSlots | None = None,
+) -> Claim | None:
     """Raise `MustWait` when `run` must wait (its source's overlap policy, the stack's limits, runs ahead of it
-    in the waiting line), `OverlapSkipped` when it must not run at all; with `replace`, the source's running
-    run is stopped first."""
+    in the waiting line, no run slot free), `OverlapSkipped` when it must not run at all; with `replace`, the
+    source's running run is stopped first. Returns the run slot it claimed (None without `slots`)."""
     settle_overlap(run, settings.overlap_policy, ecs, MustWait)
     limits = Limits(settings.max_concurrent_runs, settings.max_concurrent_vcpus)
     if not limits.any:
-        return
+        return None
     run_vcpus = int(run.size.cpu) / CPU_UNITS_PER_VCPU
     load = cluster_load(ecs, with_vcpus=limits.max_vcpus > 0)
     reason = over_limit(load, limits, run_vcpus)
     places = turn.line.places(turn.now_ms) if turn is not None and turn.line is not None else None
-    if turn is None or places is None:
-        if reason is not None:
-            raise MustWait(reason)
-        return
-    me = Place.of(turn.since_ms or turn.now_ms, command_tenant(run.command), run.execution_id)
-    ahead = ahead_of(me, places)
+    me: Place | None = None
+    ahead: int | None = None
+    if turn is not None and places is not None:
+        me = Place.of(turn.since_ms or turn.now_ms, command_tenant(run.command), run.execution_id)
+        ahead = ahead_of(me, places)
     if reason is not None:
         raise MustWait(reason, me, ahead)
-    free = free_slots(load.runs, load.vcpus, limits.max_runs, limits.max_vcpus, run_vcpus)
-    if ahead >= free:
+    if me is not None and ahead is not None:
+        free = free_slots(load.runs, load.vcpus, limits.max_runs, limits.max_vcpus, run_vcpus)
+        if ahead >= free:
+            raise MustWait(
+                f"{ahead} run{'s' if ahead != 1 else ''} waiting longer {'are' if ahead != 1 else 'is'} ahead of it "
+                f"for the {free} free slot{'s' if free != 1 else ''} (first come, first served, the sources taking "
+                "turns)",
+                me,
+                ahead,
+            )
+    if slots is None or limits.max_runs <= 0:
+        return None
+    maybe_held = turn is None or turn.redelivered
+    claim = slots.claim(run.urn, started_by_for(run.execution_id), maybe_held=maybe_held)
+    if claim is None:
         raise MustWait(
-            f"{ahead} run{'s' if ahead != 1 else ''} waiting longer {'are' if ahead != 1 else 'is'} ahead of it "
-            f"for the {free} free slot{'s' if free != 1 else ''} (first come, first served, the sources taking turns)",
-            me,
-            ahead,
+            f"all {limits.max_runs} run slots are held by runs launching or running (MaxConcurrentRuns)", me, ahead
         )
+    return claim

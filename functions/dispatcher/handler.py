@@ -58,6 +58,7 @@ def build_dependencies(settings: DispatcherSettings) -> Dependencies:
     from executor_common.aws.ecs import EcsAdapter, make_ecs_client
     from executor_common.aws.s3 import S3Adapter, make_s3_client
     from executor_common.aws.secretsmanager import SecretsManagerAdapter, make_secretsmanager_client
+    from executor_common.aws.slots import RunSlots
     from executor_common.gms_factory import make_gms_client
 
     pace = container_bucket(settings.run_task_rate, settings.dispatcher_max_concurrency)
@@ -78,6 +79,10 @@ def build_dependencies(settings: DispatcherSettings) -> Dependencies:
         # Read only when a limit is set: without one there are no slots to take turns for.
         line=WaitingLine(s3, settings.run_bucket, LINE_STALE_CHECKS * settings.wait_check_seconds + 30)
         if settings.max_concurrent_runs or settings.max_concurrent_vcpus
+        else None,
+        # MaxConcurrentRuns made exact across parallel dispatchers; none without that limit (no S3 call).
+        slots=RunSlots(s3.client, settings.run_bucket, settings.max_concurrent_runs)
+        if settings.max_concurrent_runs
         else None,
     )
 
@@ -107,7 +112,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
 def _handle_record(record: SQSRecord, lambda_context: LambdaContext | None, since: int | None) -> bool:
     """Handle one record; True when its run still waits (sent back), False when it is done with."""
     try:
-        outcome = handle_message(record.body, dependencies(), TimeBudget.of(lambda_context), since)
+        redelivered = (record.attributes.approximate_receive_count or "1") != "1"
+        outcome = handle_message(record.body, dependencies(), TimeBudget.of(lambda_context), since, redelivered)
     except (MustWait, CapacityUnavailable) as exc:
         return _wait(record, exc)
     except RunTaskThrottled as exc:

@@ -6,7 +6,10 @@ this module (the message comes back); a `PermanentError` becomes a FAILURE resul
 message is consumed; the returned `MessageOutcome` names what happened.
 
 Exactly one ECS call per launched run in steady state: RunTask, whose deterministic
-`clientToken` (idempotent for 24 hours on ECS) makes a redelivery launch nothing new.
+`clientToken` (idempotent for 24 hours on ECS) makes a redelivery launch nothing new. With
+MaxConcurrentRuns set, the run first claims a run slot (dispatcher/admission.py); the slot's index
+travels in the task's env (EXECUTOR_SLOT) for the reconciler to free, and a launch that fails or
+launches nothing new frees it at once.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from typing import Any
 from executor_common.aws.ecs import EcsAdapter, is_stopped
 from executor_common.aws.errors import RunTaskConflict, TaskDefinitionInactive
 from executor_common.aws.s3 import S3Adapter
+from executor_common.aws.slots import Claim, RunSlots
 from executor_common.contract import ExecutionTask, RunCommand, SignalCommand
+from executor_common.ecs_task import TaskDetail
 from executor_common.errors import GmsError, PermanentError, RetryableError
-from executor_common.runspec import CANCEL_REASON_PREFIX
+from executor_common.runspec import CANCEL_REASON_PREFIX, ENV_SLOT
 from executor_common.status import ExecutionStatus, is_terminal
 from executor_common.token_bucket import TokenBucket
 
@@ -75,14 +80,21 @@ class Dependencies:
     pace: TokenBucket | None = None
     #: The waiting line (dispatcher/line.py): who is next when a slot frees; None = launch order by arrival.
     line: WaitingLine | None = None
+    #: The run slots (executor_common/aws/slots.py), only when MaxConcurrentRuns is set: no S3 call otherwise.
+    slots: RunSlots | None = None
 
 
 def handle_message(
-    body: str, deps: Dependencies, budget: TimeBudget = UNLIMITED, since_ms: int | None = None
+    body: str,
+    deps: Dependencies,
+    budget: TimeBudget = UNLIMITED,
+    since_ms: int | None = None,
+    redelivered: bool = True,
 ) -> MessageOutcome:
     """Process one SQS message body. Raises RetryableError when the message must come back.
 
-    `since_ms` is when the run started waiting, for a run sent back to wait (its place in the line).
+    `since_ms` is when the run started waiting, for a run sent back to wait (its place in the line);
+    `redelivered`: SQS delivered this message before (ApproximateReceiveCount > 1).
     """
     budget.check("Not starting this message")
     decision = route(body, deps.settings.executor_id)
@@ -99,7 +111,7 @@ def handle_message(
     logger.set_correlation_id(command.entityUrn)
     if isinstance(command, SignalCommand):
         return _handle_signal(command, deps)  # ours when a task of ours runs it, whatever its executorId
-    return _handle_run(command, deps, budget, since_ms)
+    return _handle_run(command, deps, budget, Turn(deps.line, since_ms, deps.clock_ms(), redelivered))
 
 
 def _misrouted(message_executor_id: str | None, deps: Dependencies) -> MessageOutcome:
@@ -131,7 +143,7 @@ def write_failure(urn: str, reason: str, deps: Dependencies, *, test_connection:
 
 
 # -- runs -------------------------------------------------------------------------------------
-def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget, since_ms: int | None) -> MessageOutcome:
+def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget, turn: Turn) -> MessageOutcome:
     try:
         run = validate_run(command, deps.settings)
         if _already_finished(command.entityUrn, deps):
@@ -144,11 +156,19 @@ def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget, sin
         launched_at_ms = deps.clock_ms()
         plan = plan_launch(run, deps.settings, task_definition_arn, launched_at_ms)
         # MustWait leaves: the handler sends the run back to wait
-        admit(run, deps.settings, deps.ecs, Turn(deps.line, since_ms, deps.clock_ms()))
-        budget.check("Not launching the run")
-        if plan.spec_object is not None:
-            deps.s3.put_text(plan.spec_object.bucket, plan.spec_object.key, plan.spec_object.body)
-        task = spot.run_task(deps.ecs, plan.request, run, deps.settings)  # Spot's on-demand fallback inside
+        turn = Turn(turn.line, turn.since_ms, deps.clock_ms(), turn.redelivered)  # now: after the reads above
+        claim = admit(run, deps.settings, deps.ecs, turn, deps.slots)
+        try:
+            budget.check("Not launching the run")
+            if plan.spec_object is not None:
+                deps.s3.put_text(plan.spec_object.bucket, plan.spec_object.key, plan.spec_object.body)
+            request = with_slot(plan.request, claim)
+            task = spot.run_task(deps.ecs, request, run, deps.settings)  # Spot's on-demand fallback inside
+        except BaseException:
+            _free_unused(claim, run, deps)  # no task holds it: the next run may have it now
+            raise
+        if claim is not None and claim.fresh and (is_stopped(task) or _task_slot(task) != str(claim.index)):
+            _free_unused(claim, run, deps)  # a clientToken replay: the run's task holds its own slot
     except RunTaskConflict as conflict:
         return _already_launched(conflict, command, deps)
     except TaskDefinitionInactive as exc:
@@ -159,6 +179,35 @@ def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget, sin
     except PermanentError as exc:
         return _reject(command, exc.reason, deps)
     return _after_launch(run, plan, task, launched_at_ms, deps)
+
+
+def with_slot(request: dict[str, Any], claim: Claim | None) -> dict[str, Any]:
+    """The RunTask request with the slot's index in the runner's env (the STOPPED event carries the overrides)."""
+    if claim is None:
+        return request
+    container = dict(request["overrides"]["containerOverrides"][0])
+    container["environment"] = [*container.get("environment", []), {"name": ENV_SLOT, "value": str(claim.index)}]
+    overrides = {
+        **request["overrides"],
+        "containerOverrides": [container, *request["overrides"]["containerOverrides"][1:]],
+    }
+    return {**request, "overrides": overrides}
+
+
+def _task_slot(task: dict[str, Any]) -> str | None:
+    return TaskDetail.model_validate(task).override_env(ENV_SLOT)
+
+
+def _free_unused(claim: Claim | None, run: ValidatedRun, deps: Dependencies) -> None:
+    """Free a slot this attempt claimed and no task holds; a failure here is left to the backstop's sweep."""
+    if claim is None or not claim.fresh or deps.slots is None:
+        return
+    try:
+        deps.slots.release(claim.index, run.urn)
+    except (RetryableError, PermanentError) as exc:
+        logger.warning(
+            "Could not free the run slot; the backstop will", extra={"slot": claim.index, "error": str(exc)[:300]}
+        )
 
 
 def _reject(command: RunCommand, reason: str, deps: Dependencies) -> MessageOutcome:

@@ -78,6 +78,8 @@ class RunSpec(BaseModel):
 #: Always in the runner container's overrides, so the reconciler can map a STOPPED task back
 #: to its run from the event alone (StopTask deletes tags; overrides survive).
 ENV_EXECUTION_REQUEST_URN = "EXECUTOR_EXECUTION_REQUEST_URN"
+#: The run slot (`slots/<k>` in the run bucket) the run holds under MaxConcurrentRuns; the reconciler frees it.
+ENV_SLOT = "EXECUTOR_SLOT"
 
 #: The StopTask reason the dispatcher gives for a DataHub cancel; the reconciler keys CANCELLED on it.
 CANCEL_REASON_PREFIX = "Cancelled in DataHub"

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 from executor_common.aws.events import EventsAdapter
 from executor_common.aws.logs import LogsAdapter
+from executor_common.aws.slots import RunSlots
 from executor_common.aws.sqs import SqsAdapter
 from executor_common.ecs_task import TaskDetail, epoch_ms
-from executor_common.errors import RetryableError
+from executor_common.errors import PermanentError, RetryableError
 from executor_common.gms_guard import ResultClient
 from executor_common.results import ExecutionRequestResult
+from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, ENV_SLOT
 from executor_common.status import ExecutionStatus
 
 from reconciler.diagnosis import Diagnosis, diagnose
@@ -45,6 +47,8 @@ class ReconcilerPorts:
     events: EventsAdapter | None = None
     #: The command queue, for the on-demand re-run of an interrupted Spot run (reconciler/spot_rerun.py).
     commands: SqsAdapter | None = None
+    #: The run slots (MaxConcurrentRuns): a stopped task's slot is freed here.
+    slots: RunSlots | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,21 @@ def _first_final(current: ExecutionRequestResult | None) -> bool:
     return current is None or parse_marker(current.report) is None
 
 
+def free_slot(detail: TaskDetail, slots: RunSlots | None) -> bool:
+    """Free the run slot the stopped task held (EXECUTOR_SLOT), if the slot still names its run; first, so that
+    a waiting run gets it whatever DataHub answers. A failure is logged: the backstop's sweep frees it later."""
+    index, urn = detail.override_env(ENV_SLOT), detail.override_env(ENV_EXECUTION_REQUEST_URN)
+    if slots is None or index is None or not index.isdigit() or not urn:
+        return False
+    try:
+        freed = slots.release(int(index), urn)
+    except (RetryableError, PermanentError) as exc:
+        logger.warning("Could not free the run slot; the backstop will", extra={"slot": index, "error": str(exc)[:300]})
+        return False
+    logger.info("Run slot freed" if freed else "Run slot already free or held by another run", extra={"slot": index})
+    return freed
+
+
 def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_defer: bool = False) -> ReconcileResult:
     """`may_defer`: the caller can deliver this event again after the report grace (see the handler)."""
     settings = ports.settings
@@ -75,6 +94,7 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_de
         # No clusterArn is no proof of anything: only a task of our own cluster may touch DataHub.
         cluster = detail.cluster_name or "(none given)"
         return ReconcileResult("ignored", f"task of cluster {cluster}, not {settings.cluster_name}")
+    free_slot(detail, ports.slots)
     mapping = map_task_to_run(detail)
     if mapping.urn is None:
         why = "an ingestion task without a run id" if mapping.ours else "not launched by this executor"

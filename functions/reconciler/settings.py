@@ -40,6 +40,8 @@ class ReconcilerSettings(EnvSettings):
     #: The per-run cost metric's price table (template parameters FargatePrices, SpotPriceFactor).
     fargate_prices: str = DEFAULT_PRICES
     spot_price_factor: float = Field(default=DEFAULT_SPOT_FACTOR, ge=0, le=1)
+    #: The run bucket, whose `slots/` the reconciler frees when a run's task stopped; unset: no slots to free.
+    run_bucket: str | None = None
     #: Run-state events (executor_common.run_event) go to this EventBridge bus; unset: none are put.
     event_bus_name: str | None = None
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from dispatcher_helpers import CLUSTER, failed_ids, run_body, urn_of
+from dispatcher_helpers import failed_ids, run_body, urn_of
 from dispatcher_queue import command_queue as command_queue  # the fixture
+from dispatcher_slots import stop_and_reconcile
 
 
 def _configure(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
@@ -62,7 +63,7 @@ def test_handler_run_over_max_concurrent_runs_waits_pending_and_launches_when_ro
     assert len(dispatcher_stack.tasks()) == 2
 
     # WHEN one run ends and the waiting run comes back
-    dispatcher_stack.ecs.stop_task(cluster=CLUSTER, task=dispatcher_stack.tasks()[0]["taskArn"], reason="done")
+    stop_and_reconcile(dispatcher_stack.ecs, dispatcher_stack.tasks()[0]["taskArn"])  # its slot is freed as on AWS
     event = command_queue.receive_event(wait_seconds=3)
     response = command_queue.handle(dispatcher_stack, event)
 

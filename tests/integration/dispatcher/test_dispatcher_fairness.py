@@ -11,8 +11,9 @@ import time
 from typing import Any
 
 import pytest
-from dispatcher_helpers import BUCKET, CLUSTER, failed_ids, run_body, urn_of
+from dispatcher_helpers import BUCKET, failed_ids, run_body, urn_of
 from dispatcher_queue import command_queue as command_queue  # the fixture
+from dispatcher_slots import stop_and_reconcile
 
 SOURCE_A = "urn:li:dataHubIngestionSource:burst-a"
 SOURCE_B = "urn:li:dataHubIngestionSource:quiet-b"
@@ -68,7 +69,7 @@ def test_quiet_source_is_not_starved_by_another_sources_burst(dispatcher_stack, 
     _handle_until(dispatcher_stack, command_queue, lambda: _status(dispatcher_stack, "b-00") == "PENDING")
     assert "Place in line: 2" in dispatcher_stack.gms.result(urn_of("b-00"))["report"]  # behind A's oldest only
     for task in dispatcher_stack.tasks()[:2]:
-        dispatcher_stack.ecs.stop_task(cluster=CLUSTER, task=task["taskArn"], reason="done")
+        stop_and_reconcile(dispatcher_stack.ecs, task["taskArn"])  # its slot is freed as on AWS
     a_running_before = {r for r in a_runs if _status(dispatcher_stack, r) == "RUNNING"}
     _handle_until(dispatcher_stack, command_queue, lambda: _status(dispatcher_stack, "b-00") == "RUNNING")
 
@@ -94,7 +95,7 @@ def test_new_run_does_not_overtake_a_run_waiting_for_room(dispatcher_stack, comm
 
     # WHEN a slot frees, and before X3's next check a new run of another source arrives
     running = next(t for t in dispatcher_stack.tasks() if waiting not in json.dumps(t.get("tags", [])))
-    dispatcher_stack.ecs.stop_task(cluster=CLUSTER, task=running["taskArn"], reason="done")
+    stop_and_reconcile(dispatcher_stack.ecs, running["taskArn"])  # its slot is freed as on AWS
     response = command_queue.handle(dispatcher_stack, command_queue.deliver(_run_of(SOURCE_B, "y-1")))
 
     # THEN the new run joins the wait behind it, saying why, and the waiting run takes the slot when it comes back

@@ -339,3 +339,38 @@ def test_spot_no_capacity_refuses_spot_only(ecs: dict[str, Any], fargate_conditi
     assert ecs["client"].run_task(**on_spot)["failures"][0]["reason"].startswith("Capacity is unavailable")
     assert ecs["client"].run_task(**ecs["run"])["tasks"]
     assert aws_fidelity.fargate_refusals() == {"spot-capacity": 1}
+
+
+def _race_to_create(key: str, writers: int) -> tuple[list[int], list[str]]:
+    """`writers` threads PutObject `key` with If-None-Match at once: (who won, the losers' error codes)."""
+    import threading
+
+    start, wins, lost = threading.Barrier(writers), [], []
+
+    def claim(writer: int) -> None:
+        client = boto3.client("s3", region_name=REGION)
+        start.wait(timeout=10)
+        try:
+            client.put_object(Bucket="slots-bucket", Key=key, Body=str(writer).encode(), IfNoneMatch="*")
+            wins.append(writer)
+        except ClientError as exc:
+            lost.append(exc.response["Error"]["Code"])
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return wins, lost
+
+
+def test_s3_conditional_write_has_one_winner_however_many_race() -> None:
+    """S3 applies If-None-Match as one step (the run slots rely on it); moto checks, then writes."""
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="slots-bucket")
+        for round_ in range(10):
+            wins, lost = _race_to_create(f"slots/{round_}", 6)
+            assert len(wins) == 1 and lost == ["PreconditionFailed"] * 5
+            body = s3.get_object(Bucket="slots-bucket", Key=f"slots/{round_}")["Body"].read().decode()
+            assert body == str(wins[0])

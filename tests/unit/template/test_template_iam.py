@@ -104,17 +104,22 @@ def test_dispatcher_finds_secrets_by_listing_and_never_reads_a_run_secret(templa
     assert "SecretNamePrefix" not in json.dumps(token["Resource"])
 
 
-def test_dispatcher_writes_only_run_folders_and_the_waiting_line(template: dict[str, Any]) -> None:
+def test_dispatcher_writes_only_run_folders_the_waiting_line_and_run_slots(template: dict[str, Any]) -> None:
     writes = statements_granting(template, "DispatcherFunction", "s3:PutObject")
-    (deletes,) = statements_granting(template, "DispatcherFunction", "s3:DeleteObject")
+    deletes = statements_granting(template, "DispatcherFunction", "s3:DeleteObject")
     (lists,) = statements_granting(template, "DispatcherFunction", "s3:ListBucket")
 
-    assert sorted(statement["Resource"]["Fn::Sub"] for statement in writes) == [
+    resources = [resource.get("Fn::Sub") for statement in writes for resource in as_list(statement["Resource"])]
+    assert sorted(resources) == [
         "${RunBucket.Arn}/runs/*",
+        "${RunBucket.Arn}/slots/*",  # run slots (executor_common/aws/slots.py)
         "${RunBucket.Arn}/waiting/*",
     ]
-    assert deletes["Resource"] == {"Fn::Sub": "${RunBucket.Arn}/waiting/*"}
-    assert lists["Condition"] == {"StringLike": {"s3:prefix": "waiting/*"}}
+    assert sorted(r["Fn::Sub"] for d in deletes for r in as_list(d["Resource"])) == [
+        "${RunBucket.Arn}/slots/*",
+        "${RunBucket.Arn}/waiting/*",
+    ]
+    assert lists["Condition"] == {"StringLike": {"s3:prefix": ["waiting/*", "slots/*"]}}
 
 
 def test_backstop_never_reads_the_gms_token(template: dict[str, Any]) -> None:
