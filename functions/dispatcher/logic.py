@@ -37,6 +37,7 @@ from dispatcher.budget import UNLIMITED, TimeBudget
 from dispatcher.gms_guard import GuardedGms
 from dispatcher.line import WaitingLine
 from dispatcher.observability import logger
+from dispatcher.overrides import with_runner_env
 from dispatcher.planner import LaunchPlan, plan_launch, started_by_for
 from dispatcher.report import cancelled_result, failure_result, running_result
 from dispatcher.routing import Foreign, Ignored, Unparseable, route
@@ -111,7 +112,7 @@ def handle_message(
     logger.set_correlation_id(command.entityUrn)
     if isinstance(command, SignalCommand):
         return _handle_signal(command, deps)  # ours when a task of ours runs it, whatever its executorId
-    return _handle_run(command, deps, budget, Turn(deps.line, since_ms, deps.clock_ms(), redelivered))
+    return _handle_run(command, deps, budget, since_ms, redelivered)
 
 
 def _misrouted(message_executor_id: str | None, deps: Dependencies) -> MessageOutcome:
@@ -143,7 +144,9 @@ def write_failure(urn: str, reason: str, deps: Dependencies, *, test_connection:
 
 
 # -- runs -------------------------------------------------------------------------------------
-def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget, turn: Turn) -> MessageOutcome:
+def _handle_run(
+    command: RunCommand, deps: Dependencies, budget: TimeBudget, since_ms: int | None, redelivered: bool
+) -> MessageOutcome:
     try:
         run = validate_run(command, deps.settings)
         if _already_finished(command.entityUrn, deps):
@@ -155,14 +158,14 @@ def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget, tur
         task_definition_arn = deps.task_definitions.for_secrets(secret_arns)
         launched_at_ms = deps.clock_ms()
         plan = plan_launch(run, deps.settings, task_definition_arn, launched_at_ms)
-        # MustWait leaves: the handler sends the run back to wait
-        turn = Turn(turn.line, turn.since_ms, deps.clock_ms(), turn.redelivered)  # now: after the reads above
+        # MustWait leaves: the handler sends the run back to wait; `now` is after the reads above
+        turn = Turn(deps.line, since_ms, deps.clock_ms(), redelivered)
         claim = admit(run, deps.settings, deps.ecs, turn, deps.slots)
         try:
             budget.check("Not launching the run")
             if plan.spec_object is not None:
                 deps.s3.put_text(plan.spec_object.bucket, plan.spec_object.key, plan.spec_object.body)
-            request = with_slot(plan.request, claim)
+            request = plan.request if claim is None else with_runner_env(plan.request, ENV_SLOT, str(claim.index))
             task = spot.run_task(deps.ecs, request, run, deps.settings)  # Spot's on-demand fallback inside
         except BaseException:
             _free_unused(claim, run, deps)  # no task holds it: the next run may have it now
@@ -179,19 +182,6 @@ def _handle_run(command: RunCommand, deps: Dependencies, budget: TimeBudget, tur
     except PermanentError as exc:
         return _reject(command, exc.reason, deps)
     return _after_launch(run, plan, task, launched_at_ms, deps)
-
-
-def with_slot(request: dict[str, Any], claim: Claim | None) -> dict[str, Any]:
-    """The RunTask request with the slot's index in the runner's env (the STOPPED event carries the overrides)."""
-    if claim is None:
-        return request
-    container = dict(request["overrides"]["containerOverrides"][0])
-    container["environment"] = [*container.get("environment", []), {"name": ENV_SLOT, "value": str(claim.index)}]
-    overrides = {
-        **request["overrides"],
-        "containerOverrides": [container, *request["overrides"]["containerOverrides"][1:]],
-    }
-    return {**request, "overrides": overrides}
 
 
 def _task_slot(task: dict[str, Any]) -> str | None:

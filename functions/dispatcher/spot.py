@@ -7,7 +7,6 @@ the default; a source may set EXECUTOR_CAPACITY_PROVIDER to opt in (or out).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from typing import Any
 
@@ -17,6 +16,7 @@ from executor_common.errors import PermanentError
 from executor_common.runspec import ENV_CAPACITY_PROVIDER, ENV_RERUN_OF
 
 from dispatcher.observability import logger
+from dispatcher.overrides import with_runner_env
 from dispatcher.settings import DispatcherSettings
 from dispatcher.validation import ValidatedRun
 
@@ -50,15 +50,6 @@ def on_demand(request: dict[str, Any]) -> dict[str, Any]:
     return fallback
 
 
-def with_fallback_marker(request: dict[str, Any]) -> dict[str, Any]:
-    """The runner container's env says the run may be re-run on on-demand: the reconciler reads it from the
-    stopped task (ECS's task events carry the overrides, not the tags)."""
-    marked = copy.deepcopy(request)
-    container = marked["overrides"]["containerOverrides"][0]
-    container.setdefault("environment", []).append({"name": ENV_CAPACITY_PROVIDER, "value": SPOT_WITH_FALLBACK})
-    return marked
-
-
 def run_task(
     ecs: EcsAdapter, request: dict[str, Any], run: ValidatedRun, settings: DispatcherSettings
 ) -> dict[str, Any]:
@@ -72,7 +63,8 @@ def run_task(
         logger.info("On-demand re-run of an interrupted Spot run", extra={"rerun_of": rerun_of})
         return ecs.run_task(on_demand(request))
     if capacity_provider_for(run, settings) == SPOT_WITH_FALLBACK:
-        request = with_fallback_marker(request)
+        # the reconciler reads from the stopped task that the run may be re-run on on-demand
+        request = with_runner_env(request, ENV_CAPACITY_PROVIDER, SPOT_WITH_FALLBACK)
     try:
         return ecs.run_task(request)
     except CapacityUnavailable as exc:
