@@ -35,6 +35,11 @@ sentence ("Capacity is unavailable at this time. Please try again later or in a 
 zone"; "You\u2019ve reached the limit on the number of vCPUs you can run concurrently", with the
 typographic apostrophe ECS writes). A refused call launches nothing and leaves its clientToken unused.
 
+Service Quotas: moto 5.2.5 knows only `vpc`. GetServiceQuota for `fargate` L-3032A538 / L-36FBB829 answers the
+quota the conditions above set (the local stack's `--vcpu-quota` / `--spot-vcpu-quota`), with the fields
+AWS returns; a quota the conditions leave at 0 answers `NoSuchResourceException`, as moto does for any
+service it does not know: the dispatcher's default limit then falls back to "none of the stack's own".
+
 S3 (rest-xml, not parsed here): object keys over 1,024 UTF-8 bytes are refused (`KeyTooLongError`).
 
 CloudFormation: a generated physical name is at most 64 characters (CloudFormation truncates the stack
@@ -366,6 +371,35 @@ def _run_task_within_fargate_room(original: Callable[[Any], Any]) -> Callable[..
     return run_task
 
 
+# -- Service Quotas: the Fargate vCPU quotas ----------------------------------------------------------
+#: Service Quotas' Fargate vCPU quotas: code -> (name, which FargateConditions field holds its value).
+FARGATE_VCPU_QUOTAS = {
+    "L-3032A538": ("Fargate On-Demand vCPU resource count", "on_demand_vcpu_quota"),
+    "L-36FBB829": ("Fargate Spot vCPU resource count", "spot_vcpu_quota"),
+}
+
+
+def _fargate_quotas(original: Callable[..., Any]) -> Callable[..., Any]:
+    def get_service_quota(self: Any, service_code: str, quota_code: str) -> dict[str, Any]:
+        known = FARGATE_VCPU_QUOTAS.get(quota_code) if service_code == "fargate" else None
+        value = float(getattr(_fargate.conditions, known[1])) if known else 0.0
+        if known is None or value <= 0:
+            return dict(original(self, service_code=service_code, quota_code=quota_code))
+        return {
+            "ServiceCode": "fargate",
+            "ServiceName": "AWS Fargate",
+            "QuotaArn": f"arn:aws:servicequotas:{self.region_name}:{self.account_id}:fargate/{quota_code}",
+            "QuotaCode": quota_code,
+            "QuotaName": known[0],
+            "Value": value,
+            "Unit": "None",
+            "Adjustable": True,
+            "GlobalQuota": False,
+        }
+
+    return get_service_quota
+
+
 # -- task size ------------------------------------------------------------------------------------
 def _tasks_carry_their_size(original: Callable[..., Any]) -> Callable[..., Any]:
     """ECS's DescribeTasks returns a task's `cpu`/`memory` (its overrides, else its task definition's); moto omits them.
@@ -461,6 +495,7 @@ def install() -> None:
         from moto.ecs.responses import EC2ContainerServiceResponse
         from moto.s3.models import S3Backend
         from moto.s3.responses import S3Response
+        from moto.servicequotas.models import ServiceQuotasBackend
         from moto.sqs.models import SQSBackend
 
         original_call_action = BaseResponse.call_action
@@ -489,5 +524,8 @@ def install() -> None:
         S3Response.put_object = _s3_conditional_is_atomic(S3Response.put_object)  # type: ignore[method-assign]
         S3Response.delete_object = _s3_conditional_is_atomic(S3Response.delete_object)  # type: ignore[method-assign]
         parsing.generate_resource_name = _bounded_generated_names(parsing.generate_resource_name)
+        ServiceQuotasBackend.get_service_quota = _fargate_quotas(  # type: ignore[method-assign]
+            ServiceQuotasBackend.get_service_quota
+        )
         SQSBackend.is_message_valid_based_on_retention_period = _retention_check_reads_one_attribute  # type: ignore[method-assign]
         _INSTALLED = True

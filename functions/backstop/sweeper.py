@@ -15,6 +15,7 @@ from typing import Any
 
 from executor_common.aws.ecs import EcsAdapter
 from executor_common.aws.slots import Holder, RunSlots
+from executor_common.aws.vcpu_ledger import Entry, VcpuLedger
 from executor_common.durations import human_duration
 from executor_common.ecs_task import TaskDetail
 from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, ENV_RUN_TIMEOUT, TAG_EXECUTION_REQUEST, TAG_RUN_TIMEOUT
@@ -81,12 +82,29 @@ def plan_stops(tasks: list[dict[str, Any]], now: datetime, default_timeout: int,
     return plans
 
 
-def stale_slots(holders: list[Holder], tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[Holder]:
-    """Slots claimed over `stale_seconds` ago whose run has no live task among `tasks` (desired RUNNING)."""
+def live_urns(tasks: list[dict[str, Any]]) -> set[str | None]:
+    """The runs of `tasks` (desired RUNNING), by their override or their tag."""
     live = {TaskDetail.model_validate(task).override_env(ENV_EXECUTION_REQUEST_URN) for task in tasks}
     live.update(_tags(task).get(TAG_EXECUTION_REQUEST) for task in tasks)
+    return live
+
+
+def stale_slots(holders: list[Holder], tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[Holder]:
+    """Slots claimed over `stale_seconds` ago whose run has no live task among `tasks` (desired RUNNING)."""
+    live = live_urns(tasks)
     cutoff = now.timestamp() - stale_seconds
     return [holder for holder in holders if holder.urn not in live and holder.claimed_at < cutoff]
+
+
+def sweep_vcpus(vcpus: VcpuLedger, tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[Entry]:
+    """Free the vCPU ledger's entries claimed over `stale_seconds` ago whose run has no live task (a conditional
+    write: an entry added since the read is kept, the sweep re-reads and tries again)."""
+    live = live_urns(tasks)
+    cutoff = now.timestamp() - stale_seconds
+    freed = vcpus.remove(lambda entry: entry.urn not in live and entry.claimed_at < cutoff)
+    for entry in freed:
+        logger.warning("Backstop freed a stale vCPU ledger entry", extra={"urn": entry.urn, "vcpus": entry.vcpus})
+    return freed
 
 
 def sweep_slots(slots: RunSlots, tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[Holder]:
@@ -104,15 +122,21 @@ def sweep(
     grace: int,
     slots: RunSlots | None = None,
     stale_slot_seconds: int = 0,
+    vcpus: VcpuLedger | None = None,
 ) -> list[StopPlan]:
     """List the cluster's running tasks, stop the over-time ones; a failed stop is logged, the rest go on.
-    With `slots`, free the run slots no live task holds."""
+    With `slots` / `vcpus`, free the run slots and vCPU ledger entries no live task holds."""
     tasks = ecs.describe_tasks_with_tags(ecs.list_running_task_arns())
     if slots is not None:
         try:
             sweep_slots(slots, tasks, now, stale_slot_seconds)
         except Exception:
             logger.exception("Backstop could not sweep the run slots")
+    if vcpus is not None:
+        try:
+            sweep_vcpus(vcpus, tasks, now, stale_slot_seconds)
+        except Exception:
+            logger.exception("Backstop could not sweep the vCPU ledger")
     plans = plan_stops(tasks, now, default_timeout, grace)
     stopped: list[StopPlan] = []
     for plan in plans:

@@ -10,8 +10,10 @@ than there are free slots, so waiting runs are not overtaken by new ones and sou
 
 ListTasks is a snapshot: dispatchers running in parallel can each see the same free slot. With
 MaxConcurrentRuns set, a run that passes those checks must also claim a run slot (S3 conditional
-write, executor_common/aws/slots.py); no slot free -> it waits like any run over the limit. That
-makes the run limit exact; the vCPU limit stays a ListTasks count (approximate, see the README).
+write, executor_common/aws/slots.py); no slot free -> it waits like any run over the limit. With a
+vCPU limit (a number, or the account's Fargate quota: dispatcher/vcpu_limit.py), the vCPUs in use are
+the vCPU ledger's (executor_common/aws/vcpu_ledger.py, no ECS read), and the run must add itself there
+with a conditional write; both limits are exact across parallel dispatchers.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from dataclasses import dataclass
 
 from executor_common.aws.ecs import EcsAdapter
 from executor_common.aws.slots import Claim, RunSlots
-from executor_common.errors import ExecutorError
+from executor_common.aws.vcpu_ledger import Ledger, VcpuLedger
+from executor_common.errors import ExecutorError, PermanentError, RetryableError
 from executor_common.fair_queue import command_tenant
 
 from dispatcher.line import Place, WaitingLine, ahead_of, free_slots
+from dispatcher.observability import logger
 from dispatcher.overlap import settle_overlap
 from dispatcher.planner import started_by_for
 from dispatcher.settings import DispatcherSettings
@@ -77,6 +81,18 @@ def over_limit(load: Load, limits: Limits, run_vcpus: float) -> str | None:
     return None
 
 
+def stack_load(ecs: EcsAdapter, limits: Limits, ledger: Ledger | None, urn: str) -> Load:
+    """What the limits need: ListTasks for a run limit (and DescribeTasks for a vCPU limit without the ledger);
+    the vCPUs from the ledger when there is one. A vCPU limit with the ledger alone reads no ECS at all."""
+    vcpus_from_ecs = limits.max_vcpus > 0 and ledger is None
+    load = Load(0, 0.0)
+    if limits.max_runs > 0 or vcpus_from_ecs:
+        load = cluster_load(ecs, with_vcpus=vcpus_from_ecs)
+    if ledger is not None:
+        load = Load(load.runs, ledger.used(but=urn))
+    return load
+
+
 def cluster_load(ecs: EcsAdapter, *, with_vcpus: bool) -> Load:
     """The cluster's tasks that are (or will be) running, and their vCPUs when asked."""
     arns = ecs.list_running_task_arns()
@@ -98,22 +114,40 @@ class Turn:
     redelivered: bool = True
 
 
+@dataclass(frozen=True)
+class Admission:
+    """What admission took for the run: its run slot, its entry in the vCPU ledger."""
+
+    slot: Claim | None = None
+    #: The run holds vCPUs in the ledger (the task carries EXECUTOR_VCPUS, for the reconciler to free them).
+    vcpus: float | None = None
+    #: This attempt added that entry (not a redelivery's): freed again if nothing launches.
+    vcpus_fresh: bool = False
+
+
 def admit(
     run: ValidatedRun,
     settings: DispatcherSettings,
     ecs: EcsAdapter,
     turn: Turn | None = None,
     slots: RunSlots | None = None,
-) -> Claim | None:
+    vcpus: VcpuLedger | None = None,
+    vcpu_limit: float | None = None,
+) -> Admission:
     """Raise `MustWait` when `run` must wait (its source's overlap policy, the stack's limits, runs ahead of it
-    in the waiting line, no run slot free), `OverlapSkipped` when it must not run at all; with `replace`, the
-    source's running run is stopped first. Returns the run slot it claimed (None without `slots`)."""
+    in the waiting line, no run slot free, no room in the vCPU ledger), `OverlapSkipped` when it must not run
+    at all; with `replace`, the source's running run is stopped first. Returns what it claimed.
+
+    `vcpu_limit`: MaxConcurrentVcpus now (dispatcher/vcpu_limit.py); None: the setting's number."""
     settle_overlap(run, settings.overlap_policy, ecs, MustWait)
-    limits = Limits(settings.max_concurrent_runs, settings.max_concurrent_vcpus)
+    if vcpu_limit is None:
+        vcpu_limit = 0.0 if settings.max_concurrent_vcpus == "quota" else float(settings.max_concurrent_vcpus)
+    limits = Limits(settings.max_concurrent_runs, vcpu_limit)
     if not limits.any:
-        return None
+        return Admission()
     run_vcpus = int(run.size.cpu) / CPU_UNITS_PER_VCPU
-    load = cluster_load(ecs, with_vcpus=limits.max_vcpus > 0)
+    ledger = vcpus.read() if vcpus is not None and limits.max_vcpus > 0 else None
+    load = stack_load(ecs, limits, ledger, run.urn)
     reason = over_limit(load, limits, run_vcpus)
     places = turn.line.places(turn.now_ms) if turn is not None and turn.line is not None else None
     me: Place | None = None
@@ -133,12 +167,45 @@ def admit(
                 me,
                 ahead,
             )
-    if slots is None or limits.max_runs <= 0:
-        return None
+    slot: Claim | None = None
     maybe_held = turn is None or turn.redelivered
-    claim = slots.claim(run.urn, started_by_for(run.execution_id), maybe_held=maybe_held)
-    if claim is None:
-        raise MustWait(
-            f"all {limits.max_runs} run slots are held by runs launching or running (MaxConcurrentRuns)", me, ahead
+    if slots is not None and limits.max_runs > 0:
+        slot = slots.claim(run.urn, started_by_for(run.execution_id), maybe_held=maybe_held)
+        if slot is None:
+            raise MustWait(
+                f"all {limits.max_runs} run slots are held by runs launching or running (MaxConcurrentRuns)", me, ahead
+            )
+    if vcpus is None or ledger is None:
+        return Admission(slot)
+    try:
+        claim = vcpus.claim(run.urn, started_by_for(run.execution_id), run_vcpus, limits.max_vcpus, seen=ledger)
+    except BaseException:
+        free_unused(Admission(slot), run.urn, slots, vcpus)
+        raise
+    if not claim.granted:
+        free_unused(Admission(slot), run.urn, slots, vcpus)
+        why = (
+            "other dispatchers kept changing the vCPU ledger; trying again shortly"
+            if claim.busy
+            else f"{claim.used:g} vCPUs are held by runs launching or running and this run needs {run_vcpus:g}; "
+            f"the stack's limit is {limits.max_vcpus:g} (MaxConcurrentVcpus)"
         )
-    return claim
+        raise MustWait(why, me, ahead)
+    return Admission(slot, run_vcpus, claim.fresh)
+
+
+def free_unused(admission: Admission, urn: str, slots: RunSlots | None, vcpus: VcpuLedger | None) -> None:
+    """Free what this attempt claimed and no task holds; a failure here is left to the backstop's sweep."""
+    if admission.slot is not None and admission.slot.fresh and slots is not None:
+        try:
+            slots.release(admission.slot.index, urn)
+        except (RetryableError, PermanentError) as exc:
+            logger.warning(
+                "Could not free the run slot; the backstop will",
+                extra={"slot": admission.slot.index, "error": str(exc)[:300]},
+            )
+    if admission.vcpus_fresh and vcpus is not None:
+        try:
+            vcpus.release(urn)
+        except (RetryableError, PermanentError) as exc:
+            logger.warning("Could not free the run's vCPUs; the backstop will", extra={"error": str(exc)[:300]})

@@ -56,12 +56,18 @@ def dependencies() -> Dependencies:
 def build_dependencies(settings: DispatcherSettings) -> Dependencies:
     """A container's adapters, its RunTask pace included (a test builds several to play several containers)."""
     from executor_common.aws.ecs import EcsAdapter, make_ecs_client
+    from executor_common.aws.quotas import QuotasAdapter, make_quotas_client
     from executor_common.aws.s3 import S3Adapter, make_s3_client
     from executor_common.aws.secretsmanager import SecretsManagerAdapter, make_secretsmanager_client
     from executor_common.aws.slots import RunSlots
+    from executor_common.aws.vcpu_ledger import VcpuLedger
     from executor_common.gms_factory import make_gms_client
 
+    from dispatcher.vcpu_limit import VcpuLimit
+
     pace = container_bucket(settings.run_task_rate, settings.dispatcher_max_concurrency)
+    quota_default = settings.max_concurrent_vcpus == "quota"
+    quotas = QuotasAdapter(make_quotas_client(settings.aws_region)) if quota_default else None
     s3 = S3Adapter(make_s3_client(settings.aws_region))
     ecs = EcsAdapter(make_ecs_client(settings.aws_region), settings.ecs_cluster, run_task_gate=pace.take)
     return Dependencies(
@@ -78,12 +84,16 @@ def build_dependencies(settings: DispatcherSettings) -> Dependencies:
         pace=pace,
         # Read only when a limit is set: without one there are no slots to take turns for.
         line=WaitingLine(s3, settings.run_bucket, LINE_STALE_CHECKS * settings.wait_check_seconds + 30)
-        if settings.max_concurrent_runs or settings.max_concurrent_vcpus
+        if settings.max_concurrent_runs or settings.vcpu_limit_set
         else None,
         # MaxConcurrentRuns made exact across parallel dispatchers; none without that limit (no S3 call).
         slots=RunSlots(s3.client, settings.run_bucket, settings.max_concurrent_runs)
         if settings.max_concurrent_runs
         else None,
+        # MaxConcurrentVcpus exact across dispatchers: the ledger, with the limit (a number, or the account's quota
+        # read once per VCPU_QUOTA_TTL_SECONDS); none with MaxConcurrentVcpus=0 (no S3, no Service Quotas call).
+        vcpus=VcpuLedger(s3.client, settings.run_bucket, create_if_absent=True) if settings.vcpu_limit_set else None,
+        vcpu_limit=VcpuLimit.of(settings, quotas),
     )
 
 

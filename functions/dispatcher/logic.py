@@ -9,7 +9,7 @@ Exactly one ECS call per launched run in steady state: RunTask, whose determinis
 `clientToken` (idempotent for 24 hours on ECS) makes a redelivery launch nothing new. With
 MaxConcurrentRuns set, the run first claims a run slot (dispatcher/admission.py); the slot's index
 travels in the task's env (EXECUTOR_SLOT) for the reconciler to free, and a launch that fails or
-launches nothing new frees it at once.
+launches nothing new frees it at once. A vCPU limit does the same with the vCPU ledger (EXECUTOR_VCPUS).
 """
 
 from __future__ import annotations
@@ -23,16 +23,17 @@ from typing import Any
 from executor_common.aws.ecs import EcsAdapter, is_stopped
 from executor_common.aws.errors import RunTaskConflict, TaskDefinitionInactive
 from executor_common.aws.s3 import S3Adapter
-from executor_common.aws.slots import Claim, RunSlots
+from executor_common.aws.slots import RunSlots
+from executor_common.aws.vcpu_ledger import VcpuLedger
 from executor_common.contract import ExecutionTask, RunCommand, SignalCommand
 from executor_common.ecs_task import TaskDetail
 from executor_common.errors import GmsError, PermanentError, RetryableError
-from executor_common.runspec import CANCEL_REASON_PREFIX, ENV_SLOT
+from executor_common.runspec import CANCEL_REASON_PREFIX, ENV_SLOT, ENV_VCPUS
 from executor_common.status import ExecutionStatus, is_terminal
 from executor_common.token_bucket import TokenBucket
 
 from dispatcher import spot
-from dispatcher.admission import Turn, admit
+from dispatcher.admission import Admission, Turn, admit, free_unused
 from dispatcher.budget import UNLIMITED, TimeBudget
 from dispatcher.gms_guard import GuardedGms
 from dispatcher.line import WaitingLine
@@ -83,6 +84,10 @@ class Dependencies:
     line: WaitingLine | None = None
     #: The run slots (executor_common/aws/slots.py), only when MaxConcurrentRuns is set: no S3 call otherwise.
     slots: RunSlots | None = None
+    #: The vCPU ledger (executor_common/aws/vcpu_ledger.py), only with a vCPU limit: no S3 call otherwise.
+    vcpus: VcpuLedger | None = None
+    #: MaxConcurrentVcpus now (dispatcher/vcpu_limit.py: the number, or the account's quota); None: the setting.
+    vcpu_limit: Callable[[], float] | None = None
 
 
 def handle_message(
@@ -160,18 +165,24 @@ def _handle_run(
         plan = plan_launch(run, deps.settings, task_definition_arn, launched_at_ms)
         # MustWait leaves: the handler sends the run back to wait; `now` is after the reads above
         turn = Turn(deps.line, since_ms, deps.clock_ms(), redelivered)
-        claim = admit(run, deps.settings, deps.ecs, turn, deps.slots)
+        vcpu_limit = deps.vcpu_limit() if deps.vcpu_limit is not None else None
+        admission = admit(run, deps.settings, deps.ecs, turn, deps.slots, deps.vcpus, vcpu_limit)
+        claim = admission.slot
         try:
             budget.check("Not launching the run")
             if plan.spec_object is not None:
                 deps.s3.put_text(plan.spec_object.bucket, plan.spec_object.key, plan.spec_object.body)
             request = plan.request if claim is None else with_runner_env(plan.request, ENV_SLOT, str(claim.index))
+            if admission.vcpus is not None:
+                request = with_runner_env(request, ENV_VCPUS, f"{admission.vcpus:g}")
             task = spot.run_task(deps.ecs, request, run, deps.settings)  # Spot's on-demand fallback inside
         except BaseException:
-            _free_unused(claim, run, deps)  # no task holds it: the next run may have it now
+            _free_unused(admission, run, deps)  # no task holds it: the next run may have it now
             raise
         if claim is not None and claim.fresh and (is_stopped(task) or _task_slot(task) != str(claim.index)):
-            _free_unused(claim, run, deps)  # a clientToken replay: the run's task holds its own slot
+            _free_unused(Admission(claim), run, deps)  # a clientToken replay: the run's task holds its own slot
+        if admission.vcpus_fresh and is_stopped(task):
+            _free_unused(Admission(vcpus_fresh=True), run, deps)  # a replay of a task that has ended
     except RunTaskConflict as conflict:
         return _already_launched(conflict, command, deps)
     except TaskDefinitionInactive as exc:
@@ -188,16 +199,8 @@ def _task_slot(task: dict[str, Any]) -> str | None:
     return TaskDetail.model_validate(task).override_env(ENV_SLOT)
 
 
-def _free_unused(claim: Claim | None, run: ValidatedRun, deps: Dependencies) -> None:
-    """Free a slot this attempt claimed and no task holds; a failure here is left to the backstop's sweep."""
-    if claim is None or not claim.fresh or deps.slots is None:
-        return
-    try:
-        deps.slots.release(claim.index, run.urn)
-    except (RetryableError, PermanentError) as exc:
-        logger.warning(
-            "Could not free the run slot; the backstop will", extra={"slot": claim.index, "error": str(exc)[:300]}
-        )
+def _free_unused(admission: Admission, run: ValidatedRun, deps: Dependencies) -> None:
+    free_unused(admission, run.urn, deps.slots, deps.vcpus)
 
 
 def _reject(command: RunCommand, reason: str, deps: Dependencies) -> MessageOutcome:

@@ -108,7 +108,10 @@ class DispatcherSettings(EnvSettings):
     retry_max_seconds: int = Field(default=900, ge=1, le=43200)
     # Admission control (dispatcher/admission.py, waiting.py): 0 = no limit of the stack's own.
     max_concurrent_runs: int = Field(default=0, ge=0)
-    max_concurrent_vcpus: float = Field(default=0, ge=0)
+    #: "quota" (template.yaml's default): the account's Fargate vCPU quota, read with GetServiceQuota
+    #: (dispatcher/vcpu_limit.py); a number: that limit; 0: none of the stack's own.
+    max_concurrent_vcpus: Literal["quota"] | float = Field(default=0)
+    vcpu_quota_ttl_seconds: int = Field(default=3600, ge=60)
     wait_check_seconds: int = Field(default=60, ge=1, le=750)  # +20 % jitter stays within SQS's 900 s delay
     max_wait_seconds: int = Field(default=86400, ge=60)
     # Overlapping runs of one source (dispatcher/overlap.py); a source's EXECUTOR_OVERLAP_POLICY wins.
@@ -160,6 +163,18 @@ class DispatcherSettings(EnvSettings):
         if not value:
             raise ValueError("at least one id is required (awsvpc networking)")
         return value
+
+    @field_validator("max_concurrent_vcpus")
+    @classmethod
+    def _vcpus_not_negative(cls, value: str | float) -> str | float:
+        if isinstance(value, float) and value < 0:
+            raise ValueError("MAX_CONCURRENT_VCPUS must be 'quota', 0 (no limit) or a positive number of vCPUs")
+        return value
+
+    @property
+    def vcpu_limit_set(self) -> bool:
+        """A vCPU limit may apply: a number above 0, or the account's quota (if it can be read)."""
+        return self.max_concurrent_vcpus == "quota" or float(self.max_concurrent_vcpus) > 0
 
     @model_validator(mode="after")
     def _defaults_are_valid_fargate_sizes(self) -> DispatcherSettings:

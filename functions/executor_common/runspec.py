@@ -80,6 +80,8 @@ class RunSpec(BaseModel):
 ENV_EXECUTION_REQUEST_URN = "EXECUTOR_EXECUTION_REQUEST_URN"
 #: The run slot (`slots/<k>` in the run bucket) the run holds under MaxConcurrentRuns; the reconciler frees it.
 ENV_SLOT = "EXECUTOR_SLOT"
+#: The vCPUs the run holds in the vCPU ledger (`vcpus/ledger`) under MaxConcurrentVcpus; the reconciler frees them.
+ENV_VCPUS = "EXECUTOR_VCPUS"
 
 #: The StopTask reason the dispatcher gives for a DataHub cancel; the reconciler keys CANCELLED on it.
 CANCEL_REASON_PREFIX = "Cancelled in DataHub"

@@ -17,11 +17,12 @@ from executor_common.aws.events import EventsAdapter
 from executor_common.aws.logs import LogsAdapter
 from executor_common.aws.slots import RunSlots
 from executor_common.aws.sqs import SqsAdapter
+from executor_common.aws.vcpu_ledger import VcpuLedger
 from executor_common.ecs_task import TaskDetail, epoch_ms
 from executor_common.errors import PermanentError, RetryableError
 from executor_common.gms_guard import ResultClient
 from executor_common.results import ExecutionRequestResult
-from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, ENV_SLOT
+from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, ENV_SLOT, ENV_VCPUS
 from executor_common.status import ExecutionStatus
 
 from reconciler.diagnosis import Diagnosis, diagnose
@@ -49,6 +50,8 @@ class ReconcilerPorts:
     commands: SqsAdapter | None = None
     #: The run slots (MaxConcurrentRuns): a stopped task's slot is freed here.
     slots: RunSlots | None = None
+    #: The vCPU ledger (MaxConcurrentVcpus): a stopped task's vCPUs are freed here.
+    vcpus: VcpuLedger | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,23 @@ def free_slot(detail: TaskDetail, slots: RunSlots | None) -> bool:
     return freed
 
 
+def free_vcpus(detail: TaskDetail, vcpus: VcpuLedger | None) -> bool:
+    """Remove the stopped task's run from the vCPU ledger (tasks carrying EXECUTOR_VCPUS only), unless its entry
+    was claimed after this task stopped: that is the entry of a later task of the same run (a Spot run's
+    on-demand re-run), and a late or repeated event must not free it. A failure: the backstop frees it later."""
+    urn = detail.override_env(ENV_EXECUTION_REQUEST_URN)
+    if vcpus is None or detail.override_env(ENV_VCPUS) is None or not urn:
+        return False
+    stopped = detail.stoppedAt.timestamp() if detail.stoppedAt is not None else None
+    try:
+        freed = vcpus.release(urn, claimed_before=stopped)
+    except (RetryableError, PermanentError) as exc:
+        logger.warning("Could not free the run's vCPUs; the backstop will", extra={"error": str(exc)[:300]})
+        return False
+    logger.info("Run's vCPUs freed" if freed else "Run's vCPUs already free or held by a later task of it")
+    return freed
+
+
 def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_defer: bool = False) -> ReconcileResult:
     """`may_defer`: the caller can deliver this event again after the report grace (see the handler)."""
     settings = ports.settings
@@ -95,6 +115,7 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_de
         cluster = detail.cluster_name or "(none given)"
         return ReconcileResult("ignored", f"task of cluster {cluster}, not {settings.cluster_name}")
     free_slot(detail, ports.slots)
+    free_vcpus(detail, ports.vcpus)
     mapping = map_task_to_run(detail)
     if mapping.urn is None:
         why = "an ingestion task without a run id" if mapping.ours else "not launched by this executor"

@@ -203,6 +203,19 @@ def calls(deployed: dict[str, Any]) -> list[tuple[str, Request, Decision, str]]:
         ("backstop", Request("s3:ListBucket", bucket, {"s3:prefix": "runs/"}), deny, "not the run folders"),
         ("backstop", Request("s3:DeleteObject", f"{bucket}/slots/3"), allow, "free a stale slot"),
         ("backstop", Request("s3:PutObject", f"{bucket}/slots/3"), deny, "never claims"),
+        # the vCPU ledger (MaxConcurrentVcpus): one key, read and rewritten (If-Match) by each of the three
+        ("dispatcher", Request("s3:GetObject", f"{bucket}/vcpus/ledger"), allow, "read the vCPU ledger"),
+        ("dispatcher", Request("s3:PutObject", f"{bucket}/vcpus/ledger"), allow, "add a run's vCPUs"),
+        ("dispatcher", Request("s3:PutObject", f"{bucket}/vcpus/other"), deny, "only the ledger's key"),
+        ("dispatcher", Request("s3:DeleteObject", f"{bucket}/vcpus/ledger"), deny, "emptied, never deleted"),
+        ("reconciler", Request("s3:GetObject", f"{bucket}/vcpus/ledger"), allow, "read the ledger"),
+        ("reconciler", Request("s3:PutObject", f"{bucket}/vcpus/ledger"), allow, "free the stopped run's vCPUs"),
+        ("backstop", Request("s3:GetObject", f"{bucket}/vcpus/ledger"), allow, "read the ledger"),
+        ("backstop", Request("s3:PutObject", f"{bucket}/vcpus/ledger"), allow, "free stale entries"),
+        # the default MaxConcurrentVcpus=quota: GetServiceQuota has no resource-level permissions
+        ("dispatcher", Request("servicequotas:GetServiceQuota", "*"), allow, "the account's Fargate vCPU quota"),
+        ("reconciler", Request("servicequotas:GetServiceQuota", "*"), deny, "only the dispatcher reads it"),
+        ("backstop", Request("servicequotas:GetServiceQuota", "*"), deny, "only the dispatcher reads it"),
         # reconciler: the log tail and the token, nothing in ECS
         ("reconciler", Request("logs:GetLogEvents", log_stream), allow, "log tail"),
         ("reconciler", Request("logs:GetLogEvents", other_log_stream), deny, "another log group"),
