@@ -13,17 +13,8 @@ import pytest
 from botocore.stub import Stubber
 from dispatcher_helpers import failed_ids, run_body, urn_of
 from dispatcher_queue import command_queue as command_queue  # the fixture
+from dispatcher_slots import configure as _configure
 from dispatcher_slots import stop_and_reconcile
-
-
-def _configure(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
-    from dispatcher.handler import dependencies
-    from dispatcher.settings import get_settings
-
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    dependencies.cache_clear()
 
 
 def _waiting_since(message: Any) -> int:
