@@ -58,7 +58,13 @@ def fleet_stack(*, quick_ingest_seconds: float = 1.0, wait_check_seconds: int = 
     """A local stack set up for the figures (not started): limit LIMIT, fast container mode, short waits."""
     return LocalStack(
         log_level="ERROR",
-        extra_parameters={"MaxConcurrentRuns": str(LIMIT), "DispatcherReservedConcurrency": "1"},
+        # MaxConcurrentVcpus 0: the figures inject the account's vCPU quota per burst and show RunTask's quota
+        # answer making runs wait; with the default (quota) the stack would read it and never ask over it.
+        extra_parameters={
+            "MaxConcurrentRuns": str(LIMIT),
+            "MaxConcurrentVcpus": "0",
+            "DispatcherReservedConcurrency": "1",
+        },
         function_environment={
             "DispatcherFunction": {
                 "WAIT_CHECK_SECONDS": str(wait_check_seconds),

@@ -374,3 +374,25 @@ def test_s3_conditional_write_has_one_winner_however_many_race() -> None:
             assert len(wins) == 1 and lost == ["PreconditionFailed"] * 5
             body = s3.get_object(Bucket="slots-bucket", Key=f"slots/{round_}")["Body"].read().decode()
             assert body == str(wins[0])
+
+
+def test_service_quotas_answers_the_fargate_vcpu_quotas_the_conditions_set(fargate_conditions: Any) -> None:
+    # GIVEN the local agent's --vcpu-quota 6 and --spot-vcpu-quota 12
+    fargate_conditions(aws_fidelity.FargateConditions(on_demand_vcpu_quota=6, spot_vcpu_quota=12))
+    with mock_aws():
+        quotas = boto3.client("service-quotas", region_name=REGION)
+
+        # WHEN the dispatcher reads them
+        on_demand = quotas.get_service_quota(ServiceCode="fargate", QuotaCode="L-3032A538")["Quota"]
+        spot = quotas.get_service_quota(ServiceCode="fargate", QuotaCode="L-36FBB829")["Quota"]
+
+        # THEN Service Quotas' answer, each with its own value and name
+        assert (on_demand["Value"], on_demand["QuotaName"]) == (6, "Fargate On-Demand vCPU resource count")
+        assert (spot["Value"], spot["QuotaName"]) == (12, "Fargate Spot vCPU resource count")
+        assert on_demand["QuotaArn"].endswith(":fargate/L-3032A538")
+
+        # AND with no quota set, the answer moto gives for a service it does not know
+        fargate_conditions(None)
+        with pytest.raises(ClientError) as refused:
+            quotas.get_service_quota(ServiceCode="fargate", QuotaCode="L-3032A538")
+        assert refused.value.response["Error"]["Code"] == "NoSuchResourceException"
