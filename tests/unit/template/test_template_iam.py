@@ -9,7 +9,12 @@ import pytest
 from sam_template import as_list, if_branches, policy_statements, resource
 
 # Actions whose IAM resource type is "*" only (no resource-level permissions exist for them).
-STAR_ONLY_ACTIONS = {"ecr:GetAuthorizationToken", "ecs:DescribeTaskDefinition", "secretsmanager:ListSecrets"}
+STAR_ONLY_ACTIONS = {
+    "ecr:GetAuthorizationToken",
+    "ecs:DescribeTaskDefinition",
+    "secretsmanager:ListSecrets",
+    "servicequotas:GetServiceQuota",  # the default MaxConcurrentVcpus=quota (dispatcher/vcpu_limit.py)
+}
 RUNNER_LOG_STREAMS = {
     "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${RunnerLogGroup}:log-stream:*"
 }
@@ -104,7 +109,9 @@ def test_dispatcher_finds_secrets_by_listing_and_never_reads_a_run_secret(templa
     assert "SecretNamePrefix" not in json.dumps(token["Resource"])
 
 
-def test_dispatcher_writes_only_run_folders_the_waiting_line_and_run_slots(template: dict[str, Any]) -> None:
+def test_dispatcher_writes_only_run_folders_the_waiting_line_run_slots_and_the_vcpu_ledger(
+    template: dict[str, Any],
+) -> None:
     writes = statements_granting(template, "DispatcherFunction", "s3:PutObject")
     deletes = statements_granting(template, "DispatcherFunction", "s3:DeleteObject")
     (lists,) = statements_granting(template, "DispatcherFunction", "s3:ListBucket")
@@ -113,6 +120,7 @@ def test_dispatcher_writes_only_run_folders_the_waiting_line_and_run_slots(templ
     assert sorted(resources) == [
         "${RunBucket.Arn}/runs/*",
         "${RunBucket.Arn}/slots/*",  # run slots (executor_common/aws/slots.py)
+        "${RunBucket.Arn}/vcpus/ledger",  # the vCPU ledger (executor_common/aws/vcpu_ledger.py): one key
         "${RunBucket.Arn}/waiting/*",
     ]
     assert sorted(r["Fn::Sub"] for d in deletes for r in as_list(d["Resource"])) == [
