@@ -32,6 +32,7 @@ from dispatcher.overlap import settle_overlap
 from dispatcher.planner import started_by_for
 from dispatcher.settings import DispatcherSettings
 from dispatcher.validation import ValidatedRun
+from dispatcher.vcpu_limit import limit_now
 
 #: ECS counts task CPU in units: 1024 = 1 vCPU.
 CPU_UNITS_PER_VCPU = 1024
@@ -140,9 +141,7 @@ def admit(
 
     `vcpu_limit`: MaxConcurrentVcpus now (dispatcher/vcpu_limit.py); None: the setting's number."""
     settle_overlap(run, settings.overlap_policy, ecs, MustWait)
-    if vcpu_limit is None:
-        vcpu_limit = 0.0 if settings.max_concurrent_vcpus == "quota" else float(settings.max_concurrent_vcpus)
-    limits = Limits(settings.max_concurrent_runs, vcpu_limit)
+    limits = Limits(settings.max_concurrent_runs, limit_now(settings, None) if vcpu_limit is None else vcpu_limit)
     if not limits.any:
         return Admission()
     run_vcpus = int(run.size.cpu) / CPU_UNITS_PER_VCPU

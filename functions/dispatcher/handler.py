@@ -33,6 +33,7 @@ from dispatcher.retries import Delivery, RetryPolicy, after_retryable
 from dispatcher.secret_resolution import SecretResolver
 from dispatcher.settings import DispatcherSettings, get_settings
 from dispatcher.task_definitions import TaskDefinitionResolver
+from dispatcher.vcpu_limit import limit_now
 from dispatcher.waiting import WaitPolicy, make_wait, recorded_since, send_back_soon, waiting_since
 
 RETRIED_METRIC = "RunsRetried"
@@ -112,7 +113,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
     A run that had waited and now no longer waits (launched, refused, given up) leaves the waiting line.
     """
     since = recorded_since(record)
-    line = dependencies().line
+    line = _line_in_use(dependencies())
     if not _handle_record(record, lambda_context, since) and since is not None and line is not None:
         place = place_of_body(record.body, since)
         if place is not None:
@@ -163,6 +164,12 @@ def _handle_record(record: SQSRecord, lambda_context: LambdaContext | None, sinc
     return False
 
 
+def _line_in_use(deps: Dependencies) -> WaitingLine | None:
+    """The waiting line while a limit applies: with `MaxConcurrentVcpus=quota` and the quota unreadable there is
+    none, and nothing to take turns for."""
+    return deps.line if deps.settings.max_concurrent_runs or limit_now(deps.settings, deps.vcpu_limit) > 0 else None
+
+
 def _wait(record: SQSRecord, exc: MustWait | CapacityUnavailable) -> bool:
     """No room now: the run goes back to the queue with a delay, PENDING in DataHub (or FAILURE after the max wait).
 
@@ -176,8 +183,9 @@ def _wait(record: SQSRecord, exc: MustWait | CapacityUnavailable) -> bool:
         place = place_of_body(record.body, since)
     reason, check_s = str(exc), deps.settings.wait_check_seconds
     ahead = exc.ahead if isinstance(exc, MustWait) else None
-    if deps.line is not None and place is not None:
-        deps.line.join(place)
+    line = _line_in_use(deps)
+    if line is not None and place is not None:
+        line.join(place)
         if ahead is not None:
             reason = f"{reason}. Place in line: {ahead + 1}"
             check_s = min(check_s, FRONT_CHECK_SECONDS) if ahead < FRONT_OF_LINE else check_s

@@ -46,6 +46,7 @@ from dispatcher.secret_resolution import SecretResolver
 from dispatcher.settings import DispatcherSettings
 from dispatcher.task_definitions import TaskDefinitionResolver
 from dispatcher.validation import ValidatedRun, validate_run
+from dispatcher.vcpu_limit import limit_now
 
 KILL_SIGNAL = "KILL"
 
@@ -165,7 +166,7 @@ def _handle_run(
         plan = plan_launch(run, deps.settings, task_definition_arn, launched_at_ms)
         # MustWait leaves: the handler sends the run back to wait; `now` is after the reads above
         turn = Turn(deps.line, since_ms, deps.clock_ms(), redelivered)
-        vcpu_limit = deps.vcpu_limit() if deps.vcpu_limit is not None else None
+        vcpu_limit = limit_now(deps.settings, deps.vcpu_limit)
         admission = admit(run, deps.settings, deps.ecs, turn, deps.slots, deps.vcpus, vcpu_limit)
         claim = admission.slot
         try:

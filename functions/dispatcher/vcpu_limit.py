@@ -79,3 +79,10 @@ class VcpuLimit:
             return 0.0
         logger.info("Stack vCPU limit from the account's Fargate quota", extra={"vcpus": value, "spot": self.spot})
         return max(0.0, value)
+
+
+def limit_now(settings: DispatcherSettings, limit: Callable[[], float] | None) -> float:
+    """MaxConcurrentVcpus now: `limit`'s answer (the container's VcpuLimit), else the setting's number (0 for quota)."""
+    if limit is not None:
+        return limit()
+    return 0.0 if settings.max_concurrent_vcpus == QUOTA else float(settings.max_concurrent_vcpus)

@@ -214,3 +214,17 @@ def test_token_parameter_is_used_only_to_create_the_token_secret(template: dict[
 
     assert users == ["DataHubTokenSecret"]
     assert '{"Ref": "DataHubAccessToken"}' not in json.dumps([template["Outputs"], template["Globals"]])
+
+
+def test_dispatcher_reads_service_quotas_only_with_the_quota_default(template: dict[str, Any]) -> None:
+    # GetServiceQuota is granted under the VcpuLimitFromQuota condition only: a number (or 0) grants nothing.
+    statements = template["Resources"]["DispatcherFunction"]["Properties"]["Policies"][0]["Statement"]
+    (granting,) = [
+        item["Fn::If"]
+        for item in statements
+        if "Fn::If" in item and item["Fn::If"][1].get("Action") == "servicequotas:GetServiceQuota"
+    ]
+    assert granting[0] == "VcpuLimitFromQuota"
+    assert granting[2] == {"Ref": "AWS::NoValue"}
+    assert template["Conditions"]["VcpuLimitFromQuota"] == {"Fn::Equals": [{"Ref": "MaxConcurrentVcpus"}, "quota"]}
+    assert template["Parameters"]["MaxConcurrentVcpus"]["Default"] == "quota"
