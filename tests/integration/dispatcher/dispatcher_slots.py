@@ -88,19 +88,19 @@ def burst_on_containers(
     runs: int,
     prefix: str,
     variables: dict[str, str],
-    control: Callable[[Any], None] | None = None,
+    prepare: Callable[[Any], None] | None = None,
 ) -> tuple[int, list[str]]:
     """`runs` runs through CONTAINERS dispatcher containers at once, RunTask slowed, tasks ending as they run;
-    (most tasks RUNNING at one moment, the startedBy of every task launched). `control` strips a container's
-    lease (the control burst: what the lease prevents)."""
+    (most tasks RUNNING at one moment, the startedBy of every task launched). `prepare` gets each container's
+    Dependencies (a control burst strips its lease; a test may watch its calls)."""
     from dispatcher import handler
 
     configure(monkeypatch, WAIT_CHECK_SECONDS="1", DISPATCHER_MAX_CONCURRENCY=str(CONTAINERS), **variables)
     containers = [handler.dependencies.__wrapped__() for _ in range(CONTAINERS)]
     for deps in containers:
         slow_run_task(deps.ecs.client, RUN_TASK_SECONDS)
-        if control is not None:
-            control(deps)
+        if prepare is not None:
+            prepare(deps)
     mine = threading.local()
     monkeypatch.setattr(handler, "dependencies", lambda: mine.deps)
     for index in range(runs):

@@ -41,7 +41,7 @@ def _burst(
     variables = {"MAX_CONCURRENT_RUNS": str(LIMIT), "MAX_CONCURRENT_VCPUS": "0"}
     control = None if lease else without_slots
     return burst_on_containers(
-        stack, queue, monkeypatch, runs=RUNS, prefix=prefix, variables=variables, control=control
+        stack, queue, monkeypatch, runs=RUNS, prefix=prefix, variables=variables, prepare=control
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,14 +49,28 @@ def fargate_quota() -> Iterator[Any]:
     aws_fidelity.set_fargate_conditions(None)
 
 
-def _burst(stack: Any, queue: Any, monkeypatch: pytest.MonkeyPatch, *, ledger: bool, prefix: str) -> tuple[int, list]:
-    def without_ledger(deps: Any) -> None:
-        deps.vcpus = None  # the control: ListTasks + DescribeTasks, as before the ledger
+def _burst(
+    stack: Any, queue: Any, monkeypatch: pytest.MonkeyPatch, *, ledger: bool, prefix: str, puts: Counter | None = None
+) -> tuple[int, list]:
+    """The burst; `puts` counts the containers' ledger writes by outcome (written, or the S3 code that refused it)."""
+
+    def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["ledger"] = params.get("Key") == LEDGER
+
+    def watch(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if puts is not None and context.get("ledger"):
+            puts[parsed.get("Error", {}).get("Code", "written")] += 1
+
+    def prepare(deps: Any) -> None:
+        if not ledger:
+            deps.vcpus = None  # the control: ListTasks + DescribeTasks, as before the ledger
+        else:
+            deps.s3.client.meta.events.register("before-parameter-build.s3.PutObject", remember)
+            deps.s3.client.meta.events.register("after-call.s3.PutObject", watch)
 
     variables = {"MAX_CONCURRENT_RUNS": "0", "MAX_CONCURRENT_VCPUS": str(LIMIT)}
-    control = None if ledger else without_ledger
     return burst_on_containers(
-        stack, queue, monkeypatch, runs=RUNS, prefix=prefix, variables=variables, control=control
+        stack, queue, monkeypatch, runs=RUNS, prefix=prefix, variables=variables, prepare=prepare
     )
 
 
@@ -63,10 +78,14 @@ def test_parallel_dispatchers_never_use_more_vcpus_than_the_limit_and_launch_eve
     dispatcher_stack, command_queue, monkeypatch
 ):
     # GIVEN MaxConcurrentVcpus 3, runs of 1 vCPU, five dispatcher containers at once and a burst of 24 runs
-    most_running, launched = _burst(dispatcher_stack, command_queue, monkeypatch, ledger=True, prefix="v")
+    puts: Counter = Counter()
+    most_running, launched = _burst(dispatcher_stack, command_queue, monkeypatch, ledger=True, prefix="v", puts=puts)
 
     # THEN ECS never had more than 3 vCPUs of runs, every run launched exactly once, and the ledger is empty again
-    print(f"\nvCPU ledger, limit {LIMIT}: at most {most_running} vCPUs running; {len(launched)} launched")
+    print(
+        f"\nvCPU ledger, limit {LIMIT}: at most {most_running} vCPUs running; {len(launched)} launched; "
+        f"ledger PutObject by outcome: {dict(puts)}"
+    )
     assert most_running <= LIMIT
     assert sorted(launched) == sorted(f"v-{i}" for i in range(RUNS))
     assert _ledger(dispatcher_stack) == {}
