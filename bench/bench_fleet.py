@@ -2,19 +2,19 @@
 
 (a) a burst of BENCH_FLEET_BURST requests (default 1,000) against MaxConcurrentRuns=20: every run SUCCESS,
     never more than 20 at once (sampled every 0.1 s), none failed or in the DLQ; longest wait, launch rate;
-(b) a burst of BENCH_FLEET_REFUSED_BURST (300) with 30 % of RunTask calls refused for capacity and a Fargate
+(b) a burst of BENCH_FLEET_REFUSED_BURST (1,000) with 30 % of RunTask calls refused for capacity and a Fargate
     vCPU quota of 10
     (RunTask's "You've reached the limit on the number of vCPUs ..."): same outcome;
 (c) BENCH_FLEET_ONE_SOURCE (100) scheduled runs of one source with `queue`, then with `skip`: at most one
     at a time; `queue` -> each SUCCESS in turn, `skip` -> each other DUPLICATE naming the run still going;
 (d) BENCH_FLEET_SPOT (100) runs on FARGATE_SPOT_WITH_FALLBACK, the agent interrupting 10 % of Spot tasks:
     each SUCCESS, the interrupted ones on their on-demand re-run, one execution request each in DataHub;
-(e) a burst of BENCH_FLEET_OUTAGE_BURST (200) with GMS answering 503 for 30 s once runs are going:
+(e) a burst of BENCH_FLEET_OUTAGE_BURST (1,000) with GMS answering 503 for 30 s once runs are going:
     nothing lost, every run SUCCESS once GMS is back.
 
 Every container runs the real runner in the local stack's fast container mode (local_stack/fleet_load.py
 says what is real and what is scaled; the output repeats it). `python -m bench fleet`; writes
-bench/results/fleet.json. BENCH_FLEET_ONLY=a,c runs some of them. About 25 minutes on 2 shared cores.
+bench/results/fleet.json. BENCH_FLEET_ONLY=a,c runs some of them. About an hour on 2 shared cores.
 """
 
 from __future__ import annotations
@@ -30,10 +30,12 @@ from local_stack.aws_fidelity import FargateConditions
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fleet.json"
 BURST = int(os.environ.get("BENCH_FLEET_BURST", "1000"))
-REFUSED_BURST = int(os.environ.get("BENCH_FLEET_REFUSED_BURST", "300"))
+REFUSED_BURST = int(os.environ.get("BENCH_FLEET_REFUSED_BURST", "1000"))
 ONE_SOURCE = int(os.environ.get("BENCH_FLEET_ONE_SOURCE", "100"))
 SPOT_RUNS = int(os.environ.get("BENCH_FLEET_SPOT", "100"))
-OUTAGE_BURST = int(os.environ.get("BENCH_FLEET_OUTAGE_BURST", "200"))
+OUTAGE_BURST = int(os.environ.get("BENCH_FLEET_OUTAGE_BURST", "1000"))
+#: Per scenario; a 1,000 burst under a vCPU quota of 10 runs ten at a time.
+TIMEOUT = float(os.environ.get("BENCH_FLEET_TIMEOUT", "3600"))
 ONLY = set(filter(None, os.environ.get("BENCH_FLEET_ONLY", "a,b,c,d,e").split(",")))
 QUICK_INGEST_SECONDS = 1.0
 #: Longer than the suite's 3 s: with hundreds waiting, each check is a dispatcher record.
@@ -66,24 +68,24 @@ def main() -> dict[str, Any]:
     broken: list[str] = []
     try:
         if "a" in ONLY:
-            outcome = fleet_load.burst(stack, BURST, name="a-burst", timeout=1800)
+            outcome = fleet_load.burst(stack, BURST, name="a-burst", timeout=TIMEOUT)
             problems = fleet_load.check_burst(outcome)
             _print("(a) burst", outcome, problems)
             results["a_burst"], broken = outcome.figures(), broken + problems
         if "b" in ONLY:
             refusing = FargateConditions(capacity_failure_rate=0.3, on_demand_vcpu_quota=VCPU_QUOTA)
-            outcome = fleet_load.burst(stack, REFUSED_BURST, name="b-refused", fargate=refusing, timeout=1800)
+            outcome = fleet_load.burst(stack, REFUSED_BURST, name="b-refused", fargate=refusing, timeout=TIMEOUT)
             problems = fleet_load.check_burst(outcome)
             _print(f"(b) burst, 30 % capacity refusals, vCPU quota {VCPU_QUOTA}", outcome, problems)
             results["b_burst_refused"], broken = outcome.figures(), broken + problems
         if "c" in ONLY:
             for policy in ("queue", "skip"):
-                outcome = fleet_load.one_source(stack, ONE_SOURCE, policy, timeout=1800)
+                outcome = fleet_load.one_source(stack, ONE_SOURCE, policy, timeout=TIMEOUT)
                 problems = fleet_load.check_one_source(outcome, policy, stack)
                 _print(f"(c) one source, {policy}", outcome, problems)
                 results[f"c_one_source_{policy}"], broken = outcome.figures(), broken + problems
         if "d" in ONLY:
-            outcome = fleet_load.spot(stack, SPOT_RUNS, interruption_rate=0.1, timeout=1800)
+            outcome = fleet_load.spot(stack, SPOT_RUNS, interruption_rate=0.1, timeout=TIMEOUT)
             problems = fleet_load.check_spot(outcome, stack)
             _print("(d) Spot with fallback, 10 % interrupted", outcome, problems)
             figures = outcome.figures()
@@ -92,7 +94,7 @@ def main() -> dict[str, Any]:
             results["d_spot"], broken = figures, broken + problems
         if "e" in ONLY:
             outcome = fleet_load.burst(
-                stack, OUTAGE_BURST, name="e-outage", gms_outage_seconds=OUTAGE_SECONDS, timeout=1800
+                stack, OUTAGE_BURST, name="e-outage", gms_outage_seconds=OUTAGE_SECONDS, timeout=TIMEOUT
             )
             problems = fleet_load.check_burst(outcome)
             _print(f"(e) burst with GMS down {OUTAGE_SECONDS:.0f} s", outcome, problems)

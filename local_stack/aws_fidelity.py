@@ -472,13 +472,15 @@ def _retention_check_reads_one_attribute(self: Any, queue_name: str, message: An
 
 #: S3 evaluates a conditional write or delete (If-None-Match, If-Match) and applies it as one step;
 #: moto checks, then writes, so two threads could both create one key. One lock makes it one step here.
-_S3_CONDITIONAL_LOCK = threading.Lock()
+#: A LIST is a consistent snapshot on S3; moto iterates the bucket's live dict, and a delete in another
+#: thread made it answer 500 (KeyError) in the fleet bench, so listing takes the same lock.
+S3_ONE_STEP_LOCK = threading.RLock()
 
 
-def _s3_conditional_is_atomic(original: Callable[[Any], Any]) -> Callable[..., Any]:
-    def method(self: Any) -> Any:
-        with _S3_CONDITIONAL_LOCK:
-            return original(self)
+def _s3_conditional_is_atomic(original: Callable[..., Any]) -> Callable[..., Any]:
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with S3_ONE_STEP_LOCK:
+            return original(self, *args, **kwargs)
 
     return method
 
@@ -523,6 +525,7 @@ def install() -> None:
         )
         S3Response.put_object = _s3_conditional_is_atomic(S3Response.put_object)  # type: ignore[method-assign]
         S3Response.delete_object = _s3_conditional_is_atomic(S3Response.delete_object)  # type: ignore[method-assign]
+        S3Backend.list_objects = _s3_conditional_is_atomic(S3Backend.list_objects)  # type: ignore[method-assign]
         parsing.generate_resource_name = _bounded_generated_names(parsing.generate_resource_name)
         ServiceQuotasBackend.get_service_quota = _fargate_quotas(  # type: ignore[method-assign]
             ServiceQuotasBackend.get_service_quota

@@ -396,3 +396,27 @@ def test_service_quotas_answers_the_fargate_vcpu_quotas_the_conditions_set(farga
         with pytest.raises(ClientError) as refused:
             quotas.get_service_quota(ServiceCode="fargate", QuotaCode="L-3032A538")
         assert refused.value.response["Error"]["Code"] == "NoSuchResourceException"
+
+
+def test_s3_list_waits_for_a_write_or_delete_in_progress() -> None:
+    """S3 answers a LIST as a consistent snapshot; moto iterates the bucket's live dict, and a slot freed during a
+    LIST made the moto server answer 500 (KeyError, seen once in the fleet bench). LIST therefore takes the lock
+    conditional writes and deletes hold: while one is in progress, a LIST waits for it."""
+    import threading
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="slots-bucket")
+        s3.put_object(Bucket="slots-bucket", Key="slots/0", Body=b"{}")
+        answered = threading.Event()
+
+        def list_slots() -> None:
+            boto3.client("s3", region_name=REGION).list_objects_v2(Bucket="slots-bucket", Prefix="slots/")
+            answered.set()
+
+        lister = threading.Thread(target=list_slots)
+        with aws_fidelity.S3_ONE_STEP_LOCK:  # a write or delete in progress
+            lister.start()
+            assert not answered.wait(timeout=1.0)
+        assert answered.wait(timeout=10)
+        lister.join(timeout=10)
