@@ -116,8 +116,8 @@ class Turn:
 
 
 @dataclass(frozen=True)
-class Admission:
-    """What admission took for the run: its run slot, its entry in the vCPU ledger."""
+class Admitted:
+    """What a run admitted to launch holds: its run slot (MaxConcurrentRuns), its entry in the vCPU ledger."""
 
     slot: Claim | None = None
     #: The run holds vCPUs in the ledger (the task carries EXECUTOR_VCPUS, for the reconciler to free them).
@@ -134,7 +134,7 @@ def admit(
     slots: RunSlots | None = None,
     vcpus: VcpuLedger | None = None,
     vcpu_limit: float | None = None,
-) -> Admission:
+) -> Admitted:
     """Raise `MustWait` when `run` must wait (its source's overlap policy, the stack's limits, runs ahead of it
     in the waiting line, no run slot free, no room in the vCPU ledger), `OverlapSkipped` when it must not run
     at all; with `replace`, the source's running run is stopped first. Returns what it claimed.
@@ -143,7 +143,7 @@ def admit(
     settle_overlap(run, settings.overlap_policy, ecs, MustWait)
     limits = Limits(settings.max_concurrent_runs, limit_now(settings, None) if vcpu_limit is None else vcpu_limit)
     if not limits.any:
-        return Admission()
+        return Admitted()
     run_vcpus = int(run.size.cpu) / CPU_UNITS_PER_VCPU
     ledger = vcpus.read() if vcpus is not None and limits.max_vcpus > 0 else None
     load = stack_load(ecs, limits, ledger, run.urn)
@@ -175,14 +175,14 @@ def admit(
                 f"all {limits.max_runs} run slots are held by runs launching or running (MaxConcurrentRuns)", me, ahead
             )
     if vcpus is None or ledger is None:
-        return Admission(slot)
+        return Admitted(slot)
     try:
         claim = vcpus.claim(run.urn, started_by_for(run.execution_id), run_vcpus, limits.max_vcpus, seen=ledger)
     except BaseException:
-        free_unused(Admission(slot), run.urn, slots, vcpus)
+        free_unused(Admitted(slot), run.urn, slots, vcpus)
         raise
     if not claim.granted:
-        free_unused(Admission(slot), run.urn, slots, vcpus)
+        free_unused(Admitted(slot), run.urn, slots, vcpus)
         why = (
             "other dispatchers kept changing the vCPU ledger; trying again shortly"
             if claim.busy
@@ -190,20 +190,20 @@ def admit(
             f"the stack's limit is {limits.max_vcpus:g} (MaxConcurrentVcpus)"
         )
         raise MustWait(why, me, ahead)
-    return Admission(slot, run_vcpus, claim.fresh)
+    return Admitted(slot, run_vcpus, claim.fresh)
 
 
-def free_unused(admission: Admission, urn: str, slots: RunSlots | None, vcpus: VcpuLedger | None) -> None:
+def free_unused(admitted: Admitted, urn: str, slots: RunSlots | None, vcpus: VcpuLedger | None) -> None:
     """Free what this attempt claimed and no task holds; a failure here is left to the backstop's sweep."""
-    if admission.slot is not None and admission.slot.fresh and slots is not None:
+    if admitted.slot is not None and admitted.slot.fresh and slots is not None:
         try:
-            slots.release(admission.slot.index, urn)
+            slots.release(admitted.slot.index, urn)
         except (RetryableError, PermanentError) as exc:
             logger.warning(
                 "Could not free the run slot; the backstop will",
-                extra={"slot": admission.slot.index, "error": str(exc)[:300]},
+                extra={"slot": admitted.slot.index, "error": str(exc)[:300]},
             )
-    if admission.vcpus_fresh and vcpus is not None:
+    if admitted.vcpus_fresh and vcpus is not None:
         try:
             vcpus.release(urn)
         except (RetryableError, PermanentError) as exc:

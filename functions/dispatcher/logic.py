@@ -33,7 +33,7 @@ from executor_common.status import ExecutionStatus, is_terminal
 from executor_common.token_bucket import TokenBucket
 
 from dispatcher import spot
-from dispatcher.admission import Admission, Turn, admit, free_unused
+from dispatcher.admission import Admitted, Turn, admit, free_unused
 from dispatcher.budget import UNLIMITED, TimeBudget
 from dispatcher.gms_guard import GuardedGms
 from dispatcher.line import WaitingLine
@@ -167,23 +167,23 @@ def _handle_run(
         # MustWait leaves: the handler sends the run back to wait; `now` is after the reads above
         turn = Turn(deps.line, since_ms, deps.clock_ms(), redelivered)
         vcpu_limit = limit_now(deps.settings, deps.vcpu_limit)
-        admission = admit(run, deps.settings, deps.ecs, turn, deps.slots, deps.vcpus, vcpu_limit)
-        claim = admission.slot
+        admitted = admit(run, deps.settings, deps.ecs, turn, deps.slots, deps.vcpus, vcpu_limit)
+        claim = admitted.slot
         try:
             budget.check("Not launching the run")
             if plan.spec_object is not None:
                 deps.s3.put_text(plan.spec_object.bucket, plan.spec_object.key, plan.spec_object.body)
             request = plan.request if claim is None else with_runner_env(plan.request, ENV_SLOT, str(claim.index))
-            if admission.vcpus is not None:
-                request = with_runner_env(request, ENV_VCPUS, f"{admission.vcpus:g}")
+            if admitted.vcpus is not None:
+                request = with_runner_env(request, ENV_VCPUS, f"{admitted.vcpus:g}")
             task = spot.run_task(deps.ecs, request, run, deps.settings)  # Spot's on-demand fallback inside
         except BaseException:
-            _free_unused(admission, run, deps)  # no task holds it: the next run may have it now
+            _free_unused(admitted, run, deps)  # no task holds it: the next run may have it now
             raise
         if claim is not None and claim.fresh and (is_stopped(task) or _task_slot(task) != str(claim.index)):
-            _free_unused(Admission(claim), run, deps)  # a clientToken replay: the run's task holds its own slot
-        if admission.vcpus_fresh and is_stopped(task):
-            _free_unused(Admission(vcpus_fresh=True), run, deps)  # a replay of a task that has ended
+            _free_unused(Admitted(claim), run, deps)  # a clientToken replay: the run's task holds its own slot
+        if admitted.vcpus_fresh and is_stopped(task):
+            _free_unused(Admitted(vcpus_fresh=True), run, deps)  # a replay of a task that has ended
     except RunTaskConflict as conflict:
         return _already_launched(conflict, command, deps)
     except TaskDefinitionInactive as exc:
@@ -200,8 +200,8 @@ def _task_slot(task: dict[str, Any]) -> str | None:
     return TaskDetail.model_validate(task).override_env(ENV_SLOT)
 
 
-def _free_unused(admission: Admission, run: ValidatedRun, deps: Dependencies) -> None:
-    free_unused(admission, run.urn, deps.slots, deps.vcpus)
+def _free_unused(admitted: Admitted, run: ValidatedRun, deps: Dependencies) -> None:
+    free_unused(admitted, run.urn, deps.slots, deps.vcpus)
 
 
 def _reject(command: RunCommand, reason: str, deps: Dependencies) -> MessageOutcome:
