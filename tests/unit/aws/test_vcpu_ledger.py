@@ -61,3 +61,20 @@ def test_ledger_release_before_keeps_a_later_entry_and_the_empty_ledger_stays(s3
     assert ledger.read().entries == {}
     assert s3.head_object(Bucket=BUCKET, Key=LEDGER_KEY)
     assert ledger.release("run-1") is False  # nothing left to free
+
+
+def test_ledger_losing_every_race_gives_up_busy_without_adding_the_run(s3: Any) -> None:
+    # GIVEN another dispatcher that writes the ledger between each of A's reads and A's write (A's clock is read
+    # right before A writes: the moment B's write lands)
+    b = _ledger(s3, create_if_absent=True)
+    others = iter(range(1000))
+    a = VcpuLedger(
+        s3, BUCKET, clock=lambda: b.claim(f"other-{next(others)}", "o", 0.25, limit=1000).used, pause=lambda _: None
+    )
+
+    # WHEN A tries to add its run
+    answer = a.claim("run-1", "r1", 1, limit=1000)
+
+    # THEN it gave up after MAX_ATTEMPTS lost writes, saying the ledger was busy (the run waits, never fails)
+    assert (answer.granted, answer.busy) == (False, True)
+    assert "run-1" not in a.read().entries
