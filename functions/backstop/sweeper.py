@@ -99,6 +99,8 @@ def stale_slots(holders: list[Holder], tasks: list[dict[str, Any]], now: datetim
 def sweep_vcpus(vcpus: VcpuLedger, tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[Entry]:
     """Free the vCPU ledger's entries claimed over `stale_seconds` ago whose run has no live task (a conditional
     write: an entry added since the read is kept, the sweep re-reads and tries again)."""
+    if not vcpus.exists():
+        return []
     live = live_urns(tasks)
     cutoff = now.timestamp() - stale_seconds
     freed = vcpus.remove(lambda entry: entry.urn not in live and entry.claimed_at < cutoff)

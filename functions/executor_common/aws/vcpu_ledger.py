@@ -112,6 +112,10 @@ class VcpuLedger:
         record = self.records.read(LEDGER_KEY, "Reading the vCPU ledger (GetObject)")
         return Ledger(record, _entries(record.data) if record is not None else {})
 
+    def exists(self) -> bool:
+        """The ledger was created (a stack that never had a vCPU limit has none; a GetObject would answer 403)."""
+        return LEDGER_KEY in self.records.keys(LEDGER_KEY, "Looking for the vCPU ledger (ListObjectsV2)")
+
     def claim(self, urn: str, started_by: str, vcpus: float, limit: float, seen: Ledger | None = None) -> VcpuClaim:
         """Add the run's `vcpus` if they fit under `limit`; a run already listed (a redelivery) keeps its entry.
 

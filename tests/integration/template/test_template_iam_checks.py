@@ -210,6 +210,7 @@ def calls(deployed: dict[str, Any]) -> list[tuple[str, Request, Decision, str]]:
         ("dispatcher", Request("s3:DeleteObject", f"{bucket}/vcpus/ledger"), deny, "emptied, never deleted"),
         ("reconciler", Request("s3:GetObject", f"{bucket}/vcpus/ledger"), allow, "read the ledger"),
         ("reconciler", Request("s3:PutObject", f"{bucket}/vcpus/ledger"), allow, "free the stopped run's vCPUs"),
+        ("backstop", Request("s3:ListBucket", bucket, {"s3:prefix": "vcpus/ledger"}), allow, "is there a ledger"),
         ("backstop", Request("s3:GetObject", f"{bucket}/vcpus/ledger"), allow, "read the ledger"),
         ("backstop", Request("s3:PutObject", f"{bucket}/vcpus/ledger"), allow, "free stale entries"),
         # the default MaxConcurrentVcpus=quota: GetServiceQuota has no resource-level permissions

@@ -43,7 +43,9 @@ def test_ledger_lost_race_rereads_and_the_limit_holds(s3: Any) -> None:
 
 def test_ledger_redelivered_run_keeps_its_one_entry(s3: Any) -> None:
     ledger = _ledger(s3, create_if_absent=True)
+    assert not ledger.exists()  # a stack that never had a vCPU limit: the backstop's sweep reads nothing
     assert ledger.claim("run-1", "r1", 2, limit=2).fresh
+    assert ledger.exists()
     again = ledger.claim("run-1", "r1", 2, limit=2)
     assert (again.granted, again.fresh) == (True, False)
     assert ledger.read().used() == 2
