@@ -35,6 +35,7 @@ from dispatcher import spot
 from dispatcher.admission import Turn, admit
 from dispatcher.budget import UNLIMITED, TimeBudget
 from dispatcher.gms_guard import GuardedGms
+from dispatcher.images import base_task_definition
 from dispatcher.line import WaitingLine
 from dispatcher.observability import logger
 from dispatcher.overrides import with_runner_env
@@ -155,7 +156,7 @@ def _handle_run(
             run.secret_names, datahub_store=deps.settings.datahub_secret_store_enabled
         )
         run = run.model_copy(update={"secret_names": sorted(secret_arns), "datahub_secret_names": in_datahub})
-        task_definition_arn = deps.task_definitions.for_secrets(secret_arns)
+        task_definition_arn = deps.task_definitions.for_secrets(secret_arns, base_task_definition(run, deps.settings))
         launched_at_ms = deps.clock_ms()
         plan = plan_launch(run, deps.settings, task_definition_arn, launched_at_ms)
         # MustWait leaves: the handler sends the run back to wait; `now` is after the reads above

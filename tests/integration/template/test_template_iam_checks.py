@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 import pytest
+from dispatcher.task_definitions import derived_family
 from iam_simulation import Decision, Request, evaluate, policy_document
 from moto import mock_aws
 from test_template_moto import REGION, create_stack
@@ -77,6 +78,7 @@ def deployed() -> Iterator[dict[str, Any]]:
                 "RunEnvVars": "",
                 "DataHubTokenKmsKeyArn": TOKEN_KEY,
                 "SecretsKmsKeyArn": SECRETS_KEY,
+                "SmallRunnerImage": "local/datahub-executor-runner:dev-small",
             },
         )
         iam = session.client("iam")
@@ -139,7 +141,11 @@ def calls(deployed: dict[str, Any]) -> list[tuple[str, Request, Decision, str]]:
     cluster = {"ecs:cluster": ecs("cluster", cluster_name)}
     other_cluster = {"ecs:cluster": ecs("cluster", "someone-elses")}
     task = ecs("task", f"{cluster_name}/0123456789abcdef0123456789abcdef")
-    base, derived = f"{STACK}-runner", f"{STACK}-runner-s0123456789ab"
+    base, small = f"{STACK}-runner", f"{STACK}-runner-small"
+    # the names the dispatcher derives (dispatcher/task_definitions.py), from each base
+    pg_secret = {"PG_PASSWORD": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:datahub-executor/PG-AbC123"}
+    derived = derived_family(ecs("task-definition", f"{base}:3"), pg_secret)
+    small_derived = derived_family(ecs("task-definition", f"{small}:3"), pg_secret)
     token = deployed["token_arn"]
     secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:"
     prefixed, outside = f"{secret}datahub-executor/PG_PASSWORD-AbC123", f"{secret}prod/db-master-AbC123"
@@ -154,16 +160,33 @@ def calls(deployed: dict[str, Any]) -> list[tuple[str, Request, Decision, str]]:
     token_decrypt = via_sm | {"kms:EncryptionContext:SecretARN": token}
     other_decrypt = via_sm | {"kms:EncryptionContext:SecretARN": outside}
     allow, deny = Decision.ALLOWED, Decision.IMPLICIT_DENY
+    register = {"ecs:CreateAction": "RegisterTaskDefinition"}
     return [
         # dispatcher: launch, derive task definitions, cancel, read the token, write run specs
         ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{base}:3"), cluster), allow, "base family"),
         ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{derived}:1"), cluster), allow, "derived"),
         ("dispatcher", Request("ecs:RunTask", ecs("task-definition", "other-app:1"), cluster), deny, "foreign"),
         ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{base}:3"), other_cluster), deny, "cluster"),
+        ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{small}:1"), cluster), allow, "small image"),
+        ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{small_derived}:1"), cluster), allow, "its"),
+        ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{small}:1"), other_cluster), deny, "cluster"),
+        ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{base}-x:1"), cluster), deny, "not derived"),
+        ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{derived}0:1"), cluster), deny, "13 digits"),
         ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", derived)), allow, "derived"),
         ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", f"{derived}:2")), allow, "rev"),
         ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", "other-app")), deny, "foreign"),
         ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", base)), deny, "the stack's"),
+        ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", small)), deny, "the stack's"),
+        ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", f"{small}:2")), deny, "rev"),
+        ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", small_derived)), allow, "small"),
+        ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", f"{small_derived}:2")), allow, "r"),
+        (
+            "dispatcher",
+            Request("ecs:TagResource", ecs("task-definition", f"{small_derived}:1"), register),
+            allow,
+            "tags on register",
+        ),
+        ("dispatcher", Request("ecs:TagResource", ecs("task-definition", f"{base}:1"), register), deny, "a base"),
         ("dispatcher", Request("ecs:DescribeTaskDefinition", "*"), allow, "no resource-level permissions"),
         ("dispatcher", Request("ecs:TagResource", task, {"ecs:CreateAction": "RunTask"}), allow, "tags on launch"),
         ("dispatcher", Request("ecs:TagResource", task), deny, "no tagging after the fact"),
