@@ -8,8 +8,9 @@ EXECUTOR_OVERLAP_POLICY or the stack's OVERLAP_POLICY.
 from __future__ import annotations
 
 import pytest
-from dispatcher_helpers import CLUSTER, failed_ids, run_body, urn_of
+from dispatcher_helpers import failed_ids, run_body, urn_of
 from dispatcher_queue import command_queue as command_queue  # the fixture
+from dispatcher_slots import stop_and_reconcile
 
 POLICY = "EXECUTOR_OVERLAP_POLICY"
 
@@ -61,8 +62,8 @@ def test_handler_queue_policy_waits_for_the_running_one_then_launches(dispatcher
     assert urn_of("first") in result["report"]
     assert len(dispatcher_stack.tasks()) == 1
 
-    # WHEN the first run ends and the second comes back, THEN it launches
-    dispatcher_stack.ecs.stop_task(cluster=CLUSTER, task=first_arn, reason="Essential container in task exited")
+    # WHEN the first run ends (the reconciler frees the source's lease) and the second comes back, THEN it launches
+    stop_and_reconcile(dispatcher_stack.ecs, first_arn)
     command_queue.handle(dispatcher_stack, command_queue.receive_event(wait_seconds=3))
     assert dispatcher_stack.gms.result(urn_of("second"))["status"] == "RUNNING"
     assert command_queue.all_messages() == []
