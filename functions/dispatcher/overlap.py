@@ -153,7 +153,7 @@ def settle_overlap(
         _settle_snapshot(run, policy, ecs, must_wait)
         return None
     own, started_by = lease_id(source), started_by_for(run.execution_id)
-    for _ in range(LEASE_ATTEMPTS):
+    for attempt in range(LEASE_ATTEMPTS):
         if leases.claim(source, run.urn, started_by):
             try:  # runs launched without the lease (under `allow`, before it existed) still count
                 _settle_snapshot(run, policy, ecs, must_wait)
@@ -161,7 +161,13 @@ def settle_overlap(
                 release_hold(SourceHold(own, fresh=True), run, leases)
                 raise
             return SourceHold(own, fresh=True)
-        holder = leases.read(own)
+        try:
+            holder = leases.read(own)
+        except PermanentError:
+            # Without s3:ListBucket, S3 answers 403 (not 404) for a key freed since the claim failed: claim again.
+            if attempt == LEASE_ATTEMPTS - 1:
+                raise
+            continue
         if holder is None:
             continue  # freed between the two requests: claim again
         if holder.urn == run.urn:
