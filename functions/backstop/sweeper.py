@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
+from executor_common.aws.conditional import Held
 from executor_common.aws.ecs import EcsAdapter
 from executor_common.aws.slots import Holder, RunSlots
 from executor_common.aws.source_lease import Lease, SourceLeases
@@ -83,16 +84,7 @@ def plan_stops(tasks: list[dict[str, Any]], now: datetime, default_timeout: int,
     return plans
 
 
-class Claimed(Protocol):
-    """A run slot or a source lease as read: the run holding it and when it claimed it."""
-
-    @property
-    def urn(self) -> str: ...
-    @property
-    def claimed_at(self) -> float: ...
-
-
-C = TypeVar("C", bound=Claimed)
+C = TypeVar("C", bound=Held)
 
 
 def stale_claims(holders: Sequence[C], tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[C]:

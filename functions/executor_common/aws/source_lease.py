@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from executor_common.aws.conditional import Record, Records
+from executor_common.aws.conditional import Held, Records
 
 if TYPE_CHECKING:  # the boto3 stubs are a development dependency
     from mypy_boto3_s3 import S3Client
@@ -43,15 +43,11 @@ def lease_key(lease: str) -> str:
 
 
 @dataclass(frozen=True)
-class Lease:
-    """A lease as read: which run holds it and since when."""
+class Lease(Held):
+    """A source's lease as read: which run holds it and since when."""
 
     lease_id: str
-    urn: str
-    started_by: str
     source: str
-    claimed_at: float
-    record: Record
 
 
 class SourceLeases:
@@ -75,14 +71,7 @@ class SourceLeases:
         record = self.records.read(lease_key(lease), "Reading an ingestion source's lease (GetObject)")
         if record is None:
             return None
-        return Lease(
-            lease_id=lease,
-            urn=str(record.data.get("urn", "")),
-            started_by=str(record.data.get("startedBy", "")),
-            source=str(record.data.get("source", "")),
-            claimed_at=float(record.data.get("claimedAt") or record.modified),
-            record=record,
-        )
+        return Lease(lease_id=lease, source=str(record.data.get("source", "")), record=record, **Held.fields(record))
 
     def release(self, lease: str, urn: str) -> bool:
         """Free lease `lease` if it still names run `urn`."""
@@ -103,4 +92,4 @@ class SourceLeases:
         return [lease for lease in found if lease is not None]
 
     def _body(self, source: str, urn: str, started_by: str) -> dict[str, object]:
-        return {"urn": urn, "startedBy": started_by, "source": source, "claimedAt": self.clock()}
+        return {**Held.body(urn, started_by, self.clock()), "source": source}

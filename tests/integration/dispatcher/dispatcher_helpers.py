@@ -73,3 +73,14 @@ def failed_ids(response: dict[str, Any]) -> list[str]:
 def env_of(task: dict[str, Any]) -> dict[str, str]:
     container = task["overrides"]["containerOverrides"][0]
     return {item["name"]: item["value"] for item in container.get("environment", [])}
+
+
+def configure(monkeypatch: Any, **variables: str) -> None:
+    """Set dispatcher environment variables and drop the cached settings and adapters, as a new deployment would."""
+    from dispatcher.handler import dependencies
+    from dispatcher.settings import get_settings
+
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    dependencies.cache_clear()

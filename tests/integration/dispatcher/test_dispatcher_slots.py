@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import pytest
-from dispatcher_helpers import BUCKET, REGION, failed_ids, run_body, urn_of
+from dispatcher_helpers import BUCKET, REGION, configure, failed_ids, run_body, urn_of
 from dispatcher_queue import command_queue as command_queue  # the fixture
 from dispatcher_slots import CONTAINERS, burst_on_containers, stop_and_reconcile
 
@@ -20,16 +20,6 @@ from tests.support.aws_harness import lambda_context
 
 LIMIT = 3
 RUNS = 24
-
-
-def _configure(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
-    from dispatcher.handler import dependencies
-    from dispatcher.settings import get_settings
-
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    dependencies.cache_clear()
 
 
 def _slots(stack: Any) -> dict[int, dict[str, Any]]:
@@ -88,7 +78,7 @@ def test_control_without_the_slots_parallel_dispatchers_can_pass_the_limit(
 
 def test_each_task_carries_its_slot_and_a_redelivery_claims_no_second_one(dispatcher_stack, command_queue, monkeypatch):
     # GIVEN a limit of 2 and one run launched
-    _configure(monkeypatch, MAX_CONCURRENT_RUNS="2")
+    configure(monkeypatch, MAX_CONCURRENT_RUNS="2")
     body = run_body("slot-1")
     assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(body))) == []
     (task,) = dispatcher_stack.tasks()
@@ -106,7 +96,7 @@ def test_each_task_carries_its_slot_and_a_redelivery_claims_no_second_one(dispat
 
 def test_reconciler_frees_only_the_slot_that_still_names_its_run(dispatcher_stack, command_queue, monkeypatch):
     # GIVEN a limit of 2 and two runs launched, each holding a slot
-    _configure(monkeypatch, MAX_CONCURRENT_RUNS="2")
+    configure(monkeypatch, MAX_CONCURRENT_RUNS="2")
     for name in ("own-1", "own-2"):
         assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(run_body(name)))) == []
     tasks = {t["startedBy"]: t for t in dispatcher_stack.tasks()}
@@ -140,7 +130,7 @@ def test_backstop_frees_a_stale_slot_and_keeps_live_and_fresh_ones(dispatcher_st
     from backstop.settings import get_settings
 
     # GIVEN a limit of 3 and a run launched long ago (its slot's claim is old, its task lives)
-    _configure(monkeypatch, MAX_CONCURRENT_RUNS="3")
+    configure(monkeypatch, MAX_CONCURRENT_RUNS="3")
     assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(run_body("live-1")))) == []
     (task,) = dispatcher_stack.tasks()
     live = int(_env(task, "EXECUTOR_SLOT") or "-1")
@@ -172,7 +162,7 @@ def test_without_a_limit_a_launch_makes_no_s3_call(dispatcher_stack, command_que
     from dispatcher.handler import dependencies
 
     # GIVEN no MaxConcurrentRuns (nor vCPU limit), and every S3 call of the dispatcher counted
-    _configure(monkeypatch, MAX_CONCURRENT_RUNS="0", MAX_CONCURRENT_VCPUS="0")
+    configure(monkeypatch, MAX_CONCURRENT_RUNS="0", MAX_CONCURRENT_VCPUS="0")
     s3_calls: list[str] = []
     dependencies().s3.client.meta.events.register("before-call.s3", lambda model, **_: s3_calls.append(model.name))
     dispatcher_stack.ecs_calls.calls.clear()

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from dispatcher_helpers import BUCKET, REGION, env_of, failed_ids, run_body, urn_of
+from dispatcher_helpers import BUCKET, REGION, configure, env_of, failed_ids, run_body, urn_of
 from dispatcher_queue import command_queue as command_queue  # the fixture
 from dispatcher_slots import CONTAINERS, burst_on_containers, stop_and_reconcile
 
@@ -27,16 +27,6 @@ SOURCE = json.loads(load_event("run_ingest.json")["Records"][0]["body"])["aspect
 LEASE_ID = hashlib.sha256(SOURCE.encode()).hexdigest()
 LEASE_KEY = f"sources/{LEASE_ID}"
 RUNS = 8
-
-
-def _configure(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
-    from dispatcher.handler import dependencies
-    from dispatcher.settings import get_settings
-
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    dependencies.cache_clear()
 
 
 def _lease(stack: Any) -> dict[str, Any] | None:
@@ -132,7 +122,7 @@ def test_the_task_carries_the_lease_and_a_redelivery_of_the_holder_goes_on(dispa
 
 
 def test_a_stale_lease_is_taken_over_and_a_fresh_one_makes_the_run_wait(dispatcher_stack, command_queue, monkeypatch):
-    _configure(monkeypatch, WAIT_CHECK_SECONDS="1")
+    configure(monkeypatch, WAIT_CHECK_SECONDS="1")
     # GIVEN a lease claimed seconds ago by a run being launched elsewhere (no task yet)
     _hold(dispatcher_stack, "launching", time.time())
 
@@ -238,7 +228,7 @@ def test_a_failed_runtask_frees_the_lease_at_once(dispatcher_stack, command_queu
 
 def test_a_run_waiting_for_a_run_slot_does_not_hold_its_source(dispatcher_stack, command_queue, monkeypatch):
     # GIVEN MaxConcurrentRuns 1, taken by a run of another source
-    _configure(monkeypatch, MAX_CONCURRENT_RUNS="1", WAIT_CHECK_SECONDS="1")
+    configure(monkeypatch, MAX_CONCURRENT_RUNS="1", WAIT_CHECK_SECONDS="1")
     body = json.loads(run_body("elsewhere"))
     body["aspect"]["source"]["ingestionSource"] = "urn:li:dataHubIngestionSource:elsewhere"
     assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(json.dumps(body)))) == []

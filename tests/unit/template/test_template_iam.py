@@ -104,7 +104,7 @@ def test_dispatcher_finds_secrets_by_listing_and_never_reads_a_run_secret(templa
     assert "SecretNamePrefix" not in json.dumps(token["Resource"])
 
 
-def test_dispatcher_writes_only_run_folders_the_waiting_line_run_slots_and_source_leases(template: dict[str, Any]) -> None:
+def test_dispatcher_writes_only_run_folders_the_waiting_line_and_leases(template: dict[str, Any]) -> None:
     writes = statements_granting(template, "DispatcherFunction", "s3:PutObject")
     deletes = statements_granting(template, "DispatcherFunction", "s3:DeleteObject")
     (lists,) = statements_granting(template, "DispatcherFunction", "s3:ListBucket")
