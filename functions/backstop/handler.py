@@ -1,4 +1,5 @@
-"""Backstop entry point (EventBridge schedule, every 10 minutes): stop over-time runs' tasks, free stale run slots."""
+"""Backstop entry point (EventBridge schedule, every 10 minutes): stop over-time runs' tasks, free stale leases
+(run slots and source leases)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from executor_common.aws.ecs import EcsAdapter, make_ecs_client
 from executor_common.aws.s3 import make_s3_client
 from executor_common.aws.slots import RunSlots
+from executor_common.aws.source_lease import SourceLeases
 from executor_common.metrics import count
 
 from backstop.observability import logger, tracer
@@ -34,6 +36,13 @@ def get_slots() -> RunSlots | None:
     return RunSlots(make_s3_client(settings.aws_region), settings.run_bucket) if settings.run_bucket else None
 
 
+@functools.cache
+def get_leases() -> SourceLeases | None:
+    """The source leases to sweep, when the stack has a run bucket (tests call `get_leases.cache_clear()`)."""
+    settings = get_settings()
+    return SourceLeases(make_s3_client(settings.aws_region), settings.run_bucket) if settings.run_bucket else None
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -45,6 +54,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         grace=settings.backstop_grace_seconds,
         slots=get_slots(),
         stale_slot_seconds=settings.stale_slot_seconds,
+        leases=get_leases(),
     )
     for _ in stopped:
         count("BackstopStops", settings.powertools_metrics_namespace)

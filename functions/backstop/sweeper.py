@@ -1,4 +1,4 @@
-"""The backstop's sweep: stop this executor's tasks that ran far past their run timeout.
+"""The backstop's sweep: stop this executor's tasks that ran far past their run timeout; free stale leases.
 
 The runner's own timeout is the primary guard; this catches a hung runner (or one whose
 timeout logic never fired). `plan_stops` is pure and table-tested; `sweep` only does the I/O.
@@ -9,12 +9,15 @@ writes FAILURE with a "timed out" explanation (it recognises the reason's prefix
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from executor_common.aws.conditional import Held
 from executor_common.aws.ecs import EcsAdapter
 from executor_common.aws.slots import Holder, RunSlots
+from executor_common.aws.source_lease import Lease, SourceLeases
 from executor_common.durations import human_duration
 from executor_common.ecs_task import TaskDetail
 from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, ENV_RUN_TIMEOUT, TAG_EXECUTION_REQUEST, TAG_RUN_TIMEOUT
@@ -81,8 +84,11 @@ def plan_stops(tasks: list[dict[str, Any]], now: datetime, default_timeout: int,
     return plans
 
 
-def stale_slots(holders: list[Holder], tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[Holder]:
-    """Slots claimed over `stale_seconds` ago whose run has no live task among `tasks` (desired RUNNING)."""
+C = TypeVar("C", bound=Held)
+
+
+def stale_claims(holders: Sequence[C], tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[C]:
+    """Slots (or leases) claimed over `stale_seconds` ago whose run has no live task among `tasks` (desired RUNNING)."""
     live = {TaskDetail.model_validate(task).override_env(ENV_EXECUTION_REQUEST_URN) for task in tasks}
     live.update(_tags(task).get(TAG_EXECUTION_REQUEST) for task in tasks)
     cutoff = now.timestamp() - stale_seconds
@@ -91,9 +97,17 @@ def stale_slots(holders: list[Holder], tasks: list[dict[str, Any]], now: datetim
 
 def sweep_slots(slots: RunSlots, tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[Holder]:
     """Free the stale run slots (a conditional delete: a slot claimed again since it was read stays)."""
-    freed = [holder for holder in stale_slots(slots.holders(), tasks, now, stale_seconds) if slots.free(holder)]
+    freed = [holder for holder in stale_claims(slots.holders(), tasks, now, stale_seconds) if slots.free(holder)]
     for holder in freed:
         logger.warning("Backstop freed a stale run slot", extra={"slot": holder.index, "urn": holder.urn})
+    return freed
+
+
+def sweep_leases(leases: SourceLeases, tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[Lease]:
+    """Free the stale source leases (conditional deletes, as for the slots)."""
+    freed = [lease for lease in stale_claims(leases.holders(), tasks, now, stale_seconds) if leases.free(lease)]
+    for lease in freed:
+        logger.warning("Backstop freed a stale source lease", extra={"source": lease.source, "urn": lease.urn})
     return freed
 
 
@@ -104,15 +118,21 @@ def sweep(
     grace: int,
     slots: RunSlots | None = None,
     stale_slot_seconds: int = 0,
+    leases: SourceLeases | None = None,
 ) -> list[StopPlan]:
     """List the cluster's running tasks, stop the over-time ones; a failed stop is logged, the rest go on.
-    With `slots`, free the run slots no live task holds."""
+    With `slots` / `leases`, free the run slots and source leases no live task holds."""
     tasks = ecs.describe_tasks_with_tags(ecs.list_running_task_arns())
     if slots is not None:
         try:
             sweep_slots(slots, tasks, now, stale_slot_seconds)
         except Exception:
             logger.exception("Backstop could not sweep the run slots")
+    if leases is not None:
+        try:
+            sweep_leases(leases, tasks, now, stale_slot_seconds)
+        except Exception:
+            logger.exception("Backstop could not sweep the source leases")
     plans = plan_stops(tasks, now, default_timeout, grace)
     stopped: list[StopPlan] = []
     for plan in plans:

@@ -12,6 +12,8 @@ ListTasks is a snapshot: dispatchers running in parallel can each see the same f
 MaxConcurrentRuns set, a run that passes those checks must also claim a run slot (S3 conditional
 write, executor_common/aws/slots.py); no slot free -> it waits like any run over the limit. That
 makes the run limit exact; the vCPU limit stays a ListTasks count (approximate, see the README).
+A source lease claimed first (dispatcher/overlap.py) is freed again when the run then waits for room, so a
+waiting run does not hold its source.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from dataclasses import dataclass
 
 from executor_common.aws.ecs import EcsAdapter
 from executor_common.aws.slots import Claim, RunSlots
+from executor_common.aws.source_lease import SourceLeases
 from executor_common.errors import ExecutorError
 from executor_common.fair_queue import command_tenant
+from executor_common.runspec import ENV_SLOT, ENV_SOURCE_LEASE
 
 from dispatcher.line import Place, WaitingLine, ahead_of, free_slots
-from dispatcher.overlap import settle_overlap
+from dispatcher.overlap import SourceHold, release_hold, settle_overlap
 from dispatcher.planner import started_by_for
 from dispatcher.settings import DispatcherSettings
 from dispatcher.validation import ValidatedRun
@@ -88,6 +92,20 @@ def cluster_load(ecs: EcsAdapter, *, with_vcpus: bool) -> Load:
 
 
 @dataclass(frozen=True)
+class Admitted:
+    """What a run admitted to launch holds: its run slot (MaxConcurrentRuns) and its source's lease (overlap)."""
+
+    slot: Claim | None = None
+    lease: SourceHold | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The runner env that tells the reconciler what to free when the task stops."""
+        env = {ENV_SLOT: str(self.slot.index)} if self.slot is not None else {}
+        return env | ({ENV_SOURCE_LEASE: self.lease.lease_id} if self.lease is not None else {})
+
+
+@dataclass(frozen=True)
 class Turn:
     """Where the run stands: its waiting line, the time it started waiting (None: it is new), the time now."""
 
@@ -104,11 +122,24 @@ def admit(
     ecs: EcsAdapter,
     turn: Turn | None = None,
     slots: RunSlots | None = None,
-) -> Claim | None:
+    leases: SourceLeases | None = None,
+) -> Admitted:
     """Raise `MustWait` when `run` must wait (its source's overlap policy, the stack's limits, runs ahead of it
     in the waiting line, no run slot free), `OverlapSkipped` when it must not run at all; with `replace`, the
-    source's running run is stopped first. Returns the run slot it claimed (None without `slots`)."""
-    settle_overlap(run, settings.overlap_policy, ecs, MustWait)
+    source's running run is stopped first. Returns the run slot and source lease it holds (None without
+    `slots` / `leases`, or when it needs none)."""
+    lease = settle_overlap(run, settings.overlap_policy, ecs, MustWait, leases)
+    try:
+        return Admitted(_claim_room(run, settings, ecs, turn, slots), lease)
+    except BaseException:
+        release_hold(lease, run, leases)  # a waiting run does not hold its source
+        raise
+
+
+def _claim_room(
+    run: ValidatedRun, settings: DispatcherSettings, ecs: EcsAdapter, turn: Turn | None, slots: RunSlots | None
+) -> Claim | None:
+    """The stack's limits, the waiting line and the run slot: `MustWait`, or the slot claimed (None: no limit)."""
     limits = Limits(settings.max_concurrent_runs, settings.max_concurrent_vcpus)
     if not limits.any:
         return None

@@ -59,6 +59,7 @@ def build_dependencies(settings: DispatcherSettings) -> Dependencies:
     from executor_common.aws.s3 import S3Adapter, make_s3_client
     from executor_common.aws.secretsmanager import SecretsManagerAdapter, make_secretsmanager_client
     from executor_common.aws.slots import RunSlots
+    from executor_common.aws.source_lease import SourceLeases
     from executor_common.gms_factory import make_gms_client
 
     pace = container_bucket(settings.run_task_rate, settings.dispatcher_max_concurrency)
@@ -84,6 +85,8 @@ def build_dependencies(settings: DispatcherSettings) -> Dependencies:
         slots=RunSlots(s3.client, settings.run_bucket, settings.max_concurrent_runs)
         if settings.max_concurrent_runs
         else None,
+        # Read and written only for runs under skip/queue/replace (dispatcher/overlap.py).
+        leases=SourceLeases(s3.client, settings.run_bucket),
     )
 
 

@@ -9,7 +9,8 @@ Exactly one ECS call per launched run in steady state: RunTask, whose determinis
 `clientToken` (idempotent for 24 hours on ECS) makes a redelivery launch nothing new. With
 MaxConcurrentRuns set, the run first claims a run slot (dispatcher/admission.py); the slot's index
 travels in the task's env (EXECUTOR_SLOT) for the reconciler to free, and a launch that fails or
-launches nothing new frees it at once.
+launches nothing new frees it at once. Under the overlap policies skip/queue/replace the run holds its
+source's lease the same way (EXECUTOR_SOURCE_LEASE, dispatcher/overlap.py).
 """
 
 from __future__ import annotations
@@ -23,21 +24,23 @@ from typing import Any
 from executor_common.aws.ecs import EcsAdapter, is_stopped
 from executor_common.aws.errors import RunTaskConflict, TaskDefinitionInactive
 from executor_common.aws.s3 import S3Adapter
-from executor_common.aws.slots import Claim, RunSlots
+from executor_common.aws.slots import RunSlots
+from executor_common.aws.source_lease import SourceLeases
 from executor_common.contract import ExecutionTask, RunCommand, SignalCommand
 from executor_common.ecs_task import TaskDetail
 from executor_common.errors import GmsError, PermanentError, RetryableError
-from executor_common.runspec import CANCEL_REASON_PREFIX, ENV_SLOT
+from executor_common.runspec import CANCEL_REASON_PREFIX, ENV_SLOT, ENV_SOURCE_LEASE
 from executor_common.status import ExecutionStatus, is_terminal
 from executor_common.token_bucket import TokenBucket
 
 from dispatcher import spot
-from dispatcher.admission import Turn, admit
+from dispatcher.admission import Admitted, Turn, admit
 from dispatcher.budget import UNLIMITED, TimeBudget
 from dispatcher.gms_guard import GuardedGms
 from dispatcher.images import base_task_definition
 from dispatcher.line import WaitingLine
 from dispatcher.observability import logger
+from dispatcher.overlap import release_hold
 from dispatcher.overrides import with_runner_env
 from dispatcher.planner import LaunchPlan, plan_launch, started_by_for
 from dispatcher.report import cancelled_result, failure_result, running_result
@@ -84,6 +87,8 @@ class Dependencies:
     line: WaitingLine | None = None
     #: The run slots (executor_common/aws/slots.py), only when MaxConcurrentRuns is set: no S3 call otherwise.
     slots: RunSlots | None = None
+    #: The ingestion sources' leases (overlap skip/queue/replace exact across dispatchers); None: ListTasks alone.
+    leases: SourceLeases | None = None
 
 
 def handle_message(
@@ -161,18 +166,18 @@ def _handle_run(
         plan = plan_launch(run, deps.settings, task_definition_arn, launched_at_ms)
         # MustWait leaves: the handler sends the run back to wait; `now` is after the reads above
         turn = Turn(deps.line, since_ms, deps.clock_ms(), redelivered)
-        claim = admit(run, deps.settings, deps.ecs, turn, deps.slots)
+        admitted = admit(run, deps.settings, deps.ecs, turn, deps.slots, deps.leases)
         try:
             budget.check("Not launching the run")
             if plan.spec_object is not None:
                 deps.s3.put_text(plan.spec_object.bucket, plan.spec_object.key, plan.spec_object.body)
-            request = plan.request if claim is None else with_runner_env(plan.request, ENV_SLOT, str(claim.index))
-            task = spot.run_task(deps.ecs, request, run, deps.settings)  # Spot's on-demand fallback inside
+            task = spot.run_task(deps.ecs, _holding(plan.request, admitted), run, deps.settings)  # Spot fallback inside
         except BaseException:
-            _free_unused(claim, run, deps)  # no task holds it: the next run may have it now
+            _free_unused(admitted, run, deps, slot=True, lease=True)  # no task holds them: the next run may have them
             raise
-        if claim is not None and claim.fresh and (is_stopped(task) or _task_slot(task) != str(claim.index)):
-            _free_unused(claim, run, deps)  # a clientToken replay: the run's task holds its own slot
+        # a clientToken replay returns the run's earlier task, which holds its own slot and lease (or none)
+        slot, lease = (not _holds(task, admitted, name) for name in (ENV_SLOT, ENV_SOURCE_LEASE))
+        _free_unused(admitted, run, deps, slot=slot, lease=lease)
     except RunTaskConflict as conflict:
         return _already_launched(conflict, command, deps)
     except TaskDefinitionInactive as exc:
@@ -185,20 +190,30 @@ def _handle_run(
     return _after_launch(run, plan, task, launched_at_ms, deps)
 
 
-def _task_slot(task: dict[str, Any]) -> str | None:
-    return TaskDetail.model_validate(task).override_env(ENV_SLOT)
+def _holding(request: dict[str, Any], admitted: Admitted) -> dict[str, Any]:
+    """The RunTask request with what the run holds in the runner's env, for the reconciler to free."""
+    for name, value in admitted.env.items():
+        request = with_runner_env(request, name, value)
+    return request
 
 
-def _free_unused(claim: Claim | None, run: ValidatedRun, deps: Dependencies) -> None:
-    """Free a slot this attempt claimed and no task holds; a failure here is left to the backstop's sweep."""
-    if claim is None or not claim.fresh or deps.slots is None:
-        return
-    try:
-        deps.slots.release(claim.index, run.urn)
-    except (RetryableError, PermanentError) as exc:
-        logger.warning(
-            "Could not free the run slot; the backstop will", extra={"slot": claim.index, "error": str(exc)[:300]}
-        )
+def _holds(task: dict[str, Any], admitted: Admitted, name: str) -> bool:
+    """The task RunTask returned is live and carries what this attempt holds under `name` in its env."""
+    return not is_stopped(task) and TaskDetail.model_validate(task).override_env(name) == admitted.env.get(name)
+
+
+def _free_unused(admitted: Admitted, run: ValidatedRun, deps: Dependencies, *, slot: bool, lease: bool) -> None:
+    """Free what this attempt claimed and no task holds; a failure here is left to the backstop's sweep."""
+    claim = admitted.slot
+    if slot and claim is not None and claim.fresh and deps.slots is not None:
+        try:
+            deps.slots.release(claim.index, run.urn)
+        except (RetryableError, PermanentError) as exc:
+            logger.warning(
+                "Could not free the run slot; the backstop will", extra={"slot": claim.index, "error": str(exc)[:300]}
+            )
+    if lease:
+        release_hold(admitted.lease, run, deps.leases)
 
 
 def _reject(command: RunCommand, reason: str, deps: Dependencies) -> MessageOutcome:

@@ -80,6 +80,9 @@ class RunSpec(BaseModel):
 ENV_EXECUTION_REQUEST_URN = "EXECUTOR_EXECUTION_REQUEST_URN"
 #: The run slot (`slots/<k>` in the run bucket) the run holds under MaxConcurrentRuns; the reconciler frees it.
 ENV_SLOT = "EXECUTOR_SLOT"
+#: The ingestion source's lease (`sources/<id>` in the run bucket) the run holds under skip/queue/replace;
+#: the reconciler frees it when the task stopped (executor_common/aws/source_lease.py).
+ENV_SOURCE_LEASE = "EXECUTOR_SOURCE_LEASE"
 
 #: The StopTask reason the dispatcher gives for a DataHub cancel; the reconciler keys CANCELLED on it.
 CANCEL_REASON_PREFIX = "Cancelled in DataHub"

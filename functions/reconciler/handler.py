@@ -25,6 +25,7 @@ from executor_common.aws.events import EventsAdapter, make_events_client
 from executor_common.aws.logs import LogsAdapter, make_logs_client
 from executor_common.aws.s3 import make_s3_client
 from executor_common.aws.slots import RunSlots
+from executor_common.aws.source_lease import SourceLeases
 from executor_common.aws.sqs import SqsAdapter, make_sqs_client
 from executor_common.errors import GmsTokenUnreadable
 from executor_common.gms_guard import GuardedGms
@@ -53,8 +54,12 @@ def get_ports() -> ReconcilerPorts:
     logs = LogsAdapter(make_logs_client(settings.aws_region)) if settings.log_group_name else None
     events = EventsAdapter(make_events_client(settings.aws_region)) if settings.event_bus_name else None
     commands = SqsAdapter(make_sqs_client(settings.aws_region)) if settings.command_queue_url else None
-    slots = RunSlots(make_s3_client(settings.aws_region), settings.run_bucket) if settings.run_bucket else None
-    return ReconcilerPorts(settings=settings, gms=gms, logs=logs, events=events, commands=commands, slots=slots)
+    s3 = make_s3_client(settings.aws_region) if settings.run_bucket else None
+    slots = RunSlots(s3, settings.run_bucket) if s3 is not None and settings.run_bucket else None
+    leases = SourceLeases(s3, settings.run_bucket) if s3 is not None and settings.run_bucket else None
+    return ReconcilerPorts(
+        settings=settings, gms=gms, logs=logs, events=events, commands=commands, slots=slots, leases=leases
+    )
 
 
 @functools.cache

@@ -104,3 +104,14 @@ def template_resources(token_arn: str, subnet_id: str, security_group_id: str, *
         account_id=ACCOUNT_ID,
         stack_name=STACK_NAME,
     )
+
+
+def configure(monkeypatch: Any, **variables: str) -> None:
+    """Set dispatcher environment variables and drop the cached settings and adapters, as a new deployment would."""
+    from dispatcher.handler import dependencies
+    from dispatcher.settings import get_settings
+
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    dependencies.cache_clear()

@@ -8,44 +8,18 @@ gets the STOPPED event and frees the slot); the backstop's handler frees slots n
 from __future__ import annotations
 
 import json
-import threading
 import time
 from typing import Any
 
-import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from dispatcher_helpers import BUCKET, CLUSTER, REGION, failed_ids, run_body, urn_of
+from dispatcher_helpers import BUCKET, REGION, configure, failed_ids, run_body, urn_of
 from dispatcher_queue import command_queue as command_queue  # the fixture
-from dispatcher_slots import stop_and_reconcile
+from dispatcher_slots import CONTAINERS, burst_on_containers, stop_and_reconcile
 
 from tests.support.aws_harness import lambda_context
 
-CONTAINERS = 5  # template.yaml's DispatcherMaxConcurrency default
 LIMIT = 3
 RUNS = 24
-#: RunTask takes a moment on AWS (moto answers at once): the window in which a ListTasks count goes stale.
-RUN_TASK_SECONDS = 0.3
-
-
-def _slow_run_task(client: Any, seconds: float) -> None:
-    original = client.run_task
-
-    def run_task(**request: Any) -> Any:
-        time.sleep(seconds)
-        return original(**request)
-
-    client.run_task = run_task
-
-
-def _configure(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
-    from dispatcher.handler import dependencies
-    from dispatcher.settings import get_settings
-
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    dependencies.cache_clear()
 
 
 def _slots(stack: Any) -> dict[int, dict[str, Any]]:
@@ -69,79 +43,11 @@ def _burst_on_containers(
     stack: Any, queue: Any, monkeypatch: pytest.MonkeyPatch, *, lease: bool, prefix: str
 ) -> tuple[int, list[str]]:
     """RUNS runs through CONTAINERS containers at once, tasks ending as they run; (most RUNNING seen, launched)."""
-    from dispatcher import handler
-
-    _configure(
-        monkeypatch,
-        MAX_CONCURRENT_RUNS=str(LIMIT),
-        WAIT_CHECK_SECONDS="1",
-        DISPATCHER_MAX_CONCURRENCY=str(CONTAINERS),
+    bodies = [run_body(f"{prefix}-{index}") for index in range(RUNS)]
+    without = () if lease else ("slots",)  # the control: ListTasks alone, as before the slots
+    return burst_on_containers(
+        stack, queue, monkeypatch, bodies, without=without, MAX_CONCURRENT_RUNS=str(LIMIT), WAIT_CHECK_SECONDS="1"
     )
-    containers = [handler.dependencies.__wrapped__() for _ in range(CONTAINERS)]
-    for deps in containers:
-        _slow_run_task(deps.ecs.client, RUN_TASK_SECONDS)
-        if not lease:
-            deps.slots = None  # the control: ListTasks alone, as before the slots
-    mine = threading.local()
-    monkeypatch.setattr(handler, "dependencies", lambda: mine.deps)
-    for index in range(RUNS):
-        queue.send(run_body(f"{prefix}-{index}"))
-
-    done = threading.Event()
-    most_running = 0
-    errors: list[BaseException] = []
-
-    def sample() -> None:  # ECS's own view, as often as moto answers
-        nonlocal most_running
-        ecs = boto3.client("ecs", region_name=REGION)
-        while not done.is_set():
-            running = ecs.list_tasks(cluster=CLUSTER, desiredStatus="RUNNING")["taskArns"]
-            most_running = max(most_running, len(running))
-
-    def container(index: int) -> None:
-        mine.deps = containers[index]
-        sqs = boto3.client("sqs", region_name=REGION)
-        try:
-            while not done.is_set():
-                event = queue.receive_event(wait_seconds=1, max_records=3)
-                if not event["Records"]:
-                    continue
-                processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-                response = process_partial_response(
-                    event=event,
-                    record_handler=handler.record_handler,
-                    processor=processor,
-                    context=lambda_context("DispatcherFunction", REGION),
-                )
-                failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
-                for record in event["Records"]:
-                    if record["messageId"] not in failed:
-                        sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=record["receiptHandle"])
-        except BaseException as exc:  # surfaced by the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=sample)] + [
-        threading.Thread(target=container, args=(i,)) for i in range(CONTAINERS)
-    ]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + 150
-    try:
-        while time.monotonic() < deadline and not errors:
-            tasks = stack.tasks()
-            launched = {t["startedBy"] for t in tasks}
-            running = [t for t in tasks if t["desiredStatus"] == "RUNNING"]
-            if len(launched) == RUNS and not running:
-                break
-            for task in running[:2]:  # runs end while others launch
-                stop_and_reconcile(stack.ecs, task["taskArn"])
-            time.sleep(0.2)
-    finally:
-        done.set()
-        for thread in threads:
-            thread.join(timeout=60)
-    assert errors == []
-    return most_running, [t["startedBy"] for t in stack.tasks()]
 
 
 def test_parallel_dispatchers_never_run_more_than_the_limit_and_launch_every_run_once(
@@ -172,7 +78,7 @@ def test_control_without_the_slots_parallel_dispatchers_can_pass_the_limit(
 
 def test_each_task_carries_its_slot_and_a_redelivery_claims_no_second_one(dispatcher_stack, command_queue, monkeypatch):
     # GIVEN a limit of 2 and one run launched
-    _configure(monkeypatch, MAX_CONCURRENT_RUNS="2")
+    configure(monkeypatch, MAX_CONCURRENT_RUNS="2")
     body = run_body("slot-1")
     assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(body))) == []
     (task,) = dispatcher_stack.tasks()
@@ -190,7 +96,7 @@ def test_each_task_carries_its_slot_and_a_redelivery_claims_no_second_one(dispat
 
 def test_reconciler_frees_only_the_slot_that_still_names_its_run(dispatcher_stack, command_queue, monkeypatch):
     # GIVEN a limit of 2 and two runs launched, each holding a slot
-    _configure(monkeypatch, MAX_CONCURRENT_RUNS="2")
+    configure(monkeypatch, MAX_CONCURRENT_RUNS="2")
     for name in ("own-1", "own-2"):
         assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(run_body(name)))) == []
     tasks = {t["startedBy"]: t for t in dispatcher_stack.tasks()}
@@ -224,7 +130,7 @@ def test_backstop_frees_a_stale_slot_and_keeps_live_and_fresh_ones(dispatcher_st
     from backstop.settings import get_settings
 
     # GIVEN a limit of 3 and a run launched long ago (its slot's claim is old, its task lives)
-    _configure(monkeypatch, MAX_CONCURRENT_RUNS="3")
+    configure(monkeypatch, MAX_CONCURRENT_RUNS="3")
     assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(run_body("live-1")))) == []
     (task,) = dispatcher_stack.tasks()
     live = int(_env(task, "EXECUTOR_SLOT") or "-1")
@@ -256,7 +162,7 @@ def test_without_a_limit_a_launch_makes_no_s3_call(dispatcher_stack, command_que
     from dispatcher.handler import dependencies
 
     # GIVEN no MaxConcurrentRuns (nor vCPU limit), and every S3 call of the dispatcher counted
-    _configure(monkeypatch, MAX_CONCURRENT_RUNS="0", MAX_CONCURRENT_VCPUS="0")
+    configure(monkeypatch, MAX_CONCURRENT_RUNS="0", MAX_CONCURRENT_VCPUS="0")
     s3_calls: list[str] = []
     dependencies().s3.client.meta.events.register("before-call.s3", lambda model, **_: s3_calls.append(model.name))
     dispatcher_stack.ecs_calls.calls.clear()

@@ -38,6 +38,8 @@ TOKEN_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-1111-1111-1111-1111111
 SECRETS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/22222222-2222-2222-2222-222222222222"
 CONFIGURED_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:sf-AbCdEf"
 CROSS_ACCOUNT_SECRET = "arn:aws:secretsmanager:eu-west-1:210987654321:secret:looker-XyZ123"
+#: A source lease id (sha256 hex of an ingestion source URN).
+LEASE = "0" * 64
 SECRET_ARNS = f"SF_PASSWORD={CONFIGURED_SECRET},LOOKER_TOKEN={CROSS_ACCOUNT_SECRET}"
 VIA_SECRETS_MANAGER = f"secretsmanager.{REGION}.amazonaws.com"
 
@@ -226,6 +228,18 @@ def calls(deployed: dict[str, Any]) -> list[tuple[str, Request, Decision, str]]:
         ("backstop", Request("s3:ListBucket", bucket, {"s3:prefix": "runs/"}), deny, "not the run folders"),
         ("backstop", Request("s3:DeleteObject", f"{bucket}/slots/3"), allow, "free a stale slot"),
         ("backstop", Request("s3:PutObject", f"{bucket}/slots/3"), deny, "never claims"),
+        # source leases (overlap skip/queue/replace): the dispatcher claims, takes over and frees; the others free
+        ("dispatcher", Request("s3:PutObject", f"{bucket}/sources/{LEASE}"), allow, "claim or take over a lease"),
+        ("dispatcher", Request("s3:GetObject", f"{bucket}/sources/{LEASE}"), allow, "which run holds the source"),
+        ("dispatcher", Request("s3:DeleteObject", f"{bucket}/sources/{LEASE}"), allow, "free a stale or unused one"),
+        ("dispatcher", Request("s3:GetObject", f"{run_folder}/spec.json"), deny, "not the run folders"),
+        ("reconciler", Request("s3:GetObject", f"{bucket}/sources/{LEASE}"), allow, "read the lease"),
+        ("reconciler", Request("s3:DeleteObject", f"{bucket}/sources/{LEASE}"), allow, "free the stopped run's lease"),
+        ("reconciler", Request("s3:PutObject", f"{bucket}/sources/{LEASE}"), deny, "never claims"),
+        ("backstop", Request("s3:ListBucket", bucket, {"s3:prefix": "sources/"}), allow, "list the leases"),
+        ("backstop", Request("s3:GetObject", f"{bucket}/sources/{LEASE}"), allow, "read a lease"),
+        ("backstop", Request("s3:DeleteObject", f"{bucket}/sources/{LEASE}"), allow, "free a stale lease"),
+        ("backstop", Request("s3:PutObject", f"{bucket}/sources/{LEASE}"), deny, "never claims"),
         # reconciler: the log tail and the token, nothing in ECS
         ("reconciler", Request("logs:GetLogEvents", log_stream), allow, "log tail"),
         ("reconciler", Request("logs:GetLogEvents", other_log_stream), deny, "another log group"),

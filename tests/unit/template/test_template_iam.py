@@ -121,7 +121,7 @@ def test_dispatcher_finds_secrets_by_listing_and_never_reads_a_run_secret(templa
     assert "SecretNamePrefix" not in json.dumps(token["Resource"])
 
 
-def test_dispatcher_writes_only_run_folders_the_waiting_line_and_run_slots(template: dict[str, Any]) -> None:
+def test_dispatcher_writes_only_run_folders_the_waiting_line_and_leases(template: dict[str, Any]) -> None:
     writes = statements_granting(template, "DispatcherFunction", "s3:PutObject")
     deletes = statements_granting(template, "DispatcherFunction", "s3:DeleteObject")
     (lists,) = statements_granting(template, "DispatcherFunction", "s3:ListBucket")
@@ -130,10 +130,12 @@ def test_dispatcher_writes_only_run_folders_the_waiting_line_and_run_slots(templ
     assert sorted(resources) == [
         "${RunBucket.Arn}/runs/*",
         "${RunBucket.Arn}/slots/*",  # run slots (executor_common/aws/slots.py)
+        "${RunBucket.Arn}/sources/*",  # source leases (executor_common/aws/source_lease.py)
         "${RunBucket.Arn}/waiting/*",
     ]
     assert sorted(r["Fn::Sub"] for d in deletes for r in as_list(d["Resource"])) == [
         "${RunBucket.Arn}/slots/*",
+        "${RunBucket.Arn}/sources/*",
         "${RunBucket.Arn}/waiting/*",
     ]
     assert lists["Condition"] == {"StringLike": {"s3:prefix": ["waiting/*", "slots/*"]}}
