@@ -138,6 +138,9 @@ class ContainerRun:
     task_arn: str
     task_id: str
     container_name: str
+    #: The image its task definition names: the agent runs the local runner whatever it is, so this records
+    #: which image ECS would have pulled (SmallRunnerImage or RunnerImage, dispatcher/images.py).
+    image: str
     log_group: str | None
     log_stream: str
     log_path: Path
@@ -226,6 +229,11 @@ class LocalEcsAgent:
     def log_path(self, task_arn: str) -> Path | None:
         run = self._runs.get(task_arn)
         return run.log_path if run else None
+
+    def image(self, task_arn: str) -> str | None:
+        """The image the task's container would have pulled on Fargate; None before the agent saw the task."""
+        run = self._runs.get(task_arn)
+        return run.image if run else None
 
     def pid(self, task_arn: str) -> int | None:
         run = self._runs.get(task_arn)
@@ -350,6 +358,7 @@ class LocalEcsAgent:
             task_arn=task_arn,
             task_id=task_id,
             container_name=container["name"],
+            image=str(container.get("image", "")),
             log_group=options.get("awslogs-group"),
             log_stream=f"{options.get('awslogs-stream-prefix', 'ecs')}/{container['name']}/{task_id}",
             log_path=self._log_dir / f"{task_id}.log",
@@ -392,7 +401,7 @@ class LocalEcsAgent:
             for moto_container in moto_task.containers:
                 moto_container.last_status = "RUNNING"
         self._publish_state(task_arn)
-        logger.info("local ECS agent: started %s (pid %s)", task_id, run.process.pid)
+        logger.info("local ECS agent: started %s (pid %s) as image %s", task_id, run.process.pid, run.image)
         if task.get("capacityProviderName") == "FARGATE_SPOT" and self._rng.random() < self.spot_interruption_rate:
             self._interrupt_later(run)
         cgroup.follow(run.process.pid)

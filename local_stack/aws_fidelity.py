@@ -475,11 +475,15 @@ def _retention_check_reads_one_attribute(self: Any, queue_name: str, message: An
 #: A LIST is a consistent snapshot on S3; moto iterates the bucket's live dict, and a delete in another
 #: thread made it answer 500 (KeyError) in the fleet bench, so listing takes the same lock.
 S3_ONE_STEP_LOCK = threading.RLock()
+#: ECS answers ListTasks/DescribeTasks consistently while tasks start and stop; moto iterates the cluster's
+#: live task dict, and a RunTask in another thread made DescribeTasks answer 500 ("dictionary changed size
+#: during iteration") in the fleet bench. The calls that read or change that dict take one lock.
+ECS_ONE_STEP_LOCK = threading.RLock()
 
 
-def _s3_conditional_is_atomic(original: Callable[..., Any]) -> Callable[..., Any]:
+def _one_step(lock: Any, original: Callable[..., Any]) -> Callable[..., Any]:
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with S3_ONE_STEP_LOCK:
+        with lock:
             return original(self, *args, **kwargs)
 
     return method
@@ -523,9 +527,15 @@ def install() -> None:
         S3Backend.copy_object = _with_s3_key_check(  # type: ignore[method-assign]
             S3Backend.copy_object, "dest_key_name", 2
         )
-        S3Response.put_object = _s3_conditional_is_atomic(S3Response.put_object)  # type: ignore[method-assign]
-        S3Response.delete_object = _s3_conditional_is_atomic(S3Response.delete_object)  # type: ignore[method-assign]
-        S3Backend.list_objects = _s3_conditional_is_atomic(S3Backend.list_objects)  # type: ignore[method-assign]
+        S3Response.put_object = _one_step(S3_ONE_STEP_LOCK, S3Response.put_object)  # type: ignore[method-assign]
+        S3Response.delete_object = _one_step(S3_ONE_STEP_LOCK, S3Response.delete_object)  # type: ignore[method-assign]
+        S3Backend.list_objects = _one_step(S3_ONE_STEP_LOCK, S3Backend.list_objects)  # type: ignore[method-assign]
+        for name in ("run_task", "describe_tasks", "list_tasks", "stop_task"):
+            setattr(
+                EC2ContainerServiceBackend,
+                name,
+                _one_step(ECS_ONE_STEP_LOCK, getattr(EC2ContainerServiceBackend, name)),
+            )
         parsing.generate_resource_name = _bounded_generated_names(parsing.generate_resource_name)
         ServiceQuotasBackend.get_service_quota = _fargate_quotas(  # type: ignore[method-assign]
             ServiceQuotasBackend.get_service_quota

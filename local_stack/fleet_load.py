@@ -12,13 +12,12 @@ What is real: SQS (moto), the dispatcher and reconciler handlers in their own pr
 parameters, admission control, waiting, overlap, Spot fallback and retries as deployed; RunTask through
 moto with `aws_fidelity` (clientToken, ECS's failure answers); the agent's STOPPED events through
 EventBridge; one real runner process (`python -m executor_runner`) per task, which writes RUNNING and the
-final status to the GMS stand-in over HTTP and uploads its run folder. What is scaled (`FAST_MODE`): the
-runner's `datahub ingest` child is `quick_ingest.py` (a second, no DataHub import), the waiting check and
-the retry backoff are seconds instead of minutes, and the dispatcher runs one batch at a time
-(`DispatcherReservedConcurrency=1`). The run limit no longer needs that (run slots make it exact across
-parallel dispatchers, README "Limits and their exactness"); the overlap policies do: `queue` and `skip`
-still decide on a ListTasks snapshot, and at the template's concurrency 5 runs of one source started at
-once in the one-source scenarios (issue 14 item 2 needs a per-source lease on the run slots' pattern).
+final status to the GMS stand-in over HTTP and uploads its run folder. The dispatcher runs at the template's
+concurrency (DispatcherMaxConcurrency, 5 execution environments at once, each pacing RunTask at its share of
+RunTaskRate): the run limit is exact across them through the run slots, and the overlap policies through the
+per-source lease (README "Limits and their exactness"). What is scaled (`FAST_MODE`): the runner's
+`datahub ingest` child is `quick_ingest.py` (a second, no DataHub import), and the waiting check and the
+retry backoff are seconds instead of minutes.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ FAST_MODE = (
     "fast container mode: each task runs the real runner (python -m executor_runner: RUNNING and final status to "
     "GMS over HTTP, log relay, run folder to S3) with `datahub ingest` replaced by local_stack/quick_ingest.py "
     "({seconds:g} s, no DataHub import); WAIT_CHECK_SECONDS={wait_check}, RETRY_BASE_SECONDS=5 (minutes on AWS); "
-    "one dispatcher batch at a time (DispatcherReservedConcurrency=1); everything else as deployed"
+    "everything else as deployed, the dispatcher at the template's concurrency"
 )
 RECIPE = {
     "source": {"type": "sqlalchemy", "config": {"platform": "sqlite", "connect_uri": "sqlite:////tmp/fleet.db"}},
@@ -60,18 +59,12 @@ def fleet_stack(*, quick_ingest_seconds: float = 1.0, wait_check_seconds: int = 
         log_level="ERROR",
         # MaxConcurrentVcpus 0: the figures inject the account's vCPU quota per burst and show RunTask's quota
         # answer making runs wait; with the default (quota) the stack would read it and never ask over it.
-        extra_parameters={
-            "MaxConcurrentRuns": str(LIMIT),
-            "MaxConcurrentVcpus": "0",
-            "DispatcherReservedConcurrency": "1",
-        },
+        extra_parameters={"MaxConcurrentRuns": str(LIMIT), "MaxConcurrentVcpus": "0"},
         function_environment={
             "DispatcherFunction": {
                 "WAIT_CHECK_SECONDS": str(wait_check_seconds),
                 "RETRY_BASE_SECONDS": "5",
                 "RETRY_MAX_SECONDS": "30",
-                # One batch at a time: the one container paces RunTask at the whole RunTaskRate.
-                "DISPATCHER_MAX_CONCURRENCY": "1",
             }
         },
         quick_ingest_seconds=quick_ingest_seconds,

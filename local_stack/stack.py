@@ -75,6 +75,8 @@ class StackInfo:
     state_dir: str
     pid: int
     functions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The small image's base task definition (parameter SmallRunnerImage), "" without one.
+    small_task_definition_arn: str = ""
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -430,6 +432,7 @@ class LocalStack:
             dead_letter_queue_url=dlq_url,
             cluster=env.get("ECS_CLUSTER", ""),
             task_definition_arn=env.get("TASK_DEFINITION_ARN", ""),
+            small_task_definition_arn=env.get("SMALL_TASK_DEFINITION_ARN", ""),
             log_group=env.get("LOG_GROUP_NAME", ""),
             run_bucket=env.get("RUN_BUCKET", ""),
             state_dir=str(self.state_dir),

@@ -135,7 +135,7 @@ def judge(seen: Observations) -> list[Hop]:
             and (_started(task) or "ResourceInitialization" in why),
             "the runner image was pulled" if task and "CannotPullContainer" not in why else f"image pull failed: {why}",
             "The subnets need a route to the registry (a NAT gateway, or VPC endpoints for ecr.api, ecr.dkr and "
-            "S3), and RunnerImage must exist; the execution role needs ECR pull.",
+            "S3), and RunnerImage (and SmallRunnerImage, if set) must exist; the execution role needs ECR pull.",
         ),
         lambda: add(
             "secrets fetched",

@@ -1,5 +1,5 @@
-"""Backstop entry point (EventBridge schedule, every 10 minutes): stop over-time runs' tasks, free stale run slots
-and vCPU ledger entries."""
+"""Backstop entry point (EventBridge schedule, every 10 minutes): stop over-time runs' tasks, free stale leases
+(run slots, source leases) and vCPU ledger entries."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from executor_common.aws.ecs import EcsAdapter, make_ecs_client
 from executor_common.aws.s3 import make_s3_client
 from executor_common.aws.slots import RunSlots
+from executor_common.aws.source_lease import SourceLeases
 from executor_common.aws.vcpu_ledger import VcpuLedger
 from executor_common.metrics import count
 
@@ -37,6 +38,13 @@ def get_slots() -> RunSlots | None:
 
 
 @functools.cache
+def get_leases() -> SourceLeases | None:
+    """The source leases to sweep, when the stack has a run bucket (tests call `get_leases.cache_clear()`)."""
+    settings = get_settings()
+    return SourceLeases(make_s3_client(settings.aws_region), settings.run_bucket) if settings.run_bucket else None
+
+
+@functools.cache
 def get_vcpus() -> VcpuLedger | None:
     """The vCPU ledger to sweep, when the stack has a run bucket (tests call `get_vcpus.cache_clear()`)."""
     settings = get_settings()
@@ -54,6 +62,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         grace=settings.backstop_grace_seconds,
         slots=get_slots(),
         stale_slot_seconds=settings.stale_slot_seconds,
+        leases=get_leases(),
         vcpus=get_vcpus(),
     )
     for _ in stopped:

@@ -11,7 +11,7 @@ from pydantic import Field
 #: How long past its run timeout a task may keep running before the backstop stops it:
 #: the runner's own timeout is the primary guard and must get the chance to report first.
 DEFAULT_BACKSTOP_GRACE_SECONDS = 15 * 60
-#: A run slot claimed this long ago whose run has no live task is stale: a claim is followed by RunTask
+#: A run slot or source lease claimed this long ago whose run has no live task is stale: a claim is followed by RunTask
 #: within seconds, so only a dispatcher that died between the two, or a lost STOPPED event, leaves one.
 DEFAULT_STALE_SLOT_SECONDS = 5 * 60
 
@@ -22,7 +22,7 @@ class BackstopSettings(EnvSettings):
     ecs_cluster: str
     default_run_timeout_seconds: int = Field(default=DEFAULT_RUN_TIMEOUT_SECONDS, gt=0)
     backstop_grace_seconds: int = Field(default=DEFAULT_BACKSTOP_GRACE_SECONDS, ge=0)
-    #: The run bucket, whose stale `slots/` the sweep frees; unset: no slots.
+    #: The run bucket, whose stale `slots/` and `sources/` leases the sweep frees; unset: none.
     run_bucket: str | None = None
     stale_slot_seconds: int = Field(default=DEFAULT_STALE_SLOT_SECONDS, ge=0)
     aws_region: str = "us-east-1"

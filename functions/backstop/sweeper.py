@@ -1,4 +1,4 @@
-"""The backstop's sweep: stop this executor's tasks that ran far past their run timeout.
+"""The backstop's sweep: stop this executor's tasks that ran far past their run timeout; free stale leases.
 
 The runner's own timeout is the primary guard; this catches a hung runner (or one whose
 timeout logic never fired). `plan_stops` is pure and table-tested; `sweep` only does the I/O.
@@ -9,12 +9,15 @@ writes FAILURE with a "timed out" explanation (it recognises the reason's prefix
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from executor_common.aws.conditional import Held
 from executor_common.aws.ecs import EcsAdapter
 from executor_common.aws.slots import Holder, RunSlots
+from executor_common.aws.source_lease import Lease, SourceLeases
 from executor_common.aws.vcpu_ledger import Entry, VcpuLedger
 from executor_common.durations import human_duration
 from executor_common.ecs_task import TaskDetail
@@ -89,8 +92,11 @@ def live_urns(tasks: list[dict[str, Any]]) -> set[str | None]:
     return live
 
 
-def stale_slots(holders: list[Holder], tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[Holder]:
-    """Slots claimed over `stale_seconds` ago whose run has no live task among `tasks` (desired RUNNING)."""
+C = TypeVar("C", bound=Held)
+
+
+def stale_claims(holders: Sequence[C], tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[C]:
+    """Slots (or leases) claimed over `stale_seconds` ago whose run has no live task among `tasks` (desired RUNNING)."""
     live = live_urns(tasks)
     cutoff = now.timestamp() - stale_seconds
     return [holder for holder in holders if holder.urn not in live and holder.claimed_at < cutoff]
@@ -111,9 +117,17 @@ def sweep_vcpus(vcpus: VcpuLedger, tasks: list[dict[str, Any]], now: datetime, s
 
 def sweep_slots(slots: RunSlots, tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[Holder]:
     """Free the stale run slots (a conditional delete: a slot claimed again since it was read stays)."""
-    freed = [holder for holder in stale_slots(slots.holders(), tasks, now, stale_seconds) if slots.free(holder)]
+    freed = [holder for holder in stale_claims(slots.holders(), tasks, now, stale_seconds) if slots.free(holder)]
     for holder in freed:
         logger.warning("Backstop freed a stale run slot", extra={"slot": holder.index, "urn": holder.urn})
+    return freed
+
+
+def sweep_leases(leases: SourceLeases, tasks: list[dict[str, Any]], now: datetime, stale_seconds: int) -> list[Lease]:
+    """Free the stale source leases (conditional deletes, as for the slots)."""
+    freed = [lease for lease in stale_claims(leases.holders(), tasks, now, stale_seconds) if leases.free(lease)]
+    for lease in freed:
+        logger.warning("Backstop freed a stale source lease", extra={"source": lease.source, "urn": lease.urn})
     return freed
 
 
@@ -125,15 +139,22 @@ def sweep(
     slots: RunSlots | None = None,
     stale_slot_seconds: int = 0,
     vcpus: VcpuLedger | None = None,
+    leases: SourceLeases | None = None,
 ) -> list[StopPlan]:
     """List the cluster's running tasks, stop the over-time ones; a failed stop is logged, the rest go on.
-    With `slots` / `vcpus`, free the run slots and vCPU ledger entries no live task holds."""
+    With `slots` / `leases` / `vcpus`, free the run slots, source leases and vCPU ledger entries no live task
+    holds."""
     tasks = ecs.describe_tasks_with_tags(ecs.list_running_task_arns())
     if slots is not None:
         try:
             sweep_slots(slots, tasks, now, stale_slot_seconds)
         except Exception:
             logger.exception("Backstop could not sweep the run slots")
+    if leases is not None:
+        try:
+            sweep_leases(leases, tasks, now, stale_slot_seconds)
+        except Exception:
+            logger.exception("Backstop could not sweep the source leases")
     if vcpus is not None:
         try:
             sweep_vcpus(vcpus, tasks, now, stale_slot_seconds)

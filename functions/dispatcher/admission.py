@@ -14,6 +14,8 @@ write, executor_common/aws/slots.py); no slot free -> it waits like any run over
 vCPU limit (a number, or the account's Fargate quota: dispatcher/vcpu_limit.py), the vCPUs in use are
 the vCPU ledger's (executor_common/aws/vcpu_ledger.py, no ECS read), and the run must add itself there
 with a conditional write; both limits are exact across parallel dispatchers.
+A source lease claimed first (dispatcher/overlap.py) is freed again when the run then waits for room, so a
+waiting run does not hold its source.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from dataclasses import dataclass
 
 from executor_common.aws.ecs import EcsAdapter
 from executor_common.aws.slots import Claim, RunSlots
+from executor_common.aws.source_lease import SourceLeases
 from executor_common.aws.vcpu_ledger import Ledger, VcpuLedger
 from executor_common.errors import ExecutorError, PermanentError, RetryableError
 from executor_common.fair_queue import command_tenant
+from executor_common.runspec import ENV_SLOT, ENV_SOURCE_LEASE, ENV_VCPUS
 
 from dispatcher.line import Place, WaitingLine, ahead_of, free_slots
 from dispatcher.observability import logger
-from dispatcher.overlap import settle_overlap
+from dispatcher.overlap import SourceHold, release_hold, settle_overlap
 from dispatcher.planner import started_by_for
 from dispatcher.settings import DispatcherSettings
 from dispatcher.validation import ValidatedRun
@@ -117,13 +121,22 @@ class Turn:
 
 @dataclass(frozen=True)
 class Admitted:
-    """What a run admitted to launch holds: its run slot (MaxConcurrentRuns), its entry in the vCPU ledger."""
+    """What a run admitted to launch holds: its run slot (MaxConcurrentRuns), its source's lease (overlap), its
+    entry in the vCPU ledger (MaxConcurrentVcpus)."""
 
     slot: Claim | None = None
+    lease: SourceHold | None = None
     #: The run holds vCPUs in the ledger (the task carries EXECUTOR_VCPUS, for the reconciler to free them).
     vcpus: float | None = None
     #: This attempt added that entry (not a redelivery's): freed again if nothing launches.
     vcpus_fresh: bool = False
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The runner env that tells the reconciler what to free when the task stops."""
+        env = {ENV_SLOT: str(self.slot.index)} if self.slot is not None else {}
+        env |= {ENV_SOURCE_LEASE: self.lease.lease_id} if self.lease is not None else {}
+        return env | ({ENV_VCPUS: f"{self.vcpus:g}"} if self.vcpus is not None else {})
 
 
 def admit(
@@ -132,15 +145,35 @@ def admit(
     ecs: EcsAdapter,
     turn: Turn | None = None,
     slots: RunSlots | None = None,
+    leases: SourceLeases | None = None,
     vcpus: VcpuLedger | None = None,
     vcpu_limit: float | None = None,
 ) -> Admitted:
     """Raise `MustWait` when `run` must wait (its source's overlap policy, the stack's limits, runs ahead of it
     in the waiting line, no run slot free, no room in the vCPU ledger), `OverlapSkipped` when it must not run
-    at all; with `replace`, the source's running run is stopped first. Returns what it claimed.
+    at all; with `replace`, the source's running run is stopped first. Returns what it holds (nothing without
+    `slots` / `leases` / `vcpus`, or when it needs none).
 
     `vcpu_limit`: MaxConcurrentVcpus now (dispatcher/vcpu_limit.py); None: the setting's number."""
-    settle_overlap(run, settings.overlap_policy, ecs, MustWait)
+    lease = settle_overlap(run, settings.overlap_policy, ecs, MustWait, leases)
+    try:
+        room = _claim_room(run, settings, ecs, turn, slots, vcpus, vcpu_limit)
+    except BaseException:
+        release_hold(lease, run, leases)  # a waiting run does not hold its source
+        raise
+    return Admitted(room.slot, lease, room.vcpus, room.vcpus_fresh)
+
+
+def _claim_room(
+    run: ValidatedRun,
+    settings: DispatcherSettings,
+    ecs: EcsAdapter,
+    turn: Turn | None,
+    slots: RunSlots | None,
+    vcpus: VcpuLedger | None,
+    vcpu_limit: float | None,
+) -> Admitted:
+    """The stack's limits, the waiting line, the run slot and the vCPU ledger: `MustWait`, or what it claimed."""
     limits = Limits(settings.max_concurrent_runs, limit_now(settings, None) if vcpu_limit is None else vcpu_limit)
     if not limits.any:
         return Admitted()
@@ -179,10 +212,10 @@ def admit(
     try:
         claim = vcpus.claim(run.urn, started_by_for(run.execution_id), run_vcpus, limits.max_vcpus, seen=ledger)
     except BaseException:
-        free_unused(Admitted(slot), run.urn, slots, vcpus)
+        free_unused(Admitted(slot), run, slots=slots)
         raise
     if not claim.granted:
-        free_unused(Admitted(slot), run.urn, slots, vcpus)
+        free_unused(Admitted(slot), run, slots=slots)
         why = (
             "other dispatchers kept changing the vCPU ledger; trying again shortly"
             if claim.busy
@@ -190,21 +223,31 @@ def admit(
             f"the stack's limit is {limits.max_vcpus:g} (MaxConcurrentVcpus)"
         )
         raise MustWait(why, me, ahead)
-    return Admitted(slot, run_vcpus, claim.fresh)
+    return Admitted(slot, vcpus=run_vcpus, vcpus_fresh=claim.fresh)
 
 
-def free_unused(admitted: Admitted, urn: str, slots: RunSlots | None, vcpus: VcpuLedger | None) -> None:
-    """Free what this attempt claimed and no task holds; a failure here is left to the backstop's sweep."""
-    if admitted.slot is not None and admitted.slot.fresh and slots is not None:
+def free_unused(
+    admitted: Admitted,
+    run: ValidatedRun,
+    *,
+    slots: RunSlots | None = None,
+    leases: SourceLeases | None = None,
+    vcpus: VcpuLedger | None = None,
+) -> None:
+    """Free what this attempt claimed and no task holds (pass the stores to free from); a failure here is left
+    to the backstop's sweep."""
+    claim = admitted.slot
+    if claim is not None and claim.fresh and slots is not None:
         try:
-            slots.release(admitted.slot.index, urn)
+            slots.release(claim.index, run.urn)
         except (RetryableError, PermanentError) as exc:
             logger.warning(
-                "Could not free the run slot; the backstop will",
-                extra={"slot": admitted.slot.index, "error": str(exc)[:300]},
+                "Could not free the run slot; the backstop will", extra={"slot": claim.index, "error": str(exc)[:300]}
             )
+    if leases is not None:
+        release_hold(admitted.lease, run, leases)
     if admitted.vcpus_fresh and vcpus is not None:
         try:
-            vcpus.release(urn)
+            vcpus.release(run.urn)
         except (RetryableError, PermanentError) as exc:
             logger.warning("Could not free the run's vCPUs; the backstop will", extra={"error": str(exc)[:300]})

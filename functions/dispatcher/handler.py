@@ -61,6 +61,7 @@ def build_dependencies(settings: DispatcherSettings) -> Dependencies:
     from executor_common.aws.s3 import S3Adapter, make_s3_client
     from executor_common.aws.secretsmanager import SecretsManagerAdapter, make_secretsmanager_client
     from executor_common.aws.slots import RunSlots
+    from executor_common.aws.source_lease import SourceLeases
     from executor_common.aws.vcpu_ledger import VcpuLedger
     from executor_common.gms_factory import make_gms_client
 
@@ -95,6 +96,8 @@ def build_dependencies(settings: DispatcherSettings) -> Dependencies:
         # read once per VCPU_QUOTA_TTL_SECONDS); none with MaxConcurrentVcpus=0 (no S3, no Service Quotas call).
         vcpus=VcpuLedger(s3.client, settings.run_bucket, create_if_absent=True) if settings.vcpu_limit_set else None,
         vcpu_limit=VcpuLimit.of(settings, quotas),
+        # Read and written only for runs under skip/queue/replace (dispatcher/overlap.py).
+        leases=SourceLeases(s3.client, settings.run_bucket),
     )
 
 

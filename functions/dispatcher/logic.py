@@ -9,7 +9,9 @@ Exactly one ECS call per launched run in steady state: RunTask, whose determinis
 `clientToken` (idempotent for 24 hours on ECS) makes a redelivery launch nothing new. With
 MaxConcurrentRuns set, the run first claims a run slot (dispatcher/admission.py); the slot's index
 travels in the task's env (EXECUTOR_SLOT) for the reconciler to free, and a launch that fails or
-launches nothing new frees it at once. A vCPU limit does the same with the vCPU ledger (EXECUTOR_VCPUS).
+launches nothing new frees it at once. Under the overlap policies skip/queue/replace the run holds its
+source's lease the same way (EXECUTOR_SOURCE_LEASE, dispatcher/overlap.py), and under a vCPU limit its entry
+in the vCPU ledger (EXECUTOR_VCPUS).
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from executor_common.aws.ecs import EcsAdapter, is_stopped
 from executor_common.aws.errors import RunTaskConflict, TaskDefinitionInactive
 from executor_common.aws.s3 import S3Adapter
 from executor_common.aws.slots import RunSlots
+from executor_common.aws.source_lease import SourceLeases
 from executor_common.aws.vcpu_ledger import VcpuLedger
 from executor_common.contract import ExecutionTask, RunCommand, SignalCommand
 from executor_common.ecs_task import TaskDetail
 from executor_common.errors import GmsError, PermanentError, RetryableError
-from executor_common.runspec import CANCEL_REASON_PREFIX, ENV_SLOT, ENV_VCPUS
+from executor_common.runspec import CANCEL_REASON_PREFIX, ENV_SLOT, ENV_SOURCE_LEASE
 from executor_common.status import ExecutionStatus, is_terminal
 from executor_common.token_bucket import TokenBucket
 
@@ -36,6 +39,7 @@ from dispatcher import spot
 from dispatcher.admission import Admitted, Turn, admit, free_unused
 from dispatcher.budget import UNLIMITED, TimeBudget
 from dispatcher.gms_guard import GuardedGms
+from dispatcher.images import base_task_definition
 from dispatcher.line import WaitingLine
 from dispatcher.observability import logger
 from dispatcher.overrides import with_runner_env
@@ -85,6 +89,8 @@ class Dependencies:
     line: WaitingLine | None = None
     #: The run slots (executor_common/aws/slots.py), only when MaxConcurrentRuns is set: no S3 call otherwise.
     slots: RunSlots | None = None
+    #: The ingestion sources' leases (overlap skip/queue/replace exact across dispatchers); None: ListTasks alone.
+    leases: SourceLeases | None = None
     #: The vCPU ledger (executor_common/aws/vcpu_ledger.py), only with a vCPU limit: no S3 call otherwise.
     vcpus: VcpuLedger | None = None
     #: MaxConcurrentVcpus now (dispatcher/vcpu_limit.py: the number, or the account's quota); None: the setting.
@@ -161,29 +167,25 @@ def _handle_run(
             run.secret_names, datahub_store=deps.settings.datahub_secret_store_enabled
         )
         run = run.model_copy(update={"secret_names": sorted(secret_arns), "datahub_secret_names": in_datahub})
-        task_definition_arn = deps.task_definitions.for_secrets(secret_arns)
+        task_definition_arn = deps.task_definitions.for_secrets(secret_arns, base_task_definition(run, deps.settings))
         launched_at_ms = deps.clock_ms()
         plan = plan_launch(run, deps.settings, task_definition_arn, launched_at_ms)
         # MustWait leaves: the handler sends the run back to wait; `now` is after the reads above
         turn = Turn(deps.line, since_ms, deps.clock_ms(), redelivered)
         vcpu_limit = limit_now(deps.settings, deps.vcpu_limit)
-        admitted = admit(run, deps.settings, deps.ecs, turn, deps.slots, deps.vcpus, vcpu_limit)
-        claim = admitted.slot
+        admitted = admit(run, deps.settings, deps.ecs, turn, deps.slots, deps.leases, deps.vcpus, vcpu_limit)
         try:
             budget.check("Not launching the run")
             if plan.spec_object is not None:
                 deps.s3.put_text(plan.spec_object.bucket, plan.spec_object.key, plan.spec_object.body)
-            request = plan.request if claim is None else with_runner_env(plan.request, ENV_SLOT, str(claim.index))
-            if admitted.vcpus is not None:
-                request = with_runner_env(request, ENV_VCPUS, f"{admitted.vcpus:g}")
-            task = spot.run_task(deps.ecs, request, run, deps.settings)  # Spot's on-demand fallback inside
+            task = spot.run_task(deps.ecs, _holding(plan.request, admitted), run, deps.settings)  # Spot fallback inside
         except BaseException:
-            _free_unused(admitted, run, deps)  # no task holds it: the next run may have it now
+            _free_unused(admitted, run, deps, slot=True, lease=True, vcpus=True)  # no task holds them: free them
             raise
-        if claim is not None and claim.fresh and (is_stopped(task) or _task_slot(task) != str(claim.index)):
-            _free_unused(Admitted(claim), run, deps)  # a clientToken replay: the run's task holds its own slot
-        if admitted.vcpus_fresh and is_stopped(task):
-            _free_unused(Admitted(vcpus_fresh=True), run, deps)  # a replay of a task that has ended
+        # a clientToken replay returns the run's earlier task, which holds its own slot and lease (or none); its
+        # vCPUs are the run's entry, freed only when that task has ended
+        slot, lease = (not _holds(task, admitted, name) for name in (ENV_SLOT, ENV_SOURCE_LEASE))
+        _free_unused(admitted, run, deps, slot=slot, lease=lease, vcpus=is_stopped(task))
     except RunTaskConflict as conflict:
         return _already_launched(conflict, command, deps)
     except TaskDefinitionInactive as exc:
@@ -196,12 +198,29 @@ def _handle_run(
     return _after_launch(run, plan, task, launched_at_ms, deps)
 
 
-def _task_slot(task: dict[str, Any]) -> str | None:
-    return TaskDetail.model_validate(task).override_env(ENV_SLOT)
+def _holding(request: dict[str, Any], admitted: Admitted) -> dict[str, Any]:
+    """The RunTask request with what the run holds in the runner's env, for the reconciler to free."""
+    for name, value in admitted.env.items():
+        request = with_runner_env(request, name, value)
+    return request
 
 
-def _free_unused(admitted: Admitted, run: ValidatedRun, deps: Dependencies) -> None:
-    free_unused(admitted, run.urn, deps.slots, deps.vcpus)
+def _holds(task: dict[str, Any], admitted: Admitted, name: str) -> bool:
+    """The task RunTask returned is live and carries what this attempt holds under `name` in its env."""
+    return not is_stopped(task) and TaskDetail.model_validate(task).override_env(name) == admitted.env.get(name)
+
+
+def _free_unused(
+    admitted: Admitted, run: ValidatedRun, deps: Dependencies, *, slot: bool, lease: bool, vcpus: bool
+) -> None:
+    """Free what this attempt claimed and no task holds (admission.free_unused); the backstop sweeps the rest."""
+    free_unused(
+        admitted,
+        run,
+        slots=deps.slots if slot else None,
+        leases=deps.leases if lease else None,
+        vcpus=deps.vcpus if vcpus else None,
+    )
 
 
 def _reject(command: RunCommand, reason: str, deps: Dependencies) -> MessageOutcome:

@@ -81,6 +81,10 @@ class DispatcherSettings(EnvSettings):
 
     ecs_cluster: str
     task_definition_arn: str
+    #: The small runner image's base task definition (SmallRunnerImage); empty = every run uses TASK_DEFINITION_ARN.
+    small_task_definition_arn: str = ""
+    #: The plugins that image bakes: a run needing only these launches on it (dispatcher/images.py).
+    small_image_plugins: CommaList = Field(default_factory=list)
     subnet_ids: CommaList
     security_group_ids: CommaList
     assign_public_ip: Literal["ENABLED", "DISABLED"] = "DISABLED"
@@ -121,7 +125,7 @@ class DispatcherSettings(EnvSettings):
     run_task_rate: float = Field(default=20, gt=0)
     dispatcher_max_concurrency: int = Field(default=5, ge=1)
 
-    @field_validator("subnet_ids", "security_group_ids", mode="before")
+    @field_validator("subnet_ids", "security_group_ids", "small_image_plugins", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         return _split_list(value)
@@ -175,6 +179,12 @@ class DispatcherSettings(EnvSettings):
     def vcpu_limit_set(self) -> bool:
         """A vCPU limit may apply: a number above 0, or the account's quota (if it can be read)."""
         return self.max_concurrent_vcpus == "quota" or float(self.max_concurrent_vcpus) > 0
+
+    @model_validator(mode="after")
+    def _small_image_bakes_something(self) -> DispatcherSettings:
+        if self.small_task_definition_arn and not self.small_image_plugins:
+            raise ValueError("SMALL_IMAGE_PLUGINS is empty: no run could use SMALL_TASK_DEFINITION_ARN's image")
+        return self
 
     @model_validator(mode="after")
     def _defaults_are_valid_fargate_sizes(self) -> DispatcherSettings:

@@ -58,24 +58,29 @@ def derived_tags(base_arn: str, secret_arns: dict[str, str]) -> list[dict[str, s
 
 
 class TaskDefinitionResolver:
-    """Finds or registers the revision for a secret set; holds the caches for the container's life."""
+    """Finds or registers the revision for a base and a secret set; holds the caches for the container's life.
+
+    `base_arn` is the default base (RunnerImage's); a run on another image passes that image's base
+    (dispatcher/images.py). Each base is described at most once per container.
+    """
 
     def __init__(self, ecs: EcsAdapter, base_arn: str, container_name: str) -> None:
         self._ecs = ecs
         self._base_arn = base_arn
         self._container_name = container_name
-        self._base: dict[str, Any] | None = None
+        self._bases: dict[str, dict[str, Any]] = {}
         self._by_family: dict[str, str] = {}
 
-    def for_secrets(self, secret_arns: dict[str, str]) -> str:
+    def for_secrets(self, secret_arns: dict[str, str], base_arn: str | None = None) -> str:
         """The task definition ARN to run: the base itself when the recipe uses no secrets."""
+        base_arn = base_arn or self._base_arn
         if not secret_arns:
-            return self._base_arn
-        family = derived_family(self._base_arn, secret_arns)
+            return base_arn
+        family = derived_family(base_arn, secret_arns)
         cached = self._by_family.get(family)
         if cached is not None:
             return cached
-        arn = self._ecs.find_active_task_definition(family) or self._register(family, secret_arns)
+        arn = self._ecs.find_active_task_definition(family) or self._register(base_arn, family, secret_arns)
         self._by_family[family] = arn
         return arn
 
@@ -86,10 +91,10 @@ class TaskDefinitionResolver:
             del self._by_family[family]
         return bool(stale)
 
-    def _register(self, family: str, secret_arns: dict[str, str]) -> str:
-        definition = derive_definition(self._describe_base(), self._container_name, secret_arns, family)
+    def _register(self, base_arn: str, family: str, secret_arns: dict[str, str]) -> str:
+        definition = derive_definition(self._describe_base(base_arn), self._container_name, secret_arns, family)
         try:
-            return self._ecs.register_task_definition(definition, derived_tags(self._base_arn, secret_arns))
+            return self._ecs.register_task_definition(definition, derived_tags(base_arn, secret_arns))
         except RetryableError:
             # Racing other containers on this family: any ACTIVE revision of it is the same definition.
             registered = self._ecs.find_active_task_definition(family)
@@ -97,7 +102,7 @@ class TaskDefinitionResolver:
                 raise
             return registered
 
-    def _describe_base(self) -> dict[str, Any]:
-        if self._base is None:
-            self._base = self._ecs.describe_task_definition(self._base_arn)["taskDefinition"]
-        return self._base
+    def _describe_base(self, base_arn: str) -> dict[str, Any]:
+        if base_arn not in self._bases:
+            self._bases[base_arn] = self._ecs.describe_task_definition(base_arn)["taskDefinition"]
+        return self._bases[base_arn]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from executor_common.contract import ExecutionTask, RunArgs, RunCommand
+from executor_common.datahub_plugins import PLUGIN_NAME
 from executor_common.env_policy import EnvVerdict, classify_env_name, is_reserved_secret_name
 from executor_common.errors import PermanentError, summarize_validation_error
 from executor_common.fargate_sizes import (
@@ -45,8 +46,6 @@ VERSION_ALIASES = frozenset({"bundled", "native", "default", "latest"})
 #: so matching is linear; `fullmatch` so that a trailing newline does not pass.
 _VERSION_CHARS = re.compile(r"[vV]?[0-9][0-9A-Za-z.!+_-]*")
 MAX_REQUIREMENT_CHARS = 200
-#: An extras name as packaging defines it (PEP 685), bounded; fullmatch, linear (one bounded class in between).
-_EXTRA_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?")
 
 
 class TaskSize(BaseModel):
@@ -207,7 +206,7 @@ def validate_run(command: RunCommand, settings: DispatcherSettings) -> Validated
         if problem:
             problems.append(f"extra pip requirement {problem}")
     for plugin in args.extra_pip_plugins:
-        if not _EXTRA_NAME.fullmatch(plugin):
+        if not PLUGIN_NAME.fullmatch(plugin):
             problems.append(f"extra DataHub plugin {plugin[:64]!r}: not a plugin name such as 'datahub-kafka'")
 
     version = args.version

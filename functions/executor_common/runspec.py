@@ -82,6 +82,9 @@ ENV_EXECUTION_REQUEST_URN = "EXECUTOR_EXECUTION_REQUEST_URN"
 ENV_SLOT = "EXECUTOR_SLOT"
 #: The vCPUs the run holds in the vCPU ledger (`vcpus/ledger`) under MaxConcurrentVcpus; the reconciler frees them.
 ENV_VCPUS = "EXECUTOR_VCPUS"
+#: The ingestion source's lease (`sources/<id>` in the run bucket) the run holds under skip/queue/replace;
+#: the reconciler frees it when the task stopped (executor_common/aws/source_lease.py).
+ENV_SOURCE_LEASE = "EXECUTOR_SOURCE_LEASE"
 
 #: The StopTask reason the dispatcher gives for a DataHub cancel; the reconciler keys CANCELLED on it.
 CANCEL_REASON_PREFIX = "Cancelled in DataHub"

@@ -25,6 +25,7 @@ from executor_common.aws.events import EventsAdapter, make_events_client
 from executor_common.aws.logs import LogsAdapter, make_logs_client
 from executor_common.aws.s3 import make_s3_client
 from executor_common.aws.slots import RunSlots
+from executor_common.aws.source_lease import SourceLeases
 from executor_common.aws.sqs import SqsAdapter, make_sqs_client
 from executor_common.aws.vcpu_ledger import VcpuLedger
 from executor_common.errors import GmsTokenUnreadable
@@ -57,8 +58,16 @@ def get_ports() -> ReconcilerPorts:
     s3 = make_s3_client(settings.aws_region) if settings.run_bucket else None
     slots = RunSlots(s3, settings.run_bucket) if s3 is not None and settings.run_bucket else None
     vcpus = VcpuLedger(s3, settings.run_bucket) if s3 is not None and settings.run_bucket else None
+    leases = SourceLeases(s3, settings.run_bucket) if s3 is not None and settings.run_bucket else None
     return ReconcilerPorts(
-        settings=settings, gms=gms, logs=logs, events=events, commands=commands, slots=slots, vcpus=vcpus
+        settings=settings,
+        gms=gms,
+        logs=logs,
+        events=events,
+        commands=commands,
+        slots=slots,
+        leases=leases,
+        vcpus=vcpus,
     )
 
 

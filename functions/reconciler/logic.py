@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from executor_common.aws.events import EventsAdapter
 from executor_common.aws.logs import LogsAdapter
 from executor_common.aws.slots import RunSlots
+from executor_common.aws.source_lease import SourceLeases, lease_key
 from executor_common.aws.sqs import SqsAdapter
 from executor_common.aws.vcpu_ledger import VcpuLedger
 from executor_common.ecs_task import TaskDetail, epoch_ms
 from executor_common.errors import PermanentError, RetryableError
 from executor_common.gms_guard import ResultClient
 from executor_common.results import ExecutionRequestResult
-from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, ENV_SLOT, ENV_VCPUS
+from executor_common.runspec import ENV_EXECUTION_REQUEST_URN, ENV_SLOT, ENV_SOURCE_LEASE, ENV_VCPUS
 from executor_common.status import ExecutionStatus
 
 from reconciler.diagnosis import Diagnosis, diagnose
@@ -50,6 +51,8 @@ class ReconcilerPorts:
     commands: SqsAdapter | None = None
     #: The run slots (MaxConcurrentRuns): a stopped task's slot is freed here.
     slots: RunSlots | None = None
+    #: The ingestion sources' leases (overlap skip/queue/replace): a stopped task's lease is freed here.
+    leases: SourceLeases | None = None
     #: The vCPU ledger (MaxConcurrentVcpus): a stopped task's vCPUs are freed here.
     vcpus: VcpuLedger | None = None
 
@@ -105,8 +108,30 @@ def free_vcpus(detail: TaskDetail, vcpus: VcpuLedger | None) -> bool:
     return freed
 
 
+def free_lease(detail: TaskDetail, leases: SourceLeases | None) -> bool:
+    """Free the source lease the stopped task held (EXECUTOR_SOURCE_LEASE), if it still names its run: a run that
+    replaced it holds it now. A failure is logged: the backstop's sweep frees it later."""
+    held, urn = detail.override_env(ENV_SOURCE_LEASE), detail.override_env(ENV_EXECUTION_REQUEST_URN)
+    if leases is None or held is None or not urn:
+        return False
+    try:
+        lease_key(held)
+        freed = leases.release(held, urn)
+    except ValueError:
+        logger.warning("The task names no source lease", extra={"lease": held[:80]})
+        return False
+    except (RetryableError, PermanentError) as exc:
+        logger.warning("Could not free the source lease; the backstop will", extra={"error": str(exc)[:300]})
+        return False
+    logger.info("Source lease freed" if freed else "Source lease already free or held by another run")
+    return freed
+
+
 def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_defer: bool = False) -> ReconcileResult:
-    """`may_defer`: the caller can deliver this event again after the report grace (see the handler)."""
+    """`may_defer`: the caller can deliver this event again after the report grace (see the handler).
+
+    The source lease is freed once the run is over: not when the event is deferred (it comes back), nor when
+    the run is sent to re-run on on-demand (the same execution request keeps its source)."""
     settings = ports.settings
     if detail.lastStatus != STOPPED:
         return ReconcileResult("ignored", f"lastStatus is {detail.lastStatus}, not STOPPED")
@@ -115,7 +140,15 @@ def reconcile_stopped_task(detail: TaskDetail, ports: ReconcilerPorts, *, may_de
         cluster = detail.cluster_name or "(none given)"
         return ReconcileResult("ignored", f"task of cluster {cluster}, not {settings.cluster_name}")
     free_slot(detail, ports.slots)
-    free_vcpus(detail, ports.vcpus)
+    free_vcpus(detail, ports.vcpus)  # the task's vCPUs are free whatever follows (a Spot re-run claims its own)
+    outcome = _reconcile(detail, ports, may_defer=may_defer)
+    if outcome.action not in ("deferred", "rerun"):
+        free_lease(detail, ports.leases)
+    return outcome
+
+
+def _reconcile(detail: TaskDetail, ports: ReconcilerPorts, *, may_defer: bool) -> ReconcileResult:
+    settings = ports.settings
     mapping = map_task_to_run(detail)
     if mapping.urn is None:
         why = "an ingestion task without a run id" if mapping.ours else "not launched by this executor"

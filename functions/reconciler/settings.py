@@ -40,7 +40,7 @@ class ReconcilerSettings(EnvSettings):
     #: The per-run cost metric's price table (template parameters FargatePrices, SpotPriceFactor).
     fargate_prices: str = DEFAULT_PRICES
     spot_price_factor: float = Field(default=DEFAULT_SPOT_FACTOR, ge=0, le=1)
-    #: The run bucket, whose `slots/` the reconciler frees when a run's task stopped; unset: no slots to free.
+    #: The run bucket, whose `slots/` and `sources/` leases the reconciler frees when a run's task stopped; unset: none.
     run_bucket: str | None = None
     #: Run-state events (executor_common.run_event) go to this EventBridge bus; unset: none are put.
     event_bus_name: str | None = None

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from executor_common.datahub_plugins import PLUGIN_NAME, run_plugins
 from executor_common.errors import PermanentError
 
 from executor_runner.settings import RunnerSettings
@@ -31,7 +32,6 @@ from executor_runner.settings import RunnerSettings
 DATAHUB_DIST = "acryl-datahub"
 #: `version` values that mean "the CLI in the image".
 BUNDLED_ALIASES = frozenset({"", "bundled", "native", "default"})
-_EXTRA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 class InstallError(PermanentError):
@@ -145,7 +145,7 @@ def validate_requirements(entries: Sequence[str]) -> list[str]:
 def validate_plugins(plugins: Sequence[str], *, extras: frozenset[str], check_known: bool) -> list[str]:
     """Extra DataHub plugins as extras names; unknown ones (for the bundled CLI) fail the run by name."""
     names = [p.strip() for p in plugins if p.strip()]
-    malformed = [p for p in names if not _EXTRA_NAME.fullmatch(p)]
+    malformed = [p for p in names if not PLUGIN_NAME.fullmatch(p)]
     unknown = [p for p in names if check_known and p not in extras and p not in malformed]
     if malformed or unknown:
         raise InstallError(
@@ -173,7 +173,7 @@ def plan_install(
     version = cli_version(requested_version)
     other_version = version.lower() not in BUNDLED_ALIASES and version != bundled
     plugins = validate_plugins(extra_plugins, extras=extras, check_known=not other_version)
-    wanted = ([source_type] if source_type in extras else []) + [p for p in plugins if p != source_type]
+    wanted = run_plugins(source_type, plugins, extras)
     extra = f"[{','.join(wanted)}]" if wanted else ""
     missing = [p for p in wanted if not is_available(p)]
     if other_version:

@@ -62,15 +62,20 @@ def lambda_context(logical_id: str, region: str) -> LambdaContext:
 
 @contextmanager
 def captured_logs(logger: Any) -> Iterator[io.StringIO]:
-    """What a powertools `logger` writes while the block runs, formatted as in CloudWatch (one JSON per line)."""
+    """What a powertools `logger` writes at INFO and above while the block runs, formatted as in CloudWatch (one
+    JSON per line). The level is set for the block: the module-level logger keeps the level of whichever test
+    imported it first (the fault harness imports the handlers at CRITICAL)."""
     buffer = io.StringIO()
     capture = logging.StreamHandler(buffer)
     capture.setFormatter(logger.registered_formatter)
+    level = logger.log_level
+    logger.setLevel(logging.INFO)
     logger.addHandler(capture)
     try:
         yield buffer
     finally:
         logger.removeHandler(capture)
+        logger.setLevel(level)
 
 
 def sqs_event_from_sample(sample: str, bodies: list[str]) -> dict[str, Any]:

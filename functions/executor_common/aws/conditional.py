@@ -51,6 +51,28 @@ class Record:
     modified: float
 
 
+@dataclass(frozen=True)
+class Held:
+    """A lease as read: every lease body names the run holding it and when it claimed it, the same way."""
+
+    urn: str
+    started_by: str
+    #: Seconds since the epoch: the body's claimedAt, else S3's LastModified.
+    claimed_at: float
+    record: Record
+
+    @staticmethod
+    def fields(record: Record) -> dict[str, Any]:
+        """The keyword arguments of `Held` read from `record` (for a subclass that adds its own)."""
+        data = record.data
+        claimed_at = float(data.get("claimedAt") or record.modified)
+        return {"urn": str(data.get("urn", "")), "started_by": str(data.get("startedBy", "")), "claimed_at": claimed_at}
+
+    @staticmethod
+    def body(urn: str, started_by: str, claimed_at: float) -> dict[str, Any]:
+        return {"urn": urn, "startedBy": started_by, "claimedAt": claimed_at}
+
+
 class Records:
     """Small JSON objects under one bucket, read and written only with the conditions above."""
 

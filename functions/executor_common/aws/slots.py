@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from executor_common.aws.conditional import Record, Records
+from executor_common.aws.conditional import Held, Records
 
 if TYPE_CHECKING:  # the boto3 stubs are a development dependency
     from mypy_boto3_s3 import S3Client
@@ -31,12 +31,8 @@ def first_slot(urn: str, limit: int) -> int:
 
 
 @dataclass(frozen=True)
-class Holder:
+class Holder(Held):
     index: int
-    urn: str
-    started_by: str
-    claimed_at: float
-    record: Record
 
 
 @dataclass(frozen=True)
@@ -64,7 +60,7 @@ class RunSlots:
             held = next((h for h in map(self.holder, taken) if h is not None and h.urn == urn), None)
             if held is not None:
                 return Claim(held.index, fresh=False)
-        body = {"urn": urn, "startedBy": started_by, "claimedAt": self.clock()}
+        body = Held.body(urn, started_by, self.clock())
         start = first_slot(urn, self.limit)
         for step in range(self.limit):
             index = (start + step) % self.limit
@@ -77,13 +73,7 @@ class RunSlots:
         record = self.records.read(slot_key(index), f"Reading run slot {index} (GetObject)")
         if record is None:
             return None
-        return Holder(
-            index=index,
-            urn=str(record.data.get("urn", "")),
-            started_by=str(record.data.get("startedBy", "")),
-            claimed_at=float(record.data.get("claimedAt") or record.modified),
-            record=record,
-        )
+        return Holder(index=index, record=record, **Held.fields(record))
 
     def release(self, index: int, urn: str) -> bool:
         """Free slot `index` if it still names `urn`."""

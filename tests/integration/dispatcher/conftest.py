@@ -22,15 +22,14 @@ from dispatcher_helpers import (
     CLUSTER,
     FAMILY,
     GMS_TOKEN_VALUE,
-    LOG_GROUP,
     PG_PASSWORD_VALUE,
     PREFIX,
     REGION,
+    template_resources,
 )
 from moto import mock_aws
 
 from tests.support.aws_harness import awsvpc_network, captured_logs, lambda_context, set_lambda_env
-from tests.support.template_resources import TemplateResources
 
 
 @dataclass
@@ -66,35 +65,6 @@ class DispatcherStack:
 
     def log_records(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.logs().splitlines() if line.strip().startswith("{")]
-
-
-RUNNER_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/datahub-executor-runner:1.7.0.17"
-STACK_NAME = "datahub-executor"
-
-
-def template_resources(token_arn: str, subnet_id: str, security_group_id: str) -> TemplateResources:
-    """template.yaml as deployed with the stack's names: the runner task definition and the dispatcher's
-    environment come from it, so these tests launch what `sam deploy` would configure."""
-    return TemplateResources(
-        {
-            "DataHubBaseUrl": "https://datahub.example.com/gms",
-            "ExistingDataHubAccessTokenSecretArn": token_arn,
-            "RunnerImage": RUNNER_IMAGE,
-            "SubnetIds": subnet_id,
-            "SecurityGroupIds": security_group_id,
-            "RunEnvVars": "DATAHUB_TELEMETRY_ENABLED=false",
-        },
-        {
-            "RunnerCluster": CLUSTER,
-            "RunBucket": BUCKET,
-            "RunnerLogGroup": LOG_GROUP,
-            "RunnerExecutionRole.Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{STACK_NAME}-RunnerExecutionRole",
-            "RunnerTaskRole.Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{STACK_NAME}-RunnerTaskRole",
-        },
-        region=REGION,
-        account_id=ACCOUNT_ID,
-        stack_name=STACK_NAME,
-    )
 
 
 def _set_dispatcher_env(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from tests.conftest import load_event
 from tests.support.aws_harness import ACCOUNT_ID, sqs_event_from_sample
 from tests.support.aws_harness import REGION as REGION  # the dispatcher tests import it from here
+from tests.support.template_resources import TemplateResources
 
 CLUSTER = "datahub-executor-RunnerCluster"
 FAMILY = "datahub-executor-runner"
@@ -73,3 +74,44 @@ def failed_ids(response: dict[str, Any]) -> list[str]:
 def env_of(task: dict[str, Any]) -> dict[str, str]:
     container = task["overrides"]["containerOverrides"][0]
     return {item["name"]: item["value"] for item in container.get("environment", [])}
+
+
+RUNNER_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/datahub-executor-runner:1.7.0.17"
+STACK_NAME = "datahub-executor"
+
+
+def template_resources(token_arn: str, subnet_id: str, security_group_id: str, **parameters: str) -> TemplateResources:
+    """template.yaml as deployed with the stack's names (and `parameters`): the runner task definitions and the
+    dispatcher's environment come from it, so these tests launch what `sam deploy` would configure."""
+    return TemplateResources(
+        {
+            "DataHubBaseUrl": "https://datahub.example.com/gms",
+            "ExistingDataHubAccessTokenSecretArn": token_arn,
+            "RunnerImage": RUNNER_IMAGE,
+            "SubnetIds": subnet_id,
+            "SecurityGroupIds": security_group_id,
+            "RunEnvVars": "DATAHUB_TELEMETRY_ENABLED=false",
+            **parameters,
+        },
+        {
+            "RunnerCluster": CLUSTER,
+            "RunBucket": BUCKET,
+            "RunnerLogGroup": LOG_GROUP,
+            "RunnerExecutionRole.Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{STACK_NAME}-RunnerExecutionRole",
+            "RunnerTaskRole.Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{STACK_NAME}-RunnerTaskRole",
+        },
+        region=REGION,
+        account_id=ACCOUNT_ID,
+        stack_name=STACK_NAME,
+    )
+
+
+def configure(monkeypatch: Any, **variables: str) -> None:
+    """Set dispatcher environment variables and drop the cached settings and adapters, as a new deployment would."""
+    from dispatcher.handler import dependencies
+    from dispatcher.settings import get_settings
+
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    dependencies.cache_clear()

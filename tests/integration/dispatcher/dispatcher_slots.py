@@ -1,7 +1,6 @@
 """A run's task ends the way it ends on AWS: ECS stops it, and its STOPPED event reaches the reconciler's handler
-(which frees the run slot the task held, MaxConcurrentRuns). The reconciler reads the dispatcher's environment
-(the same cluster, DataHub stand-in and run bucket). A burst runs through several dispatcher containers at once,
-each with its own adapters as a cold start builds them."""
+(which frees the run slot and the source lease the task held). The reconciler reads the dispatcher's environment
+(the same cluster, DataHub stand-in and run bucket)."""
 
 from __future__ import annotations
 
@@ -14,26 +13,25 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from dispatcher_helpers import CLUSTER, REGION, run_body
+from dispatcher_helpers import CLUSTER, REGION
 
 from local_stack.event_shapes import task_state_change_event
 from tests.support.aws_harness import ACCOUNT_ID, lambda_context
 
 
 def stop_and_reconcile(
-    ecs: Any, task_arn: str, reason: str = "Essential container in task exited", stopped_at: datetime | None = None
+    ecs: Any, task_arn: str, reason: str = "Essential container in task exited", **detail: Any
 ) -> dict[str, Any]:
     """Stop the task in ECS and hand its STOPPED event to the reconciler's Lambda handler; its answer.
 
-    `stopped_at`: the event's `stoppedAt` (ECS sets it on every stopped task, moto does not): now, unless a test
-    replays an earlier event."""
+    `detail`: fields ECS sets that moto does not (e.g. stopCode="SpotInterruption"); `stoppedAt` is now unless
+    given (ECS sets it on every stopped task; a test replaying an earlier event gives it)."""
     from reconciler import handler
     from reconciler.settings import get_settings
 
     ecs.stop_task(cluster=CLUSTER, task=task_arn, reason=reason)
     (task,) = ecs.describe_tasks(cluster=CLUSTER, tasks=[task_arn])["tasks"]
-    task["lastStatus"] = "STOPPED"
-    task.setdefault("stoppedAt", stopped_at or datetime.now(UTC))
+    task.update({"lastStatus": "STOPPED", "stoppedAt": datetime.now(UTC), **detail})
     event = task_state_change_event(task, account=ACCOUNT_ID, region=REGION, version=3)
     get_settings.cache_clear()
     handler.get_ports.cache_clear()
@@ -44,13 +42,12 @@ def stop_and_reconcile(
         handler.get_ports.cache_clear()
 
 
-#: template.yaml's DispatcherMaxConcurrency default: the containers a burst runs through at once.
-CONTAINERS = 5
+CONTAINERS = 5  # template.yaml's DispatcherMaxConcurrency default
 #: RunTask takes a moment on AWS (moto answers at once): the window in which a ListTasks count goes stale.
 RUN_TASK_SECONDS = 0.3
 
 
-def slow_run_task(client: Any, seconds: float) -> None:
+def _slow_run_task(client: Any, seconds: float) -> None:
     original = client.run_task
 
     def run_task(**request: Any) -> Any:
@@ -60,51 +57,39 @@ def slow_run_task(client: Any, seconds: float) -> None:
     client.run_task = run_task
 
 
-def configure(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
-    """Set the dispatcher's environment and forget the settings and adapters built from the old one."""
-    from dispatcher.handler import dependencies
-    from dispatcher.settings import get_settings
-
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    dependencies.cache_clear()
-
-
-def task_env(task: dict[str, Any], name: str) -> str | None:
-    """A variable of the task's container overrides (what the STOPPED event carries)."""
-    for container in task.get("overrides", {}).get("containerOverrides", []):
-        for pair in container.get("environment", []):
-            if pair["name"] == name:
-                return str(pair["value"])
-    return None
-
-
 def burst_on_containers(
     stack: Any,
     queue: Any,
     monkeypatch: pytest.MonkeyPatch,
+    bodies: list[str],
     *,
-    runs: int,
-    prefix: str,
-    variables: dict[str, str],
+    without: tuple[str, ...] = (),
     prepare: Callable[[Any], None] | None = None,
+    **environment: str,
 ) -> tuple[int, list[str]]:
-    """`runs` runs through CONTAINERS dispatcher containers at once, RunTask slowed, tasks ending as they run;
-    (most tasks RUNNING at one moment, the startedBy of every task launched). `prepare` gets each container's
-    Dependencies (a control burst strips its lease; a test may watch its calls)."""
+    """`bodies` through CONTAINERS dispatcher containers at once (each its own adapters, as a cold start builds
+    them, RunTask slowed), tasks ending as they run (STOPPED to the reconciler), until the queue is empty and
+    nothing runs. `without`: adapters left out (`slots`, `leases`, `vcpus`: the controls); `prepare` gets each
+    container's Dependencies (a test may watch its calls). (Most RUNNING seen, the startedBy of every task
+    launched.)"""
     from dispatcher import handler
+    from dispatcher.settings import get_settings
 
-    configure(monkeypatch, WAIT_CHECK_SECONDS="1", DISPATCHER_MAX_CONCURRENCY=str(CONTAINERS), **variables)
+    for name, value in {**environment, "DISPATCHER_MAX_CONCURRENCY": str(CONTAINERS)}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    handler.dependencies.cache_clear()
     containers = [handler.dependencies.__wrapped__() for _ in range(CONTAINERS)]
     for deps in containers:
-        slow_run_task(deps.ecs.client, RUN_TASK_SECONDS)
+        _slow_run_task(deps.ecs.client, RUN_TASK_SECONDS)
+        for name in without:
+            setattr(deps, name, None)
         if prepare is not None:
             prepare(deps)
     mine = threading.local()
     monkeypatch.setattr(handler, "dependencies", lambda: mine.deps)
-    for index in range(runs):
-        queue.send(run_body(f"{prefix}-{index}"))
+    for body in bodies:
+        queue.send(body)
 
     done = threading.Event()
     most_running = 0
@@ -147,10 +132,8 @@ def burst_on_containers(
     deadline = time.monotonic() + 150
     try:
         while time.monotonic() < deadline and not errors:
-            tasks = stack.tasks()
-            launched = {t["startedBy"] for t in tasks}
-            running = [t for t in tasks if t["desiredStatus"] == "RUNNING"]
-            if len(launched) == runs and not running:
+            running = [t for t in stack.tasks() if t["desiredStatus"] == "RUNNING"]
+            if not running and not queue.all_messages():
                 break
             for task in running[:2]:  # runs end while others launch
                 stop_and_reconcile(stack.ecs, task["taskArn"])

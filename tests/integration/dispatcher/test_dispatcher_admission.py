@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from dispatcher_helpers import configure as _configure
 from dispatcher_helpers import failed_ids, run_body, urn_of
 from dispatcher_queue import command_queue as command_queue  # the fixture
-from dispatcher_slots import configure as _configure
 from dispatcher_slots import stop_and_reconcile
 
 

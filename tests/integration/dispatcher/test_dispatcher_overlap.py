@@ -7,21 +7,11 @@ EXECUTOR_OVERLAP_POLICY or the stack's OVERLAP_POLICY.
 
 from __future__ import annotations
 
-import pytest
-from dispatcher_helpers import CLUSTER, failed_ids, run_body, urn_of
+from dispatcher_helpers import configure, failed_ids, run_body, urn_of
 from dispatcher_queue import command_queue as command_queue  # the fixture
+from dispatcher_slots import stop_and_reconcile
 
 POLICY = "EXECUTOR_OVERLAP_POLICY"
-
-
-def _configure(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
-    from dispatcher.handler import dependencies
-    from dispatcher.settings import get_settings
-
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    dependencies.cache_clear()
 
 
 def _launch_first(stack, queue, policy: str) -> str:
@@ -48,7 +38,7 @@ def test_handler_skip_policy_ends_the_new_run_naming_the_one_still_going(dispatc
 
 def test_handler_queue_policy_waits_for_the_running_one_then_launches(dispatcher_stack, command_queue, monkeypatch):
     # GIVEN the stack's default is queue, checked every second
-    _configure(monkeypatch, OVERLAP_POLICY="queue", WAIT_CHECK_SECONDS="1")
+    configure(monkeypatch, OVERLAP_POLICY="queue", WAIT_CHECK_SECONDS="1")
     first_arn = _launch_first(dispatcher_stack, command_queue, "queue")
 
     # WHEN a second run of the source arrives (no policy of its own: the stack's applies)
@@ -61,8 +51,8 @@ def test_handler_queue_policy_waits_for_the_running_one_then_launches(dispatcher
     assert urn_of("first") in result["report"]
     assert len(dispatcher_stack.tasks()) == 1
 
-    # WHEN the first run ends and the second comes back, THEN it launches
-    dispatcher_stack.ecs.stop_task(cluster=CLUSTER, task=first_arn, reason="Essential container in task exited")
+    # WHEN the first run ends (the reconciler frees the source's lease) and the second comes back, THEN it launches
+    stop_and_reconcile(dispatcher_stack.ecs, first_arn)
     command_queue.handle(dispatcher_stack, command_queue.receive_event(wait_seconds=3))
     assert dispatcher_stack.gms.result(urn_of("second"))["status"] == "RUNNING"
     assert command_queue.all_messages() == []
@@ -86,7 +76,7 @@ def test_handler_replace_policy_cancels_the_running_one_and_launches(dispatcher_
 
 
 def test_handler_allow_policy_of_a_source_beats_the_stacks_skip(dispatcher_stack, command_queue, monkeypatch):
-    _configure(monkeypatch, OVERLAP_POLICY="skip")
+    configure(monkeypatch, OVERLAP_POLICY="skip")
     _launch_first(dispatcher_stack, command_queue, "allow")
 
     command_queue.handle(dispatcher_stack, command_queue.deliver(run_body("second", env={POLICY: "allow"})))

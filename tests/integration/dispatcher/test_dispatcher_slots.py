@@ -12,10 +12,9 @@ import time
 from typing import Any
 
 import pytest
-from dispatcher_helpers import BUCKET, REGION, failed_ids, run_body, urn_of
+from dispatcher_helpers import BUCKET, REGION, configure, failed_ids, run_body, urn_of
 from dispatcher_queue import command_queue as command_queue  # the fixture
-from dispatcher_slots import CONTAINERS, burst_on_containers, stop_and_reconcile, task_env
-from dispatcher_slots import configure as _configure
+from dispatcher_slots import CONTAINERS, burst_on_containers, stop_and_reconcile
 
 from tests.support.aws_harness import lambda_context
 
@@ -32,16 +31,22 @@ def _slots(stack: Any) -> dict[int, dict[str, Any]]:
     }
 
 
-def _burst(
+def _env(task: dict[str, Any], name: str) -> str | None:
+    for container in task.get("overrides", {}).get("containerOverrides", []):
+        for pair in container.get("environment", []):
+            if pair["name"] == name:
+                return str(pair["value"])
+    return None
+
+
+def _burst_on_containers(
     stack: Any, queue: Any, monkeypatch: pytest.MonkeyPatch, *, lease: bool, prefix: str
 ) -> tuple[int, list[str]]:
-    def without_slots(deps: Any) -> None:
-        deps.slots = None  # the control: ListTasks alone, as before the slots
-
-    variables = {"MAX_CONCURRENT_RUNS": str(LIMIT), "MAX_CONCURRENT_VCPUS": "0"}
-    control = None if lease else without_slots
+    """RUNS runs through CONTAINERS containers at once, tasks ending as they run; (most RUNNING seen, launched)."""
+    bodies = [run_body(f"{prefix}-{index}") for index in range(RUNS)]
+    without = () if lease else ("slots",)  # the control: ListTasks alone, as before the slots
     return burst_on_containers(
-        stack, queue, monkeypatch, runs=RUNS, prefix=prefix, variables=variables, prepare=control
+        stack, queue, monkeypatch, bodies, without=without, MAX_CONCURRENT_RUNS=str(LIMIT), WAIT_CHECK_SECONDS="1"
     )
 
 
@@ -49,7 +54,7 @@ def test_parallel_dispatchers_never_run_more_than_the_limit_and_launch_every_run
     dispatcher_stack, command_queue, monkeypatch
 ):
     # GIVEN MaxConcurrentRuns 3, five dispatcher containers at once, and a burst of 24 runs
-    most_running, launched = _burst(dispatcher_stack, command_queue, monkeypatch, lease=True, prefix="p")
+    most_running, launched = _burst_on_containers(dispatcher_stack, command_queue, monkeypatch, lease=True, prefix="p")
 
     # THEN ECS never had more than 3 tasks to run, every run launched exactly once, and no slot is left held
     print(f"\n{CONTAINERS} containers, limit {LIMIT}: at most {most_running} running; {len(launched)} launched")
@@ -64,7 +69,7 @@ def test_control_without_the_slots_parallel_dispatchers_can_pass_the_limit(
     dispatcher_stack, command_queue, monkeypatch
 ):
     """The same burst on ListTasks alone: what the slots prevent (skipped when this machine happens not to race)."""
-    most_running, launched = _burst(dispatcher_stack, command_queue, monkeypatch, lease=False, prefix="c")
+    most_running, launched = _burst_on_containers(dispatcher_stack, command_queue, monkeypatch, lease=False, prefix="c")
     assert sorted(launched) == sorted(f"c-{i}" for i in range(RUNS))
     if most_running <= LIMIT:
         pytest.skip("the containers did not happen to race this time")
@@ -73,11 +78,11 @@ def test_control_without_the_slots_parallel_dispatchers_can_pass_the_limit(
 
 def test_each_task_carries_its_slot_and_a_redelivery_claims_no_second_one(dispatcher_stack, command_queue, monkeypatch):
     # GIVEN a limit of 2 and one run launched
-    _configure(monkeypatch, MAX_CONCURRENT_RUNS="2")
+    configure(monkeypatch, MAX_CONCURRENT_RUNS="2")
     body = run_body("slot-1")
     assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(body))) == []
     (task,) = dispatcher_stack.tasks()
-    index = int(task_env(task, "EXECUTOR_SLOT") or "-1")
+    index = int(_env(task, "EXECUTOR_SLOT") or "-1")
     assert _slots(dispatcher_stack)[index]["urn"] == urn_of("slot-1")
 
     # WHEN SQS delivers the same message again (its second receive), and DataHub sends it twice
@@ -91,12 +96,12 @@ def test_each_task_carries_its_slot_and_a_redelivery_claims_no_second_one(dispat
 
 def test_reconciler_frees_only_the_slot_that_still_names_its_run(dispatcher_stack, command_queue, monkeypatch):
     # GIVEN a limit of 2 and two runs launched, each holding a slot
-    _configure(monkeypatch, MAX_CONCURRENT_RUNS="2")
+    configure(monkeypatch, MAX_CONCURRENT_RUNS="2")
     for name in ("own-1", "own-2"):
         assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(run_body(name)))) == []
     tasks = {t["startedBy"]: t for t in dispatcher_stack.tasks()}
-    slot_1 = int(task_env(tasks["own-1"], "EXECUTOR_SLOT") or "-1")
-    slot_2 = int(task_env(tasks["own-2"], "EXECUTOR_SLOT") or "-1")
+    slot_1 = int(_env(tasks["own-1"], "EXECUTOR_SLOT") or "-1")
+    slot_2 = int(_env(tasks["own-2"], "EXECUTOR_SLOT") or "-1")
     assert {slot_1, slot_2} == {0, 1}
 
     # WHEN own-1's slot was freed meanwhile (the backstop) and claimed by another run, then own-1's STOPPED arrives
@@ -125,10 +130,10 @@ def test_backstop_frees_a_stale_slot_and_keeps_live_and_fresh_ones(dispatcher_st
     from backstop.settings import get_settings
 
     # GIVEN a limit of 3 and a run launched long ago (its slot's claim is old, its task lives)
-    _configure(monkeypatch, MAX_CONCURRENT_RUNS="3")
+    configure(monkeypatch, MAX_CONCURRENT_RUNS="3")
     assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(run_body("live-1")))) == []
     (task,) = dispatcher_stack.tasks()
-    live = int(task_env(task, "EXECUTOR_SLOT") or "-1")
+    live = int(_env(task, "EXECUTOR_SLOT") or "-1")
     old = time.time() - 3600
     body = json.dumps({"urn": urn_of("live-1"), "startedBy": "live-1", "claimedAt": old})
     dispatcher_stack.s3.put_object(Bucket=BUCKET, Key=f"slots/{live}", Body=body.encode())
@@ -157,7 +162,7 @@ def test_without_a_limit_a_launch_makes_no_s3_call(dispatcher_stack, command_que
     from dispatcher.handler import dependencies
 
     # GIVEN no MaxConcurrentRuns (nor vCPU limit), and every S3 call of the dispatcher counted
-    _configure(monkeypatch, MAX_CONCURRENT_RUNS="0", MAX_CONCURRENT_VCPUS="0")
+    configure(monkeypatch, MAX_CONCURRENT_RUNS="0", MAX_CONCURRENT_VCPUS="0")
     s3_calls: list[str] = []
     dependencies().s3.client.meta.events.register("before-call.s3", lambda model, **_: s3_calls.append(model.name))
     dispatcher_stack.ecs_calls.calls.clear()

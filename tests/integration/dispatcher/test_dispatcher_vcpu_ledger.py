@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from dispatcher_helpers import BUCKET, REGION, failed_ids, run_body, urn_of
+from dispatcher_helpers import BUCKET, REGION, configure, env_of, failed_ids, run_body, urn_of
 from dispatcher_queue import command_queue as command_queue  # the fixture
-from dispatcher_slots import burst_on_containers, configure, stop_and_reconcile, task_env
+from dispatcher_slots import burst_on_containers, stop_and_reconcile
 
 from local_stack import aws_fidelity
 from tests.support.aws_harness import lambda_context
@@ -62,16 +62,13 @@ def _burst(
             puts[parsed.get("Error", {}).get("Code", "written")] += 1
 
     def prepare(deps: Any) -> None:
-        if not ledger:
-            deps.vcpus = None  # the control: ListTasks + DescribeTasks, as before the ledger
-        else:
-            deps.s3.client.meta.events.register("before-parameter-build.s3.PutObject", remember)
-            deps.s3.client.meta.events.register("after-call.s3.PutObject", watch)
+        deps.s3.client.meta.events.register("before-parameter-build.s3.PutObject", remember)
+        deps.s3.client.meta.events.register("after-call.s3.PutObject", watch)
 
-    variables = {"MAX_CONCURRENT_RUNS": "0", "MAX_CONCURRENT_VCPUS": str(LIMIT)}
-    return burst_on_containers(
-        stack, queue, monkeypatch, runs=RUNS, prefix=prefix, variables=variables, prepare=prepare
-    )
+    bodies = [run_body(f"{prefix}-{index}") for index in range(RUNS)]
+    without = () if ledger else ("vcpus",)  # the control: ListTasks + DescribeTasks, as before the ledger
+    environment = {"MAX_CONCURRENT_RUNS": "0", "MAX_CONCURRENT_VCPUS": str(LIMIT), "WAIT_CHECK_SECONDS": "1"}
+    return burst_on_containers(stack, queue, monkeypatch, bodies, without=without, prepare=prepare, **environment)
 
 
 def test_parallel_dispatchers_never_use_more_vcpus_than_the_limit_and_launch_every_run_once(
@@ -111,7 +108,7 @@ def test_each_task_carries_its_vcpus_and_a_redelivery_adds_no_second_entry(
     body = run_body("led-1")
     assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(body))) == []
     (task,) = dispatcher_stack.tasks()
-    assert task_env(task, "EXECUTOR_VCPUS") == "1"
+    assert env_of(task).get("EXECUTOR_VCPUS") == "1"
     assert _ledger(dispatcher_stack)[urn_of("led-1")]["vcpus"] == 1
 
     # WHEN SQS delivers the same message again (its second receive), and DataHub sends it twice
@@ -137,7 +134,7 @@ def test_reconciler_frees_the_stopped_runs_vcpus_but_not_a_later_task_of_the_sam
 
     # WHEN rec-1's task stops
     stopped_at = datetime.now(UTC)
-    stop_and_reconcile(dispatcher_stack.ecs, tasks["rec-1"]["taskArn"], stopped_at=stopped_at)
+    stop_and_reconcile(dispatcher_stack.ecs, tasks["rec-1"]["taskArn"], stoppedAt=stopped_at)
 
     # THEN its vCPU is free, and the waiting run launches in it
     assert sorted(_ledger(dispatcher_stack)) == [urn_of("rec-2")]
@@ -148,7 +145,7 @@ def test_reconciler_frees_the_stopped_runs_vcpus_but_not_a_later_task_of_the_sam
     stopped_at = datetime.now(UTC)
     rerun = {"vcpus": 1, "startedBy": "rec-2", "claimedAt": (stopped_at + timedelta(seconds=1)).timestamp()}
     _put_ledger(dispatcher_stack, {**_ledger(dispatcher_stack), urn_of("rec-2"): rerun})
-    stop_and_reconcile(dispatcher_stack.ecs, tasks["rec-2"]["taskArn"], stopped_at=stopped_at)
+    stop_and_reconcile(dispatcher_stack.ecs, tasks["rec-2"]["taskArn"], stoppedAt=stopped_at)
 
     # THEN the re-run keeps its vCPU
     assert _ledger(dispatcher_stack)[urn_of("rec-2")]["claimedAt"] == rerun["claimedAt"]

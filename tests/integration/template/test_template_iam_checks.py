@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 import pytest
+from dispatcher.task_definitions import derived_family
 from iam_simulation import Decision, Request, evaluate, policy_document
 from moto import mock_aws
 from test_template_moto import REGION, create_stack
@@ -37,6 +38,8 @@ TOKEN_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-1111-1111-1111-1111111
 SECRETS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/22222222-2222-2222-2222-222222222222"
 CONFIGURED_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:sf-AbCdEf"
 CROSS_ACCOUNT_SECRET = "arn:aws:secretsmanager:eu-west-1:210987654321:secret:looker-XyZ123"
+#: A source lease id (sha256 hex of an ingestion source URN).
+LEASE = "0" * 64
 SECRET_ARNS = f"SF_PASSWORD={CONFIGURED_SECRET},LOOKER_TOKEN={CROSS_ACCOUNT_SECRET}"
 VIA_SECRETS_MANAGER = f"secretsmanager.{REGION}.amazonaws.com"
 
@@ -77,6 +80,7 @@ def deployed() -> Iterator[dict[str, Any]]:
                 "RunEnvVars": "",
                 "DataHubTokenKmsKeyArn": TOKEN_KEY,
                 "SecretsKmsKeyArn": SECRETS_KEY,
+                "SmallRunnerImage": "local/datahub-executor-runner:dev-small",
             },
         )
         iam = session.client("iam")
@@ -139,7 +143,11 @@ def calls(deployed: dict[str, Any]) -> list[tuple[str, Request, Decision, str]]:
     cluster = {"ecs:cluster": ecs("cluster", cluster_name)}
     other_cluster = {"ecs:cluster": ecs("cluster", "someone-elses")}
     task = ecs("task", f"{cluster_name}/0123456789abcdef0123456789abcdef")
-    base, derived = f"{STACK}-runner", f"{STACK}-runner-s0123456789ab"
+    base, small = f"{STACK}-runner", f"{STACK}-runner-small"
+    # the names the dispatcher derives (dispatcher/task_definitions.py), from each base
+    pg_secret = {"PG_PASSWORD": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:datahub-executor/PG-AbC123"}
+    derived = derived_family(ecs("task-definition", f"{base}:3"), pg_secret)
+    small_derived = derived_family(ecs("task-definition", f"{small}:3"), pg_secret)
     token = deployed["token_arn"]
     secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:"
     prefixed, outside = f"{secret}datahub-executor/PG_PASSWORD-AbC123", f"{secret}prod/db-master-AbC123"
@@ -154,16 +162,33 @@ def calls(deployed: dict[str, Any]) -> list[tuple[str, Request, Decision, str]]:
     token_decrypt = via_sm | {"kms:EncryptionContext:SecretARN": token}
     other_decrypt = via_sm | {"kms:EncryptionContext:SecretARN": outside}
     allow, deny = Decision.ALLOWED, Decision.IMPLICIT_DENY
+    register = {"ecs:CreateAction": "RegisterTaskDefinition"}
     return [
         # dispatcher: launch, derive task definitions, cancel, read the token, write run specs
         ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{base}:3"), cluster), allow, "base family"),
         ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{derived}:1"), cluster), allow, "derived"),
         ("dispatcher", Request("ecs:RunTask", ecs("task-definition", "other-app:1"), cluster), deny, "foreign"),
         ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{base}:3"), other_cluster), deny, "cluster"),
+        ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{small}:1"), cluster), allow, "small image"),
+        ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{small_derived}:1"), cluster), allow, "its"),
+        ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{small}:1"), other_cluster), deny, "cluster"),
+        ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{base}-x:1"), cluster), deny, "not derived"),
+        ("dispatcher", Request("ecs:RunTask", ecs("task-definition", f"{derived}0:1"), cluster), deny, "13 digits"),
         ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", derived)), allow, "derived"),
         ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", f"{derived}:2")), allow, "rev"),
         ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", "other-app")), deny, "foreign"),
         ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", base)), deny, "the stack's"),
+        ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", small)), deny, "the stack's"),
+        ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", f"{small}:2")), deny, "rev"),
+        ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", small_derived)), allow, "small"),
+        ("dispatcher", Request("ecs:RegisterTaskDefinition", ecs("task-definition", f"{small_derived}:2")), allow, "r"),
+        (
+            "dispatcher",
+            Request("ecs:TagResource", ecs("task-definition", f"{small_derived}:1"), register),
+            allow,
+            "tags on register",
+        ),
+        ("dispatcher", Request("ecs:TagResource", ecs("task-definition", f"{base}:1"), register), deny, "a base"),
         ("dispatcher", Request("ecs:DescribeTaskDefinition", "*"), allow, "no resource-level permissions"),
         ("dispatcher", Request("ecs:TagResource", task, {"ecs:CreateAction": "RunTask"}), allow, "tags on launch"),
         ("dispatcher", Request("ecs:TagResource", task), deny, "no tagging after the fact"),
@@ -217,6 +242,18 @@ def calls(deployed: dict[str, Any]) -> list[tuple[str, Request, Decision, str]]:
         ("dispatcher", Request("servicequotas:GetServiceQuota", "*"), allow, "the account's Fargate vCPU quota"),
         ("reconciler", Request("servicequotas:GetServiceQuota", "*"), deny, "only the dispatcher reads it"),
         ("backstop", Request("servicequotas:GetServiceQuota", "*"), deny, "only the dispatcher reads it"),
+        # source leases (overlap skip/queue/replace): the dispatcher claims, takes over and frees; the others free
+        ("dispatcher", Request("s3:PutObject", f"{bucket}/sources/{LEASE}"), allow, "claim or take over a lease"),
+        ("dispatcher", Request("s3:GetObject", f"{bucket}/sources/{LEASE}"), allow, "which run holds the source"),
+        ("dispatcher", Request("s3:DeleteObject", f"{bucket}/sources/{LEASE}"), allow, "free a stale or unused one"),
+        ("dispatcher", Request("s3:GetObject", f"{run_folder}/spec.json"), deny, "not the run folders"),
+        ("reconciler", Request("s3:GetObject", f"{bucket}/sources/{LEASE}"), allow, "read the lease"),
+        ("reconciler", Request("s3:DeleteObject", f"{bucket}/sources/{LEASE}"), allow, "free the stopped run's lease"),
+        ("reconciler", Request("s3:PutObject", f"{bucket}/sources/{LEASE}"), deny, "never claims"),
+        ("backstop", Request("s3:ListBucket", bucket, {"s3:prefix": "sources/"}), allow, "list the leases"),
+        ("backstop", Request("s3:GetObject", f"{bucket}/sources/{LEASE}"), allow, "read a lease"),
+        ("backstop", Request("s3:DeleteObject", f"{bucket}/sources/{LEASE}"), allow, "free a stale lease"),
+        ("backstop", Request("s3:PutObject", f"{bucket}/sources/{LEASE}"), deny, "never claims"),
         # reconciler: the log tail and the token, nothing in ECS
         ("reconciler", Request("logs:GetLogEvents", log_stream), allow, "log tail"),
         ("reconciler", Request("logs:GetLogEvents", other_log_stream), deny, "another log group"),

@@ -182,6 +182,48 @@ def test_template_in_moto_with_default_lists_creates_stack_complete() -> None:
     assert created["status"] == "CREATE_COMPLETE"
     assert configuration["Environment"]["Variables"]["SECRET_ARNS"] == ""
     assert configuration["Environment"]["Variables"]["RUN_ENV_VARS"] == ""
+    # no SmallRunnerImage: one base task definition, every run on RunnerImage
+    assert configuration["Environment"]["Variables"]["SMALL_TASK_DEFINITION_ARN"] == ""
+    assert "SmallRunnerTaskDefinitionArn" not in created["outputs"]
+
+
+def test_template_in_moto_small_runner_image_makes_a_second_base_for_the_dispatcher(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GIVEN SmallRunnerImage: a second base task definition, the same but for the image, named in the
+    dispatcher's environment with the plugins it bakes, which the dispatcher's settings accept."""
+    from dispatcher.settings import DispatcherSettings
+
+    with mock_aws():
+        created = create_stack(
+            boto3.Session(region_name=REGION), "dh-small", {"SmallRunnerImage": "local/datahub-executor-runner:s"}
+        )
+        ecs = created["session"].client("ecs")
+        full, small = (
+            ecs.describe_task_definition(taskDefinition=created["outputs"][output])["taskDefinition"]
+            for output in ("RunnerTaskDefinitionArn", "SmallRunnerTaskDefinitionArn")
+        )
+        environment = (
+            created["session"]
+            .client("lambda")
+            .get_function_configuration(FunctionName=created["outputs"]["DispatcherFunctionName"])["Environment"][
+                "Variables"
+            ]
+        )
+
+    assert small["family"] == "dh-small-runner-small"
+    assert [c["image"] for c in (full["containerDefinitions"] + small["containerDefinitions"])] == [
+        "local/datahub-executor-runner:dev",
+        "local/datahub-executor-runner:s",
+    ]
+    same = ("cpu", "memory", "executionRoleArn", "taskRoleArn", "networkMode", "ephemeralStorage")
+    assert {k: small.get(k) for k in same} == {k: full.get(k) for k in same}
+    assert small["containerDefinitions"][0]["secrets"] == full["containerDefinitions"][0]["secrets"]
+    assert environment["SMALL_TASK_DEFINITION_ARN"] == created["outputs"]["SmallRunnerTaskDefinitionArn"]
+    for name, value in environment.items():
+        monkeypatch.setenv(name, str(value))
+    settings = DispatcherSettings()  # type: ignore[call-arg]
+    assert settings.small_image_plugins == ["datahub-rest", "postgres", "mysql", "glue", "sqlalchemy"]
 
 
 @pytest.mark.parametrize(

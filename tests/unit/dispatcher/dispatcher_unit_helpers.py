@@ -35,6 +35,7 @@ def make_run_command(
     version: str = "1.7.0.17",
     task: str = "RUN_INGEST",
     ingestion_source: str | None = "urn:li:dataHubIngestionSource:b5e3a8e4",
+    extra_pip_plugins: list[str] | None = None,
 ) -> RunCommand:
     recipe = (
         recipe if recipe is not None else {"source": {"type": "postgres", "config": {"password": "${PG_PASSWORD}"}}}
@@ -52,6 +53,7 @@ def make_run_command(
                     "recipe": recipe if isinstance(recipe, str) else json.dumps(recipe),
                     "version": version,
                     "extra_env_vars": json.dumps(env or {}),
+                    **({"extra_pip_plugins": json.dumps(extra_pip_plugins)} if extra_pip_plugins else {}),
                 },
                 "executorId": "remote",
                 "source": source,

@@ -202,3 +202,32 @@ def test_derived_registration_is_a_request_ecs_accepts():
         )
         EcsAdapter(client, "c").register_task_definition(definition, tags)
     assert all(len(t["value"]) <= 256 for t in tags)
+
+
+def test_resolver_derives_from_the_base_it_is_given_each_described_once():
+    # GIVEN the default base and the small image's base (dispatcher/images.py picks one per run)
+    small_arn = BASE_ARN.replace("datahub-executor-runner:7", "datahub-executor-runner-small:2")
+    small_base = {**BASE, "taskDefinitionArn": small_arn, "family": "datahub-executor-runner-small"}
+    ecs = FakeEcs()
+    ecs.describe_task_definition = lambda arn: (  # type: ignore[method-assign]
+        ecs.calls.append("describe-base:" + arn) or {"taskDefinition": small_base if arn == small_arn else BASE}
+    )
+    resolver = TaskDefinitionResolver(ecs, BASE_ARN, "runner")
+
+    # WHEN runs with one secret set launch on each base, twice
+    default = [resolver.for_secrets(PG), resolver.for_secrets(PG, BASE_ARN)]
+    small = [resolver.for_secrets(PG, small_arn), resolver.for_secrets(dict(PG), small_arn)]
+
+    # THEN each base has its own derived family, registered once, and no base is described twice
+    assert default[0] == default[1] and small[0] == small[1] and default[0] != small[0]
+    assert [family_of(arn) for arn in (default[0], small[0])] == [
+        derived_family(BASE_ARN, PG),
+        derived_family(small_arn, PG),
+    ]
+    assert derived_family(small_arn, PG).startswith("datahub-executor-runner-small-s")
+    assert ecs.calls.count("register") == 2
+    assert [c for c in ecs.calls if c.startswith("describe-base")] == [
+        f"describe-base:{BASE_ARN}",
+        f"describe-base:{small_arn}",
+    ]
+    assert resolver.for_secrets({}, small_arn) == small_arn

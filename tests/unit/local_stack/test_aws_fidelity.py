@@ -420,3 +420,23 @@ def test_s3_list_waits_for_a_write_or_delete_in_progress() -> None:
             assert not answered.wait(timeout=1.0)
         assert answered.wait(timeout=10)
         lister.join(timeout=10)
+
+
+def test_ecs_describe_tasks_waits_for_a_run_task_in_progress(ecs: dict[str, Any]) -> None:
+    """ECS answers DescribeTasks consistently while tasks start; moto iterates the cluster's live task dict, and a
+    RunTask in another thread made it answer 500 (seen in the fleet bench). So the two are one step each."""
+    import threading
+
+    arn = ecs["client"].run_task(**ecs["run"])["tasks"][0]["taskArn"]
+    answered = threading.Event()
+
+    def describe() -> None:
+        boto3.client("ecs", region_name=REGION).describe_tasks(cluster=ecs["run"]["cluster"], tasks=[arn])
+        answered.set()
+
+    describer = threading.Thread(target=describe)
+    with aws_fidelity.ECS_ONE_STEP_LOCK:  # a RunTask in progress
+        describer.start()
+        assert not answered.wait(timeout=1.0)
+    assert answered.wait(timeout=10)
+    describer.join(timeout=10)

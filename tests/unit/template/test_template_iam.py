@@ -74,14 +74,31 @@ def test_every_ecs_task_action_is_conditioned_on_the_runner_cluster(template: di
     assert unconditioned == []
 
 
-def test_dispatcher_runs_only_the_runner_family_and_its_derived_families(template: dict[str, Any]) -> None:
+def test_dispatcher_runs_only_the_runner_families_and_their_derived_families(template: dict[str, Any]) -> None:
     (statement,) = statements_granting(template, "DispatcherFunction", "ecs:RunTask")
 
     assert [r["Fn::Sub"].rsplit("/", 1)[1] for r in statement["Resource"]] == [
         "${AWS::StackName}-runner:*",
-        "${AWS::StackName}-runner-s*:*",
+        "${AWS::StackName}-runner-s????????????:*",
+        "${AWS::StackName}-runner-small:*",
+        "${AWS::StackName}-runner-small-s????????????:*",
     ]
     assert resource(template, "RunnerTaskDefinition")["Properties"]["Family"] == {"Fn::Sub": "${AWS::StackName}-runner"}
+    small = resource(template, "SmallRunnerTaskDefinition")
+    assert small["Properties"]["Family"] == {"Fn::Sub": "${AWS::StackName}-runner-small"}
+
+
+def test_small_runner_task_definition_is_the_runner_one_with_the_small_image_only(template: dict[str, Any]) -> None:
+    # GIVEN the two base task definitions WHEN the family and the image are set aside THEN nothing else differs:
+    # a run on the small image gets the same roles, logs, sizes, environment and token secret.
+    full, small = resource(template, "RunnerTaskDefinition"), resource(template, "SmallRunnerTaskDefinition")
+    full_props, small_props = json.loads(json.dumps(full["Properties"])), json.loads(json.dumps(small["Properties"]))
+    images = [props["ContainerDefinitions"][0].pop("Image") for props in (full_props, small_props)]
+    del full_props["Family"], small_props["Family"]
+
+    assert images == [{"Ref": "RunnerImage"}, {"Ref": "SmallRunnerImage"}]
+    assert small_props == full_props
+    assert small["Condition"] == "HasSmallRunnerImage" and "Condition" not in full
 
 
 def test_dispatcher_tags_only_what_it_creates(template: dict[str, Any]) -> None:
@@ -109,7 +126,7 @@ def test_dispatcher_finds_secrets_by_listing_and_never_reads_a_run_secret(templa
     assert "SecretNamePrefix" not in json.dumps(token["Resource"])
 
 
-def test_dispatcher_writes_only_run_folders_the_waiting_line_run_slots_and_the_vcpu_ledger(
+def test_dispatcher_writes_only_run_folders_the_waiting_line_leases_and_the_vcpu_ledger(
     template: dict[str, Any],
 ) -> None:
     writes = statements_granting(template, "DispatcherFunction", "s3:PutObject")
@@ -120,11 +137,13 @@ def test_dispatcher_writes_only_run_folders_the_waiting_line_run_slots_and_the_v
     assert sorted(resources) == [
         "${RunBucket.Arn}/runs/*",
         "${RunBucket.Arn}/slots/*",  # run slots (executor_common/aws/slots.py)
+        "${RunBucket.Arn}/sources/*",  # source leases (executor_common/aws/source_lease.py)
         "${RunBucket.Arn}/vcpus/ledger",  # the vCPU ledger (executor_common/aws/vcpu_ledger.py): one key
         "${RunBucket.Arn}/waiting/*",
     ]
     assert sorted(r["Fn::Sub"] for d in deletes for r in as_list(d["Resource"])) == [
         "${RunBucket.Arn}/slots/*",
+        "${RunBucket.Arn}/sources/*",
         "${RunBucket.Arn}/waiting/*",
     ]
     assert lists["Condition"] == {"StringLike": {"s3:prefix": ["waiting/*", "slots/*"]}}
