@@ -1,8 +1,9 @@
 """Admission control: a stack-wide limit on concurrent runs and on their vCPUs; a run over it waits.
 
-Pure decision (`over_limit`) plus one read of the cluster (`cluster_load`: ListTasks desiredStatus=RUNNING,
-and DescribeTasks only when a vCPU limit is set). With no limit set (0, the default) nothing is read, so
-a launch stays one ECS call. A run over the limit raises `MustWait`: the handler sends the message back
+Pure decision (`over_limit`) plus what the limits need (`stack_load`): ListTasks desiredStatus=RUNNING for a
+run limit, the vCPU ledger (S3, no ECS read) for a vCPU limit. With no limit (0, or the quota default when
+Service Quotas cannot be read) nothing is read, and with a vCPU limit alone nothing from ECS: a launch stays
+one ECS call. A run over the limit raises `MustWait`: the handler sends the message back
 with a delay (dispatcher/waiting.py) and DataHub shows it PENDING with the reason; it is never failed
 and never counts towards the queue's receive count. With a limit, runs waiting for room hold a place in
 the waiting line (dispatcher/line.py), and a run launches only when fewer runs are ahead of it there
