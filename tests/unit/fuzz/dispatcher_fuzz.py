@@ -344,8 +344,10 @@ class FakeWorld:
         found = {n: KNOWN_SECRETS[n] for n in names if n in KNOWN_SECRETS}
         return found, sorted({n for n in names if n not in KNOWN_SECRETS})
 
-    def for_secrets(self, secret_arns: dict[str, str]) -> str:
-        return "arn:aws:ecs:us-east-1:123456789012:task-definition/runner:" + ("2" if secret_arns else "1")
+    def for_secrets(self, secret_arns: dict[str, str], base_arn: str | None = None) -> str:
+        return (base_arn or "arn:aws:ecs:us-east-1:123456789012:task-definition/runner:1").rsplit(":", 1)[0] + (
+            ":2" if secret_arns else ":1"
+        )
 
     def forget(self, task_definition_arn: str) -> bool:
         return False
