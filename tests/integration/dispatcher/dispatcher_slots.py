@@ -65,13 +65,14 @@ def burst_on_containers(
     *,
     without: tuple[str, ...] = (),
     prepare: Callable[[Any], None] | None = None,
+    keep_running: bool = False,
     **environment: str,
 ) -> tuple[int, list[str]]:
     """`bodies` through CONTAINERS dispatcher containers at once (each its own adapters, as a cold start builds
     them, RunTask slowed), tasks ending as they run (STOPPED to the reconciler), until the queue is empty and
-    nothing runs. `without`: adapters left out (`slots`, `leases`, `vcpus`: the controls); `prepare` gets each
-    container's Dependencies (a test may watch its calls). (Most RUNNING seen, the startedBy of every task
-    launched.)"""
+    nothing runs (`keep_running`: no task ends before the queue is empty). `without`: adapters left out
+    (`slots`, `leases`, `vcpus`: the controls); `prepare` gets each container's Dependencies (a test may watch
+    its calls). (Most RUNNING seen, the startedBy of every task launched.)"""
     from dispatcher import handler
     from dispatcher.settings import get_settings
 
@@ -133,9 +134,10 @@ def burst_on_containers(
     try:
         while time.monotonic() < deadline and not errors:
             running = [t for t in stack.tasks() if t["desiredStatus"] == "RUNNING"]
-            if not running and not queue.all_messages():
+            waiting = queue.all_messages()
+            if not running and not waiting:
                 break
-            for task in running[:2]:  # runs end while others launch
+            for task in [] if keep_running and waiting else running[:2]:  # runs end while others launch
                 stop_and_reconcile(stack.ecs, task["taskArn"])
             time.sleep(0.2)
     finally:

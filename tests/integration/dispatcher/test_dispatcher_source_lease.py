@@ -76,8 +76,10 @@ def test_skip_across_parallel_dispatchers_launches_one_and_the_others_name_it(
     # GIVEN the same five containers and a burst of 8 runs of one source, skip
     bodies = [run_body(f"s-{i}", env={POLICY: "skip"}) for i in range(RUNS)]
 
-    # WHEN they are all handled at once
-    most_running, launched = burst_on_containers(dispatcher_stack, command_queue, monkeypatch, bodies)
+    # WHEN they are all handled at once, the first launched run still going until every message was handled
+    most_running, launched = burst_on_containers(
+        dispatcher_stack, command_queue, monkeypatch, bodies, keep_running=True
+    )
 
     # THEN exactly one launched; each other run ended DUPLICATE naming it
     assert most_running == 1
