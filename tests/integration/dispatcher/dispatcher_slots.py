@@ -144,5 +144,5 @@ def burst_on_containers(
         done.set()
         for thread in threads:
             thread.join(timeout=60)
-    assert errors == []
+    assert errors == [], [repr(error) for error in errors]
     return most_running, [t["startedBy"] for t in stack.tasks()]
