@@ -481,6 +481,25 @@ S3_ONE_STEP_LOCK = threading.RLock()
 ECS_ONE_STEP_LOCK = threading.RLock()
 
 
+#: SQS too: moto's ReceiveMessage copies the queue's pending set while another thread's DeleteMessage changes
+#: it, and two DeleteMessage calls each rebuild the message list from the same old one (one deletion lost).
+#: Not reentrant: ReceiveMessage gives it up while it long-polls (`_sqs_wait_lets_others_in`).
+SQS_ONE_STEP_LOCK = threading.Lock()
+
+
+def _sqs_wait_lets_others_in(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's long poll waits inside ReceiveMessage: a send or delete must get in meanwhile, as on SQS."""
+
+    def wait_for_messages(self: Any, timeout: int) -> None:
+        SQS_ONE_STEP_LOCK.release()
+        try:
+            original(self, timeout)
+        finally:
+            SQS_ONE_STEP_LOCK.acquire()
+
+    return wait_for_messages
+
+
 def _one_step(lock: Any, original: Callable[..., Any]) -> Callable[..., Any]:
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         with lock:
@@ -502,6 +521,7 @@ def install() -> None:
         from moto.s3.models import S3Backend
         from moto.s3.responses import S3Response
         from moto.servicequotas.models import ServiceQuotasBackend
+        from moto.sqs.models import Queue as SQSQueue
         from moto.sqs.models import SQSBackend
 
         original_call_action = BaseResponse.call_action
@@ -530,6 +550,9 @@ def install() -> None:
         S3Response.put_object = _one_step(S3_ONE_STEP_LOCK, S3Response.put_object)  # type: ignore[method-assign]
         S3Response.delete_object = _one_step(S3_ONE_STEP_LOCK, S3Response.delete_object)  # type: ignore[method-assign]
         S3Backend.list_objects = _one_step(S3_ONE_STEP_LOCK, S3Backend.list_objects)  # type: ignore[method-assign]
+        for name in ("receive_message", "send_message", "delete_message", "change_message_visibility"):
+            setattr(SQSBackend, name, _one_step(SQS_ONE_STEP_LOCK, getattr(SQSBackend, name)))
+        SQSQueue.wait_for_messages = _sqs_wait_lets_others_in(SQSQueue.wait_for_messages)  # type: ignore[method-assign]
         for name in ("run_task", "describe_tasks", "list_tasks", "stop_task"):
             setattr(
                 EC2ContainerServiceBackend,

@@ -440,3 +440,44 @@ def test_ecs_describe_tasks_waits_for_a_run_task_in_progress(ecs: dict[str, Any]
         assert not answered.wait(timeout=1.0)
     assert answered.wait(timeout=10)
     describer.join(timeout=10)
+
+
+def test_sqs_calls_are_one_step_and_a_long_poll_lets_a_send_in() -> None:
+    """SQS answers each call consistently; moto's ReceiveMessage copied the pending set while a DeleteMessage
+    changed it, and two deletes could each rebuild the message list from the same old one. So the calls are one
+    step each, and a long-polling ReceiveMessage gives way while it waits, as SQS lets a send reach it."""
+    import threading
+    import time
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName="one-step")["QueueUrl"]
+        received: list[str] = []
+
+        def long_poll() -> None:
+            client = boto3.client("sqs", region_name=REGION)
+            messages = client.receive_message(QueueUrl=url, WaitTimeSeconds=10).get("Messages", [])
+            received.extend(message["Body"] for message in messages)
+
+        poller = threading.Thread(target=long_poll)
+        poller.start()
+        time.sleep(0.5)  # the poll is waiting on an empty queue
+        started = time.monotonic()
+        sqs.send_message(QueueUrl=url, MessageBody="run")
+        poller.join(timeout=15)
+        assert received == ["run"] and time.monotonic() - started < 5
+
+        sqs.send_message(QueueUrl=url, MessageBody="second")
+        handle = sqs.receive_message(QueueUrl=url)["Messages"][0]["ReceiptHandle"]
+        deleted = threading.Event()
+
+        def delete() -> None:
+            boto3.client("sqs", region_name=REGION).delete_message(QueueUrl=url, ReceiptHandle=handle)
+            deleted.set()
+
+        deleter = threading.Thread(target=delete)
+        with aws_fidelity.SQS_ONE_STEP_LOCK:  # another call in progress
+            deleter.start()
+            assert not deleted.wait(timeout=1.0)
+        assert deleted.wait(timeout=10)
+        deleter.join(timeout=10)
