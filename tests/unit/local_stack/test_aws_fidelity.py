@@ -398,48 +398,48 @@ def test_service_quotas_answers_the_fargate_vcpu_quotas_the_conditions_set(farga
         assert refused.value.response["Error"]["Code"] == "NoSuchResourceException"
 
 
+def _waits_while_held(lock: Any, call: Any) -> None:
+    """`call` in another thread while `lock` is held (a call in progress): it answers only once the lock is free."""
+    import threading
+
+    answered = threading.Event()
+
+    def run() -> None:
+        call()
+        answered.set()
+
+    caller = threading.Thread(target=run)
+    with lock:
+        caller.start()
+        assert not answered.wait(timeout=1.0)
+    assert answered.wait(timeout=10)
+    caller.join(timeout=10)
+
+
 def test_s3_list_waits_for_a_write_or_delete_in_progress() -> None:
     """S3 answers a LIST as a consistent snapshot; moto iterates the bucket's live dict, and a slot freed during a
     LIST made the moto server answer 500 (KeyError, seen once in the fleet bench). LIST therefore takes the lock
     conditional writes and deletes hold: while one is in progress, a LIST waits for it."""
-    import threading
-
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket="slots-bucket")
         s3.put_object(Bucket="slots-bucket", Key="slots/0", Body=b"{}")
-        answered = threading.Event()
-
-        def list_slots() -> None:
-            boto3.client("s3", region_name=REGION).list_objects_v2(Bucket="slots-bucket", Prefix="slots/")
-            answered.set()
-
-        lister = threading.Thread(target=list_slots)
-        with aws_fidelity.S3_ONE_STEP_LOCK:  # a write or delete in progress
-            lister.start()
-            assert not answered.wait(timeout=1.0)
-        assert answered.wait(timeout=10)
-        lister.join(timeout=10)
+        lister = boto3.client("s3", region_name=REGION)
+        _waits_while_held(
+            aws_fidelity.S3_ONE_STEP_LOCK,  # a write or delete in progress
+            lambda: lister.list_objects_v2(Bucket="slots-bucket", Prefix="slots/"),
+        )
 
 
 def test_ecs_describe_tasks_waits_for_a_run_task_in_progress(ecs: dict[str, Any]) -> None:
     """ECS answers DescribeTasks consistently while tasks start; moto iterates the cluster's live task dict, and a
     RunTask in another thread made it answer 500 (seen in the fleet bench). So the two are one step each."""
-    import threading
-
     arn = ecs["client"].run_task(**ecs["run"])["tasks"][0]["taskArn"]
-    answered = threading.Event()
-
-    def describe() -> None:
-        boto3.client("ecs", region_name=REGION).describe_tasks(cluster=ecs["run"]["cluster"], tasks=[arn])
-        answered.set()
-
-    describer = threading.Thread(target=describe)
-    with aws_fidelity.ECS_ONE_STEP_LOCK:  # a RunTask in progress
-        describer.start()
-        assert not answered.wait(timeout=1.0)
-    assert answered.wait(timeout=10)
-    describer.join(timeout=10)
+    describer = boto3.client("ecs", region_name=REGION)
+    _waits_while_held(
+        aws_fidelity.ECS_ONE_STEP_LOCK,  # a RunTask in progress
+        lambda: describer.describe_tasks(cluster=ecs["run"]["cluster"], tasks=[arn]),
+    )
 
 
 def test_sqs_calls_are_one_step_and_a_long_poll_lets_a_send_in() -> None:
@@ -469,15 +469,8 @@ def test_sqs_calls_are_one_step_and_a_long_poll_lets_a_send_in() -> None:
 
         sqs.send_message(QueueUrl=url, MessageBody="second")
         handle = sqs.receive_message(QueueUrl=url)["Messages"][0]["ReceiptHandle"]
-        deleted = threading.Event()
-
-        def delete() -> None:
-            boto3.client("sqs", region_name=REGION).delete_message(QueueUrl=url, ReceiptHandle=handle)
-            deleted.set()
-
-        deleter = threading.Thread(target=delete)
-        with aws_fidelity.SQS_ONE_STEP_LOCK:  # another call in progress
-            deleter.start()
-            assert not deleted.wait(timeout=1.0)
-        assert deleted.wait(timeout=10)
-        deleter.join(timeout=10)
+        deleter = boto3.client("sqs", region_name=REGION)
+        _waits_while_held(
+            aws_fidelity.SQS_ONE_STEP_LOCK,  # another call in progress
+            lambda: deleter.delete_message(QueueUrl=url, ReceiptHandle=handle),
+        )
