@@ -49,6 +49,7 @@ from local_stack.gms_store import (
     RESULT_ASPECT,
     AspectStore,
     Proposal,
+    load_schema,
     validate_aspect,
 )
 
@@ -94,6 +95,7 @@ class GmsStandIn:
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> GmsStandIn:
         self.store.load()
+        load_schema()
         server = make_server(self.host, self.port, self.wsgi, threaded=True, request_handler=_handler_for(self))
         self._server = server
         self.port = server.server_address[1]

@@ -53,6 +53,12 @@ def _schema() -> tuple[dict[str, Any], frozenset[str], Any]:
     return ASPECT_NAME_MAP, change_types, post_json_transform
 
 
+def load_schema() -> None:
+    """Import DataHub's schema classes now. GMS has them loaded before it serves; a stand-in importing them on its
+    first request (seconds, or tens of seconds while other threads hold the GIL) would time its first callers out."""
+    _schema()
+
+
 def record_name(aspect_name: str) -> str:
     """The record's full rest.li name (`com.linkedin.execution.ExecutionRequestResult`) for GET answers."""
     aspect_map, _, _ = _schema()

@@ -13,6 +13,14 @@ from typing import Any
 
 from executor_common.errors import RetryableError
 
+#: A record left for lack of time did not fail: it comes back this soon, not after the retry backoff.
+OUT_OF_TIME_RETRY_SECONDS = 2
+
+
+class OutOfTime(RetryableError):
+    """Too little of the invocation was left to start (or launch) this record; nothing about it failed."""
+
+
 #: Enough for one record's slowest path: a GMS read and write with their retries, and RunTask.
 RECORD_RESERVE_SECONDS = 20.0
 
@@ -29,12 +37,12 @@ class TimeBudget:
         return cls(remaining if callable(remaining) else None)
 
     def check(self, doing: str) -> None:
-        """RetryableError when less than the reserve is left: `doing` must wait for the next delivery."""
+        """OutOfTime when less than the reserve is left: `doing` must wait for the next delivery."""
         if self._remaining_ms is None:
             return
         left = self._remaining_ms()
         if left < self._reserve_ms:
-            raise RetryableError(
+            raise OutOfTime(
                 f"{doing}: only {left / 1000:.1f} s of this invocation are left (a record needs "
                 f"{self._reserve_ms / 1000:.0f} s); the message comes back"
             )

@@ -44,6 +44,37 @@ def test_handler_transient_failure_backs_off_exponentially_on_the_message(
     assert dispatcher_stack.gms.result(urn_of(f"backoff-{receives}")) is None
 
 
+@pytest.mark.parametrize("receives", [1, 3])
+def test_handler_record_left_for_lack_of_time_comes_back_in_seconds_not_after_the_backoff(
+    dispatcher_stack, command_queue, receives
+):
+    from dispatcher.handler import lambda_handler
+
+    from local_stack.lambdas import LambdaContext
+
+    class AlmostOver(LambdaContext):  # earlier records of the batch used the invocation up: 5 s left
+        def get_remaining_time_in_millis(self) -> int:
+            return 5_000
+
+    context = AlmostOver(
+        function_name="datahub-executor-DispatcherFunction",
+        memory_limit_in_mb=256,
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:datahub-executor-DispatcherFunction",
+        timeout_seconds=60,
+    )
+    # GIVEN a run's `receives`-th delivery reaches an invocation with too little time left to start it
+    event = command_queue.deliver(run_body(f"no-time-{receives}"), receives)
+
+    # WHEN the dispatcher handles it
+    response = lambda_handler(event, context)
+
+    # THEN nothing was tried (no task, nothing in DataHub), so there is no backoff: it is visible again in 2 s
+    assert len(failed_ids(response)) == 1
+    assert dispatcher_stack.tasks() == []
+    assert dispatcher_stack.gms.history(urn_of(f"no-time-{receives}")) == []
+    assert 0 <= command_queue.seconds_until_visible() <= 2
+
+
 def test_handler_last_attempt_writes_failure_with_history_and_consumes(dispatcher_stack, command_queue):
     from dispatcher.handler import dependencies
 
