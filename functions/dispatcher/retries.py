@@ -5,8 +5,9 @@ Before the message goes back, its visibility is set to the backoff for that atte
 on the record's receipt handle), so the next attempt comes after 1, 2, 4, 8 ... minutes instead of the queue's
 fixed visibility timeout; a record left untried for lack of invocation time comes back in seconds. When the
 attempt that failed is the queue's last (the redrive policy's `maxReceiveCount`, passed as MAX_RECEIVE_COUNT),
-the run gets a FAILURE in DataHub that tells its history and the message is consumed: nothing waits silently in the DLQ. The DLQ keeps only what could not even
-be reported (DataHub unreachable on the last attempt, a cancel that could not be carried out).
+the run gets a FAILURE in DataHub that tells its history and the message is consumed: nothing waits silently
+in the DLQ. The DLQ keeps only what could not even be reported (DataHub unreachable on the last attempt, a
+cancel that could not be carried out).
 """
 
 from __future__ import annotations
