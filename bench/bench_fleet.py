@@ -46,7 +46,7 @@ OUTAGE_SECONDS = 30.0
 
 
 def _print(label: str, outcome: fleet_load.Outcome, problems: list[str]) -> None:
-    figures = {k: v for k, v in outcome.figures().items() if k not in ("capacity_per_run", "interrupted_at")}
+    figures = {k: v for k, v in outcome.figures().items() if k not in ("capacity_per_run", "interrupted_runs")}
     print(
         f"{label}: {outcome.requests} requests in {outcome.seconds:.0f} s -> {outcome.by_status}; "
         f"at most {outcome.most_live} running at once (of one source: {outcome.most_live_per_group}); "
@@ -90,7 +90,7 @@ def main() -> dict[str, Any]:
             _print("(d) Spot with fallback, 10 % interrupted", outcome, problems)
             figures = outcome.figures()
             figures.pop("capacity_per_run")
-            figures["interrupted_runs"] = len(figures.pop("interrupted_at"))
+            figures["interrupted_runs"] = len(figures["interrupted_runs"])
             results["d_spot"], broken = figures, broken + problems
         if "e" in ONLY:
             outcome = fleet_load.burst(

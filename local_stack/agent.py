@@ -199,8 +199,8 @@ class LocalEcsAgent:
         self.spot_interruption_rate = spot_interruption_rate
         self._spot_interruption_after = spot_interruption_after_seconds
         self._rng = random.Random(seed)
-        #: The Spot tasks this agent interrupted by itself (`spot_interruption_rate`): task ARN -> when (epoch s).
-        self.interrupted: dict[str, float] = {}
+        #: The Spot tasks this agent interrupted by itself (`spot_interruption_rate`).
+        self.interrupted: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> LocalEcsAgent:
@@ -258,7 +258,7 @@ class LocalEcsAgent:
 
         def interrupt() -> None:
             if not run.done.wait(self._spot_interruption_after) and run.stop_signalled_at is None:
-                self.interrupted[run.task_arn] = time.time()
+                self.interrupted.append(run.task_arn)
                 self.interrupt_spot(run.task_arn)
 
         threading.Thread(target=interrupt, name=f"spot-{run.task_id[-8:]}", daemon=True).start()

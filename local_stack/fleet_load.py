@@ -339,20 +339,21 @@ def spot(
             )
             sent[urn] = time.monotonic()
         outcome = _outcome("spot", stack, sampler, sent, started, timeout)
-        interrupted = dict(stack.agent.interrupted if stack.agent else {})
+        interrupted = set(stack.agent.interrupted if stack.agent else [])
     reruns = {urn: [t.capacity_provider for t in sampler.tasks_of(urn)] for urn in sent}
-    interrupted_at = {urn: interrupted[t.arn] for urn in sent for t in sampler.tasks_of(urn) if t.arn in interrupted}
-    outcome.extra.update({"interrupted_at": interrupted_at, "capacity_per_run": reruns})
+    outcome.extra.update(
+        {
+            "interrupted_runs": sorted(urn for urn in sent if any(t.arn in interrupted for t in sampler.tasks_of(urn))),
+            "capacity_per_run": reruns,
+        }
+    )
     return outcome
 
 
-def _final_written_by(stack: LocalStack, urn: str, at: float) -> bool:
-    """The run's first final status in DataHub ended (startTimeMs + durationMs) by `at` (epoch s)."""
+def _first_final_status(stack: LocalStack, urn: str) -> str | None:
+    """The first final status DataHub got for the run (the runner's, unless the task died before writing)."""
     assert stack.gms is not None
-    for result in stack.gms.history(urn):
-        if result.get("status") in TERMINAL_STATUSES:
-            return (result.get("startTimeMs", 0) + result.get("durationMs", 0)) / 1000 <= at
-    return False
+    return next((r["status"] for r in stack.gms.history(urn) if r.get("status") in TERMINAL_STATUSES), None)
 
 
 # -- the promises ----------------------------------------------------------------------------------
@@ -399,14 +400,15 @@ def check_one_source(outcome: Outcome, policy: str, stack: LocalStack) -> list[s
 
 def check_spot(outcome: Outcome, stack: LocalStack) -> list[str]:
     """Every run SUCCESS; an interrupted run re-ran once on on-demand, as the same (only) execution request,
-    unless its final status was in DataHub before the interruption came."""
+    unless the ingestion had completed before the interruption came."""
     assert stack.gms is not None
     problems = check_burst_without_once(outcome)
-    interrupted: dict[str, float] = outcome.extra["interrupted_at"]
+    interrupted = set(outcome.extra["interrupted_runs"])
     if not interrupted:
         problems.append("no Spot task was interrupted: the figure shows nothing")
-    # the runner had written its final status when the interruption came: nothing to run again
-    finished_first = {urn for urn, at in interrupted.items() if _final_written_by(stack, urn, at)}
+    # the ingestion had completed when the interruption came (the runner's SUCCESS came first): the reconciler
+    # finds the run final, so nothing runs again
+    finished_first = {urn for urn in interrupted if _first_final_status(stack, urn) == "SUCCESS"}
     for urn, providers in outcome.extra["capacity_per_run"].items():
         rerun = urn in interrupted and urn not in finished_first
         expected = ["FARGATE_SPOT", None] if rerun else ["FARGATE_SPOT"]

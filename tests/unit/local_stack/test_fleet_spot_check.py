@@ -1,5 +1,5 @@
-"""The Spot figure's check (bench figure (d)): an interrupted run must re-run on on-demand, unless its final
-status was already in DataHub when the interruption came (the runner had finished; nothing is left to do)."""
+"""The Spot figure's check (bench figure (d)): an interrupted run must re-run on on-demand, unless its ingestion
+had completed when the interruption came (the runner's SUCCESS came first: the reconciler finds the run final)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 from local_stack.fleet_load import Outcome, check_spot
 from local_stack.gms_standin import GmsStandIn
 
-INTERRUPTED_AT = 1_800_000_000.0  # epoch s
 RUNS = {
     "urn:li:dataHubExecutionRequest:spot-finished-first": ["FARGATE_SPOT"],
     "urn:li:dataHubExecutionRequest:spot-reran": ["FARGATE_SPOT", None],
@@ -17,11 +16,11 @@ RUNS = {
 }
 
 
-def _stack_with_results(ended_before: dict[str, bool]) -> Any:
+def _stack_with_results(histories: dict[str, list[str]]) -> Any:
     gms = GmsStandIn()
-    for urn, before in ended_before.items():
-        end_ms = int(INTERRUPTED_AT * 1000) + (-500 if before else 500)
-        gms.seed_result(urn, {"status": "SUCCESS", "startTimeMs": end_ms - 4_000, "durationMs": 4_000})
+    for urn, statuses in histories.items():
+        for status in statuses:
+            gms.seed_result(urn, {"status": status, "startTimeMs": 1_800_000_000_000})
     return SimpleNamespace(gms=gms)
 
 
@@ -39,14 +38,15 @@ def _outcome() -> Outcome:
         dlq=0,
         refused={},
         interrupted=3,
-        extra={"interrupted_at": dict.fromkeys(RUNS, INTERRUPTED_AT), "capacity_per_run": RUNS},
+        extra={"interrupted_runs": sorted(RUNS), "capacity_per_run": RUNS},
     )
 
 
-def test_spot_check_accepts_no_rerun_only_for_a_run_that_had_finished_before_its_interruption():
-    # GIVEN three interrupted Spot runs: one had written SUCCESS before the interruption, one re-ran on
-    # on-demand, one wrote SUCCESS after it without a re-run
-    stack = _stack_with_results({urn: "finished-first" in urn for urn in RUNS})
+def test_spot_check_accepts_no_rerun_only_for_a_run_whose_ingestion_completed_before_its_interruption():
+    # GIVEN three interrupted Spot runs: one's ingestion had completed (SUCCESS first); one was cut (the runner's
+    # CANCELLED) and re-ran on on-demand; one was cut and ended SUCCESS without a re-run
+    cut = ["RUNNING", "CANCELLED", "PENDING", "RUNNING", "SUCCESS"]
+    stack = _stack_with_results({urn: ["RUNNING", "SUCCESS"] if "finished-first" in urn else cut for urn in RUNS})
 
     # THEN only the last breaks the figure
     assert check_spot(_outcome(), stack) == [
