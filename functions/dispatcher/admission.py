@@ -37,7 +37,7 @@ from dispatcher.overlap import SourceHold, release_hold, settle_overlap
 from dispatcher.planner import started_by_for
 from dispatcher.settings import DispatcherSettings
 from dispatcher.validation import ValidatedRun
-from dispatcher.vcpu_limit import limit_now
+from dispatcher.vcpu_limit import limit_named, limit_now
 
 #: ECS counts task CPU in units: 1024 = 1 vCPU.
 CPU_UNITS_PER_VCPU = 1024
@@ -69,6 +69,11 @@ class Limits:
 
     max_runs: int = 0
     max_vcpus: float = 0
+    #: How a waiting reason names `max_vcpus` (`{}` for its value): the parameter, or the account's quota.
+    vcpus_named: str = "the stack's limit is {} (MaxConcurrentVcpus)"
+
+    def vcpu_limit_said(self) -> str:
+        return self.vcpus_named.format(f"{self.max_vcpus:g}")
 
     @property
     def any(self) -> bool:
@@ -81,8 +86,7 @@ def over_limit(load: Load, limits: Limits, run_vcpus: float) -> str | None:
         return f"{load.runs} runs are running, the stack's limit is {limits.max_runs} (MaxConcurrentRuns)"
     if limits.max_vcpus > 0 and load.vcpus + run_vcpus > limits.max_vcpus:
         return (
-            f"{load.vcpus:g} vCPUs are in use and this run needs {run_vcpus:g}; the stack's limit is "
-            f"{limits.max_vcpus:g} (MaxConcurrentVcpus)"
+            f"{load.vcpus:g} vCPUs are in use and this run needs {run_vcpus:g}; {limits.vcpu_limit_said()}"
         )
     return None
 
@@ -175,7 +179,11 @@ def _claim_room(
     vcpu_limit: float | None,
 ) -> Admitted:
     """The stack's limits, the waiting line, the run slot and the vCPU ledger: `MustWait`, or what it claimed."""
-    limits = Limits(settings.max_concurrent_runs, limit_now(settings, None) if vcpu_limit is None else vcpu_limit)
+    limits = Limits(
+        settings.max_concurrent_runs,
+        limit_now(settings, None) if vcpu_limit is None else vcpu_limit,
+        limit_named(settings),
+    )
     if not limits.any:
         return Admitted()
     run_vcpus = int(run.size.cpu) / CPU_UNITS_PER_VCPU
@@ -221,7 +229,7 @@ def _claim_room(
             "other dispatchers kept changing the vCPU ledger; trying again shortly"
             if claim.busy
             else f"{claim.used:g} vCPUs are held by runs launching or running and this run needs {run_vcpus:g}; "
-            f"the stack's limit is {limits.max_vcpus:g} (MaxConcurrentVcpus)"
+            f"{limits.vcpu_limit_said()}"
         )
         raise MustWait(why, me, ahead)
     return Admitted(slot, vcpus=run_vcpus, vcpus_fresh=claim.fresh)

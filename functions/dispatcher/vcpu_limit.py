@@ -86,3 +86,12 @@ def limit_now(settings: DispatcherSettings, limit: Callable[[], float] | None) -
     if limit is not None:
         return limit()
     return 0.0 if settings.max_concurrent_vcpus == QUOTA else float(settings.max_concurrent_vcpus)
+
+
+def limit_named(settings: DispatcherSettings) -> str:
+    """How a waiting run's reason names the vCPU limit, with a `{}` for its value: the user must know whether to
+    raise the parameter or ask AWS for a higher quota."""
+    if settings.max_concurrent_vcpus != QUOTA:
+        return "the stack's limit is {} (MaxConcurrentVcpus)"
+    kind = "Spot" if settings.capacity_provider == "FARGATE_SPOT" else "On-Demand"
+    return f"the account's Fargate {kind} vCPU quota is {{}} (MaxConcurrentVcpus=quota)"

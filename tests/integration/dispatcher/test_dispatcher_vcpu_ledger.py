@@ -197,14 +197,17 @@ def test_default_limit_is_the_accounts_fargate_quota_read_once_and_a_launch_stay
     for name in ("quo-1", "quo-2", "quo-3"):
         assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(run_body(name)))) == []
 
-    # THEN two run and the third waits for the quota, before asking RunTask; the quota was read once, and each
+    # THEN two run and the third waits for the quota (named as the account's, so the admin knows to ask AWS for
+    # more rather than raise a parameter), before asking RunTask; the quota was read once, and each
     # launch made one ECS call (the vCPUs in use come from the ledger, not from ListTasks + DescribeTasks)
     assert [dispatcher_stack.gms.result(urn_of(n))["status"] for n in ("quo-1", "quo-2", "quo-3")] == [
         "RUNNING",
         "RUNNING",
         "PENDING",
     ]
-    assert "the stack's limit is 2 (MaxConcurrentVcpus)" in dispatcher_stack.gms.result(urn_of("quo-3"))["report"]
+    assert "the account's Fargate On-Demand vCPU quota is 2 (MaxConcurrentVcpus=quota)" in (
+        dispatcher_stack.gms.result(urn_of("quo-3"))["report"]
+    )
     assert quota_calls == ["GetServiceQuota"]
     assert dict(dispatcher_stack.ecs_calls.calls) == {"RunTask": 2}
     assert aws_fidelity.fargate_refusals() == {}
