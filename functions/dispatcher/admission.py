@@ -85,9 +85,7 @@ def over_limit(load: Load, limits: Limits, run_vcpus: float) -> str | None:
     if limits.max_runs > 0 and load.runs + 1 > limits.max_runs:
         return f"{load.runs} runs are running, the stack's limit is {limits.max_runs} (MaxConcurrentRuns)"
     if limits.max_vcpus > 0 and load.vcpus + run_vcpus > limits.max_vcpus:
-        return (
-            f"{load.vcpus:g} vCPUs are in use and this run needs {run_vcpus:g}; {limits.vcpu_limit_said()}"
-        )
+        return f"{load.vcpus:g} vCPUs are in use and this run needs {run_vcpus:g}; {limits.vcpu_limit_said()}"
     return None
 
 

@@ -205,8 +205,9 @@ def test_default_limit_is_the_accounts_fargate_quota_read_once_and_a_launch_stay
         "RUNNING",
         "PENDING",
     ]
-    assert "the account's Fargate On-Demand vCPU quota is 2 (MaxConcurrentVcpus=quota)" in (
-        dispatcher_stack.gms.result(urn_of("quo-3"))["report"]
+    assert (
+        "the account's Fargate On-Demand vCPU quota is 2 (MaxConcurrentVcpus=quota)"
+        in (dispatcher_stack.gms.result(urn_of("quo-3"))["report"])
     )
     assert quota_calls == ["GetServiceQuota"]
     assert dict(dispatcher_stack.ecs_calls.calls) == {"RunTask": 2}
