@@ -39,6 +39,9 @@ Service Quotas: moto 5.2.5 knows only `vpc`. GetServiceQuota for `fargate` L-303
 quota the conditions above set (the local stack's `--vcpu-quota` / `--spot-vcpu-quota`), with the fields
 AWS returns; a quota the conditions leave at 0 answers `NoSuchResourceException`, as moto does for any
 service it does not know: the dispatcher's default limit then falls back to "none of the stack's own".
+With `vcpu_quotas_applied=False` (an account that never adjusted them) GetServiceQuota answers
+`NoSuchResourceException` for them, as Service Quotas does for a quota with no applied value, and
+GetAWSDefaultServiceQuota (which moto lacks) answers their value.
 
 S3 (rest-xml, not parsed here): object keys over 1,024 UTF-8 bytes are refused (`KeyTooLongError`).
 
@@ -282,6 +285,8 @@ class FargateConditions:
     capacity_failure_rate: float = 0
     #: Share of Spot RunTask calls answered "Capacity is unavailable" (on-demand is not short).
     spot_no_capacity_rate: float = 0
+    #: False: the quotas were never adjusted, so Service Quotas has no applied value, only AWS's default.
+    vcpu_quotas_applied: bool = True
     seed: int = 14
 
 
@@ -379,11 +384,14 @@ FARGATE_VCPU_QUOTAS = {
 }
 
 
-def _fargate_quotas(original: Callable[..., Any]) -> Callable[..., Any]:
-    def get_service_quota(self: Any, service_code: str, quota_code: str) -> dict[str, Any]:
+def _fargate_quotas(original: Callable[..., Any], *, applied: bool) -> Callable[..., Any]:
+    """GetServiceQuota (`applied`: none when the conditions say never adjusted) or GetAWSDefaultServiceQuota (always)
+    for the Fargate vCPU quotas the conditions set."""
+
+    def get_quota(self: Any, service_code: str, quota_code: str) -> dict[str, Any]:
         known = FARGATE_VCPU_QUOTAS.get(quota_code) if service_code == "fargate" else None
         value = float(getattr(_fargate.conditions, known[1])) if known else 0.0
-        if known is None or value <= 0:
+        if known is None or value <= 0 or (applied and not _fargate.conditions.vcpu_quotas_applied):
             return dict(original(self, service_code=service_code, quota_code=quota_code))
         return {
             "ServiceCode": "fargate",
@@ -397,7 +405,23 @@ def _fargate_quotas(original: Callable[..., Any]) -> Callable[..., Any]:
             "GlobalQuota": False,
         }
 
-    return get_service_quota
+    return get_quota
+
+
+def _no_default_quota(self: Any, service_code: str, quota_code: str) -> dict[str, Any]:
+    """moto has no GetAWSDefaultServiceQuota: the answer for a quota it does not know."""
+    from moto.servicequotas.exceptions import NoSuchResource
+
+    raise NoSuchResource
+
+
+def _get_aws_default_service_quota(self: Any) -> str:
+    """The response side moto lacks, shaped as its GetServiceQuota."""
+    params = json.loads(self.body)
+    quota = self.backend.get_aws_default_service_quota(
+        service_code=str(params.get("ServiceCode")), quota_code=str(params.get("QuotaCode"))
+    )
+    return json.dumps({"Quota": quota})
 
 
 # -- task size ------------------------------------------------------------------------------------
@@ -521,6 +545,7 @@ def install() -> None:
         from moto.s3.models import S3Backend
         from moto.s3.responses import S3Response
         from moto.servicequotas.models import ServiceQuotasBackend
+        from moto.servicequotas.responses import ServiceQuotasResponse
         from moto.sqs.models import Queue as SQSQueue
         from moto.sqs.models import SQSBackend
 
@@ -561,7 +586,11 @@ def install() -> None:
             )
         parsing.generate_resource_name = _bounded_generated_names(parsing.generate_resource_name)
         ServiceQuotasBackend.get_service_quota = _fargate_quotas(  # type: ignore[method-assign]
-            ServiceQuotasBackend.get_service_quota
+            ServiceQuotasBackend.get_service_quota, applied=True
         )
+        ServiceQuotasBackend.get_aws_default_service_quota = _fargate_quotas(  # type: ignore[attr-defined]
+            _no_default_quota, applied=False
+        )
+        ServiceQuotasResponse.get_aws_default_service_quota = _get_aws_default_service_quota  # type: ignore[attr-defined]
         SQSBackend.is_message_valid_based_on_retention_period = _retention_check_reads_one_attribute  # type: ignore[method-assign]
         _INSTALLED = True

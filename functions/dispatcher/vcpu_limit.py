@@ -72,8 +72,9 @@ class VcpuLimit:
         except (RetryableError, PermanentError) as exc:
             logger.warning(
                 "Could not read the account's Fargate vCPU quota; no stack vCPU limit until the next read "
-                "(RunTask's quota answer still makes runs wait). Allow servicequotas:GetServiceQuota, and give a "
-                "Lambda in a VPC a servicequotas interface endpoint, or set MaxConcurrentVcpus to a number",
+                "(RunTask's quota answer still makes runs wait). Allow servicequotas:GetServiceQuota and "
+                "GetAWSDefaultServiceQuota, give a Lambda in a VPC a servicequotas interface endpoint, or set "
+                "MaxConcurrentVcpus to a number",
                 extra={"error": str(exc)[:300], "retry_in_seconds": self.ttl_seconds},
             )
             return 0.0

@@ -2,8 +2,10 @@
 
 Service code `fargate`; `L-3032A538` "Fargate On-Demand vCPU resource count" bounds the vCPUs of the
 account's on-demand Fargate tasks in the Region, `L-36FBB829` "Fargate Spot vCPU resource count" those
-of its Spot tasks: a Spot task counts against the Spot quota only. GetServiceQuota has no resource-level
-permission (IAM `Resource: "*"`).
+of its Spot tasks: a Spot task counts against the Spot quota only. GetServiceQuota answers the applied value;
+for a quota never adjusted in the account it may answer NoSuchResourceException ("If the applied quota value
+is not available for a quota, the quota is not retrieved"), and then AWS's default value, from
+GetAWSDefaultServiceQuota, is the quota. Neither action has resource-level permissions (IAM `Resource: "*"`).
 """
 
 from __future__ import annotations
@@ -28,8 +30,13 @@ class QuotasAdapter:
         self.client = client
 
     def fargate_vcpu_quota(self, *, spot: bool) -> float:
-        """The quota's applied value; a classified project error when it cannot be read (denied, unreachable)."""
+        """The quota's applied value, else AWS's default; a classified project error when neither can be read."""
         code = SPOT_VCPU_QUOTA if spot else ON_DEMAND_VCPU_QUOTA
+        quota = {"ServiceCode": FARGATE_SERVICE_CODE, "QuotaCode": code}
         with aws_call(f"Reading the account's Fargate vCPU quota {code} (GetServiceQuota)"):
-            answer = self.client.get_service_quota(ServiceCode=FARGATE_SERVICE_CODE, QuotaCode=code)
-        return float(answer["Quota"]["Value"])
+            try:
+                return float(self.client.get_service_quota(**quota)["Quota"]["Value"])
+            except self.client.exceptions.NoSuchResourceException:
+                pass  # no applied value: the account never changed it, so AWS's default is the quota
+        with aws_call(f"Reading the default of the Fargate vCPU quota {code} (GetAWSDefaultServiceQuota)"):
+            return float(self.client.get_aws_default_service_quota(**quota)["Quota"]["Value"])

@@ -180,13 +180,19 @@ def test_backstop_frees_a_stale_entry_and_keeps_live_and_fresh_ones(dispatcher_s
     assert sorted(_ledger(dispatcher_stack)) == sorted([urn_of("live-1"), urn_of("launching-1")])
 
 
+@pytest.mark.parametrize(
+    ("applied", "reads"),
+    [(True, ["GetServiceQuota"]), (False, ["GetServiceQuota", "GetAWSDefaultServiceQuota"])],
+    ids=["adjusted", "never-adjusted"],
+)
 def test_default_limit_is_the_accounts_fargate_quota_read_once_and_a_launch_stays_one_ecs_call(
-    dispatcher_stack, command_queue, monkeypatch, fargate_quota
+    dispatcher_stack, command_queue, monkeypatch, fargate_quota, applied, reads
 ):
     from dispatcher.handler import dependencies
 
     # GIVEN the template's default MaxConcurrentVcpus (quota) and an account whose Fargate On-Demand quota is 2
-    fargate_quota(on_demand_vcpu_quota=2)
+    # (`applied`: adjusted, so Service Quotas has an applied value; else only AWS's default)
+    fargate_quota(on_demand_vcpu_quota=2, vcpu_quotas_applied=applied)
     configure(monkeypatch, MAX_CONCURRENT_VCPUS="quota", MAX_CONCURRENT_RUNS="0")
     quota_calls: list[str] = []
     quotas = dependencies().vcpu_limit.quotas  # type: ignore[union-attr]
@@ -198,8 +204,9 @@ def test_default_limit_is_the_accounts_fargate_quota_read_once_and_a_launch_stay
         assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(run_body(name)))) == []
 
     # THEN two run and the third waits for the quota (named as the account's, so the admin knows to ask AWS for
-    # more rather than raise a parameter), before asking RunTask; the quota was read once, and each
-    # launch made one ECS call (the vCPUs in use come from the ledger, not from ListTasks + DescribeTasks)
+    # more rather than raise a parameter), before asking RunTask; the quota was read once (its default when it
+    # has no applied value), and each launch made one ECS call (the vCPUs in use come from the ledger, not from
+    # ListTasks + DescribeTasks)
     assert [dispatcher_stack.gms.result(urn_of(n))["status"] for n in ("quo-1", "quo-2", "quo-3")] == [
         "RUNNING",
         "RUNNING",
@@ -209,7 +216,7 @@ def test_default_limit_is_the_accounts_fargate_quota_read_once_and_a_launch_stay
         "the account's Fargate On-Demand vCPU quota is 2 (MaxConcurrentVcpus=quota)"
         in (dispatcher_stack.gms.result(urn_of("quo-3"))["report"])
     )
-    assert quota_calls == ["GetServiceQuota"]
+    assert quota_calls == reads
     assert dict(dispatcher_stack.ecs_calls.calls) == {"RunTask": 2}
     assert aws_fidelity.fargate_refusals() == {}
 

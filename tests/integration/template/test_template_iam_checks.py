@@ -242,6 +242,9 @@ def calls(deployed: dict[str, Any]) -> list[tuple[str, Request, Decision, str]]:
         ("dispatcher", Request("servicequotas:GetServiceQuota", "*"), allow, "the account's Fargate vCPU quota"),
         ("reconciler", Request("servicequotas:GetServiceQuota", "*"), deny, "only the dispatcher reads it"),
         ("backstop", Request("servicequotas:GetServiceQuota", "*"), deny, "only the dispatcher reads it"),
+        # its default value, read when the quota was never adjusted (no applied value)
+        ("dispatcher", Request("servicequotas:GetAWSDefaultServiceQuota", "*"), allow, "the quota's default"),
+        ("reconciler", Request("servicequotas:GetAWSDefaultServiceQuota", "*"), deny, "only the dispatcher reads it"),
         # source leases (overlap skip/queue/replace): the dispatcher claims, takes over and frees; the others free
         ("dispatcher", Request("s3:PutObject", f"{bucket}/sources/{LEASE}"), allow, "claim or take over a lease"),
         ("dispatcher", Request("s3:GetObject", f"{bucket}/sources/{LEASE}"), allow, "which run holds the source"),

@@ -398,6 +398,29 @@ def test_service_quotas_answers_the_fargate_vcpu_quotas_the_conditions_set(farga
         assert refused.value.response["Error"]["Code"] == "NoSuchResourceException"
 
 
+def test_service_quotas_answers_only_the_default_for_fargate_vcpu_quotas_never_adjusted(
+    fargate_conditions: Any,
+) -> None:
+    # GIVEN an account that never adjusted its Fargate On-Demand vCPU quota (AWS's default, 6)
+    fargate_conditions(aws_fidelity.FargateConditions(on_demand_vcpu_quota=6, vcpu_quotas_applied=False))
+    with mock_aws():
+        quotas = boto3.client("service-quotas", region_name=REGION)
+
+        # THEN GetServiceQuota finds no applied value, as Service Quotas answers then
+        with pytest.raises(ClientError) as refused:
+            quotas.get_service_quota(ServiceCode="fargate", QuotaCode="L-3032A538")
+        assert refused.value.response["Error"]["Code"] == "NoSuchResourceException"
+
+        # AND GetAWSDefaultServiceQuota answers the default, with the same fields
+        default = quotas.get_aws_default_service_quota(ServiceCode="fargate", QuotaCode="L-3032A538")["Quota"]
+        assert (default["Value"], default["QuotaName"]) == (6, "Fargate On-Demand vCPU resource count")
+
+        # AND a quota not set at all has neither
+        with pytest.raises(ClientError) as unknown:
+            quotas.get_aws_default_service_quota(ServiceCode="fargate", QuotaCode="L-36FBB829")
+        assert unknown.value.response["Error"]["Code"] == "NoSuchResourceException"
+
+
 def _waits_while_held(lock: Any, call: Any) -> None:
     """`call` in another thread while `lock` is held (a call in progress): it answers only once the lock is free."""
     import threading

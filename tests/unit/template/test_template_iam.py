@@ -14,6 +14,7 @@ STAR_ONLY_ACTIONS = {
     "ecs:DescribeTaskDefinition",
     "secretsmanager:ListSecrets",
     "servicequotas:GetServiceQuota",  # the default MaxConcurrentVcpus=quota (dispatcher/vcpu_limit.py)
+    "servicequotas:GetAWSDefaultServiceQuota",  # its default value, when it has no applied value
 }
 RUNNER_LOG_STREAMS = {
     "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${RunnerLogGroup}:log-stream:*"
@@ -236,12 +237,16 @@ def test_token_parameter_is_used_only_to_create_the_token_secret(template: dict[
 
 
 def test_dispatcher_reads_service_quotas_only_with_the_quota_default(template: dict[str, Any]) -> None:
-    # GetServiceQuota is granted under the VcpuLimitFromQuota condition only: a number (or 0) grants nothing.
+    # The quota reads are granted under the VcpuLimitFromQuota condition only: a number (or 0) grants nothing.
     statements = template["Resources"]["DispatcherFunction"]["Properties"]["Policies"][0]["Statement"]
     (granting,) = [
         item["Fn::If"]
         for item in statements
-        if "Fn::If" in item and item["Fn::If"][1].get("Action") == "servicequotas:GetServiceQuota"
+        if "Fn::If" in item and "servicequotas:GetServiceQuota" in as_list(item["Fn::If"][1].get("Action"))
+    ]
+    assert sorted(as_list(granting[1]["Action"])) == [
+        "servicequotas:GetAWSDefaultServiceQuota",
+        "servicequotas:GetServiceQuota",
     ]
     assert granting[0] == "VcpuLimitFromQuota"
     assert granting[2] == {"Ref": "AWS::NoValue"}
