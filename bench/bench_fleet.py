@@ -52,7 +52,7 @@ def _print(label: str, outcome: fleet_load.Outcome, problems: list[str]) -> None
         f"at most {outcome.most_live} running at once (of one source: {outcome.most_live_per_group}); "
         f"longest wait {outcome.longest_wait_s:.1f} s; launch rate {outcome.launch_rate_per_s:.2f}/s; "
         f"DLQ {outcome.dlq}; RunTask refused {outcome.refused or 0}; Spot interrupted {outcome.interrupted}"
-        + (f"; {', '.join(f'{k} {v}' for k, v in figures.items() if k.startswith(('gms', 'runs_going')))}")
+        + (f"; {', '.join(f'{k} {v}' for k, v in figures.items() if k.startswith(('gms', 'runs_going', 'reran')))}")
         + (f"\n  BROKEN: {problems}" if problems else "  [holds]"),
         flush=True,
     )

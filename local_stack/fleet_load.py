@@ -345,6 +345,7 @@ def spot(
         {
             "interrupted_runs": sorted(urn for urn in sent if any(t.arn in interrupted for t in sampler.tasks_of(urn))),
             "capacity_per_run": reruns,
+            "reran_on_demand": sum(providers == ["FARGATE_SPOT", None] for providers in reruns.values()),
         }
     )
     return outcome
