@@ -351,10 +351,17 @@ def spot(
     return outcome
 
 
-def _first_final_status(stack: LocalStack, urn: str) -> str | None:
-    """The first final status DataHub got for the run (the runner's, unless the task died before writing)."""
+def _spot_rerun(stack: LocalStack, urn: str) -> tuple[bool, bool]:
+    """(Was the run re-run: a PENDING after it first ran, as the reconciler writes when it sends the on-demand
+    re-run; had it ended SUCCESS before that re-run)."""
     assert stack.gms is not None
-    return next((r["status"] for r in stack.gms.history(urn) if r.get("status") in TERMINAL_STATUSES), None)
+    statuses = [r.get("status") for r in stack.gms.history(urn)]
+    if "RUNNING" not in statuses:
+        return False, False
+    since_running = statuses[statuses.index("RUNNING") :]
+    if "PENDING" not in since_running:
+        return False, False
+    return True, "SUCCESS" in since_running[: since_running.index("PENDING")]
 
 
 # -- the promises ----------------------------------------------------------------------------------
@@ -407,11 +414,11 @@ def check_spot(outcome: Outcome, stack: LocalStack) -> list[str]:
     interrupted = set(outcome.extra["interrupted_runs"])
     if not interrupted:
         problems.append("no Spot task was interrupted: the figure shows nothing")
-    # the ingestion had completed when the interruption came (the runner's SUCCESS came first): the reconciler
-    # finds the run final, so nothing runs again
-    finished_first = {urn for urn in interrupted if _first_final_status(stack, urn) == "SUCCESS"}
     for urn, providers in outcome.extra["capacity_per_run"].items():
-        rerun = urn in interrupted and urn not in finished_first
+        # not re-run, yet SUCCESS (checked above): the ingestion had completed when the interruption came
+        rerun, succeeded_before = _spot_rerun(stack, urn) if urn in interrupted else (False, False)
+        if succeeded_before:
+            problems.append(f"{urn}: re-run on on-demand after it had ended SUCCESS")
         expected = ["FARGATE_SPOT", None] if rerun else ["FARGATE_SPOT"]
         if providers != expected and not (urn not in interrupted and providers == [None]):  # no Spot room: on-demand
             problems.append(f"{urn}: tasks on {providers}, expected {expected}")

@@ -9,10 +9,21 @@ from typing import Any
 from local_stack.fleet_load import Outcome, check_spot
 from local_stack.gms_standin import GmsStandIn
 
+CUT_RERUN = ["RUNNING", "CANCELLED", "PENDING", "RUNNING", "SUCCESS"]  # the runner's CANCELLED, the re-run's
+#: urn -> (its DataHub history, the capacity providers of its tasks)
 RUNS = {
-    "urn:li:dataHubExecutionRequest:spot-finished-first": ["FARGATE_SPOT"],
-    "urn:li:dataHubExecutionRequest:spot-reran": ["FARGATE_SPOT", None],
-    "urn:li:dataHubExecutionRequest:spot-not-rerun": ["FARGATE_SPOT"],
+    "urn:li:dataHubExecutionRequest:spot-finished-first": (["RUNNING", "SUCCESS"], ["FARGATE_SPOT"]),
+    "urn:li:dataHubExecutionRequest:spot-reran": (CUT_RERUN, ["FARGATE_SPOT", None]),
+    # killed before the runner wrote anything final: the reconciler's PENDING is the first after RUNNING
+    "urn:li:dataHubExecutionRequest:spot-killed-reran": (
+        ["RUNNING", "PENDING", "RUNNING", "SUCCESS"],
+        ["FARGATE_SPOT", None],
+    ),
+    "urn:li:dataHubExecutionRequest:spot-not-rerun": (CUT_RERUN, ["FARGATE_SPOT"]),
+    "urn:li:dataHubExecutionRequest:spot-reran-after-success": (
+        ["RUNNING", "SUCCESS", "PENDING", "RUNNING", "SUCCESS"],
+        ["FARGATE_SPOT", None],
+    ),
 }
 
 
@@ -32,23 +43,24 @@ def _outcome() -> Outcome:
         final=dict.fromkeys(RUNS, "SUCCESS"),
         most_live=3,
         most_live_per_group=1,
-        tasks_per_run={urn: len(providers) for urn, providers in RUNS.items()},
+        tasks_per_run={urn: len(providers) for urn, (_, providers) in RUNS.items()},
         longest_wait_s=1.0,
         launch_rate_per_s=1.0,
         dlq=0,
         refused={},
-        interrupted=3,
-        extra={"interrupted_runs": sorted(RUNS), "capacity_per_run": RUNS},
+        interrupted=len(RUNS),
+        extra={"interrupted_runs": sorted(RUNS), "capacity_per_run": {urn: run[1] for urn, run in RUNS.items()}},
     )
 
 
-def test_spot_check_accepts_no_rerun_only_for_a_run_whose_ingestion_completed_before_its_interruption():
-    # GIVEN three interrupted Spot runs: one's ingestion had completed (SUCCESS first); one was cut (the runner's
-    # CANCELLED) and re-ran on on-demand; one was cut and ended SUCCESS without a re-run
-    cut = ["RUNNING", "CANCELLED", "PENDING", "RUNNING", "SUCCESS"]
-    stack = _stack_with_results({urn: ["RUNNING", "SUCCESS"] if "finished-first" in urn else cut for urn in RUNS})
+def test_spot_check_wants_a_rerun_exactly_for_the_interrupted_runs_that_had_not_completed():
+    # GIVEN interrupted Spot runs: one had completed (SUCCESS first), two were cut and re-ran on on-demand (the
+    # runner's CANCELLED or nothing final before the reconciler's re-run PENDING), one was cut and not re-run, and
+    # one was re-run although it had ended SUCCESS
+    stack = _stack_with_results({urn: history for urn, (history, _) in RUNS.items()})
 
-    # THEN only the last breaks the figure
+    # THEN only the last two break the figure
     assert check_spot(_outcome(), stack) == [
-        "urn:li:dataHubExecutionRequest:spot-not-rerun: tasks on ['FARGATE_SPOT'], expected ['FARGATE_SPOT', None]"
+        "urn:li:dataHubExecutionRequest:spot-not-rerun: tasks on ['FARGATE_SPOT'], expected ['FARGATE_SPOT', None]",
+        "urn:li:dataHubExecutionRequest:spot-reran-after-success: re-run on on-demand after it had ended SUCCESS",
     ]
