@@ -28,7 +28,7 @@ from dispatcher.gms_guard import GuardedGms
 from dispatcher.line import FRONT_CHECK_SECONDS, FRONT_OF_LINE, WaitingLine, place_of_body
 from dispatcher.logic import Dependencies, MessageOutcome, handle_message, write_failure
 from dispatcher.observability import logger, metrics, tracer
-from dispatcher.overlap import OverlapSkipped, report_skipped
+from dispatcher.overlap import OverlapSkipped, Superseded, report_skipped
 from dispatcher.retries import Delivery, RetryPolicy, after_retryable
 from dispatcher.secret_resolution import SecretResolver
 from dispatcher.settings import DispatcherSettings, get_settings
@@ -135,7 +135,8 @@ def _handle_record(record: SQSRecord, lambda_context: LambdaContext | None, sinc
         return True
     except OverlapSkipped as exc:
         deps = dependencies()
-        report_skipped(recover_execution_urn(record.body) or "", exc.reason, deps.gms, deps.clock_ms())
+        urn = recover_execution_urn(record.body) or ""
+        report_skipped(urn, exc.reason, deps.gms, deps.clock_ms(), superseded=isinstance(exc, Superseded))
         metrics.add_metric(name=SKIPPED_METRIC, unit=MetricUnit.Count, value=1)
         return False
     except RetryableError as exc:

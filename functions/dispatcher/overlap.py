@@ -59,6 +59,11 @@ class OverlapSkipped(ExecutorError):
         self.reason = reason
 
 
+class Superseded(OverlapSkipped):
+    """Under `replace`, a newer request of the source holds it: an older one never stops it. This is also how a
+    redelivery of a run that was itself replaced ends (its task is stopping; its runner reports CANCELLED)."""
+
+
 def policy_for(run: ValidatedRun, default: str) -> OverlapPolicy:
     """The source's EXECUTOR_OVERLAP_POLICY, else the stack's; PermanentError for a value that is none of them."""
     raw = (run.args.extra_env_vars.get(ENV_OVERLAP_POLICY) or default).strip().lower()
@@ -153,8 +158,9 @@ def settle_overlap(
         _settle_snapshot(run, policy, ecs, must_wait)
         return None
     own, started_by = lease_id(source), started_by_for(run.execution_id)
+    requested_at = run.command.aspect.requestedAt
     for attempt in range(LEASE_ATTEMPTS):
-        if leases.claim(source, run.urn, started_by):
+        if leases.claim(source, run.urn, started_by, requested_at):
             try:  # runs launched without the lease (under `allow`, before it existed) still count
                 _settle_snapshot(run, policy, ecs, must_wait)
             except BaseException:
@@ -180,13 +186,18 @@ def settle_overlap(
             continue
         if policy is not OverlapPolicy.REPLACE:
             raise _going(policy, holder.urn, must_wait)
+        if holder.requested_at is not None and holder.requested_at > requested_at:
+            raise Superseded(
+                f"Skipped: a newer run of this ingestion source ({holder.urn}) is going; "
+                f"{ENV_OVERLAP_POLICY}=replace never stops a newer run for an older one."
+            )
         if not live:  # launching right now: stopping it is only possible once its task exists
             raise must_wait(
                 f"another run of this ingestion source ({holder.urn}) is being launched; "
                 f"{ENV_OVERLAP_POLICY}=replace stops it once it runs"
             )
         _stop_all(run, others, ecs)
-        if leases.take_over(holder, run.urn, started_by):
+        if leases.take_over(holder, run.urn, started_by, requested_at):
             return SourceHold(own, fresh=True)
     raise RetryableError(f"The ingestion source's lease changed hands {LEASE_ATTEMPTS} times while claiming it")
 
@@ -202,8 +213,18 @@ def release_hold(hold: SourceHold | None, run: ValidatedRun, leases: SourceLease
         logger.warning("Could not free the source lease; the backstop will", extra={"error": str(exc)[:300]})
 
 
-def report_skipped(urn: str, reason: str, gms: GuardedGms, now_ms: int) -> None:
-    """DUPLICATE (the DataHub UI's "Duplicate") with the run still going; RetryableError when DataHub is down."""
+def report_skipped(urn: str, reason: str, gms: GuardedGms, now_ms: int, *, superseded: bool = False) -> None:
+    """DUPLICATE (the DataHub UI's "Duplicate") with the run still going; RetryableError when DataHub is down.
+
+    `superseded`: a run DataHub shows RUNNING was launched and then replaced (this is a redelivery of it); its
+    stopping task reports it CANCELLED, so nothing is written over that."""
+    try:
+        current = gms.read_result(urn) if superseded else None
+    except GmsError as exc:
+        raise RetryableError(f"Reading the run's status from DataHub failed: {exc}") from None
+    if current is not None and current.status == ExecutionStatus.RUNNING:
+        logger.info("A redelivery of a run that a newer run replaced: nothing to do", extra={"reason": reason})
+        return
     result = ExecutionRequestResult(
         status=ExecutionStatus.DUPLICATE, report=reason + "\n", startTimeMs=now_ms, durationMs=0
     )

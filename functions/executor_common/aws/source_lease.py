@@ -48,6 +48,8 @@ class Lease(Held):
 
     lease_id: str
     source: str
+    #: The holder's execution request's requestedAt (ms); None in a lease written before it was recorded.
+    requested_at: int | None = None
 
 
 class SourceLeases:
@@ -57,21 +59,29 @@ class SourceLeases:
         self.records = Records(client, bucket)
         self.clock = clock
 
-    def claim(self, source: str, urn: str, started_by: str) -> bool:
+    def claim(self, source: str, urn: str, started_by: str, requested_at: int | None = None) -> bool:
         """Hold `source`'s lease for run `urn` if no run holds it (PutObject If-None-Match: *)."""
         doing = "Claiming the ingestion source's lease (PutObject If-None-Match)"
-        return self.records.create(lease_key(lease_id(source)), self._body(source, urn, started_by), doing)
+        body = self._body(source, urn, started_by, requested_at)
+        return self.records.create(lease_key(lease_id(source)), body, doing)
 
-    def take_over(self, lease: Lease, urn: str, started_by: str) -> bool:
+    def take_over(self, lease: Lease, urn: str, started_by: str, requested_at: int | None = None) -> bool:
         """Hand `lease` to run `urn` if nobody changed it since it was read (PutObject If-Match: `replace`)."""
         doing = "Taking the ingestion source's lease over (PutObject If-Match)"
-        return self.records.replace(lease.record, self._body(lease.source, urn, started_by), doing)
+        return self.records.replace(lease.record, self._body(lease.source, urn, started_by, requested_at), doing)
 
     def read(self, lease: str) -> Lease | None:
         record = self.records.read(lease_key(lease), "Reading an ingestion source's lease (GetObject)")
         if record is None:
             return None
-        return Lease(lease_id=lease, source=str(record.data.get("source", "")), record=record, **Held.fields(record))
+        requested = record.data.get("requestedAt")
+        return Lease(
+            lease_id=lease,
+            source=str(record.data.get("source", "")),
+            requested_at=int(requested) if isinstance(requested, int | float) else None,
+            record=record,
+            **Held.fields(record),
+        )
 
     def release(self, lease: str, urn: str) -> bool:
         """Free lease `lease` if it still names run `urn`."""
@@ -91,5 +101,8 @@ class SourceLeases:
         found = (self.read(lease) for lease in ids if _LEASE_ID.fullmatch(lease))
         return [lease for lease in found if lease is not None]
 
-    def _body(self, source: str, urn: str, started_by: str) -> dict[str, object]:
-        return {**Held.body(urn, started_by, self.clock()), "source": source}
+    def _body(self, source: str, urn: str, started_by: str, requested_at: int | None) -> dict[str, object]:
+        body: dict[str, object] = {**Held.body(urn, started_by, self.clock()), "source": source}
+        if requested_at is not None:
+            body["requestedAt"] = requested_at
+        return body

@@ -178,6 +178,49 @@ def test_replace_takes_the_lease_over_and_the_old_runs_stop_does_not_free_it(dis
     assert _lease(dispatcher_stack) is None
 
 
+def _requested_at(body: str, requested_at: int) -> str:
+    """The run's body as DataHub sent it at `requested_at` (ms)."""
+    command = json.loads(body)
+    command["aspect"]["requestedAt"] = requested_at
+    return json.dumps(command)
+
+
+def test_replace_never_stops_a_newer_run_for_an_older_request_or_a_redelivery_of_the_replaced_run(
+    dispatcher_stack, command_queue
+):
+    # GIVEN a run of the source replaced by a newer one (requested a minute later), which now holds the lease
+    first, later = 1_796_000_000_000, 1_796_000_060_000
+    replaced = _requested_at(run_body("replaced", env={POLICY: "replace"}), first)
+    assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(replaced))) == []
+    newer = _requested_at(run_body("newer", env={POLICY: "replace"}), later)
+    assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(newer))) == []
+    assert [t["startedBy"] for t in _running(dispatcher_stack)] == ["newer"]
+    assert _lease(dispatcher_stack)["requestedAt"] == later
+
+    # WHEN SQS delivers the replaced run's message again while its task is stopping (DataHub still shows RUNNING)
+    assert dispatcher_stack.gms.result(urn_of("replaced"))["status"] == "RUNNING"
+    redelivery = command_queue.deliver(replaced, receives=2)
+    assert failed_ids(command_queue.handle(dispatcher_stack, redelivery)) == []
+
+    # THEN the newer run goes on, holding the lease, and nothing is written over the replaced run (its runner
+    # reports it CANCELLED)
+    assert [t["startedBy"] for t in _running(dispatcher_stack)] == ["newer"]
+    assert _lease(dispatcher_stack)["urn"] == urn_of("newer")
+    assert dispatcher_stack.gms.result(urn_of("replaced"))["status"] == "RUNNING"
+
+    # WHEN a request older than the holder arrives late (never launched)
+    older = _requested_at(run_body("older", env={POLICY: "replace"}), first - 60_000)
+    assert failed_ids(command_queue.handle(dispatcher_stack, command_queue.deliver(older))) == []
+
+    # THEN it ends DUPLICATE naming the newer run, launching nothing and stopping nothing
+    result = dispatcher_stack.gms.result(urn_of("older"))
+    assert result["status"] == "DUPLICATE"
+    assert f"a newer run of this ingestion source ({urn_of('newer')}) is going" in result["report"]
+    assert [t["startedBy"] for t in _running(dispatcher_stack)] == ["newer"]
+    assert "older" not in [t["startedBy"] for t in dispatcher_stack.tasks()]
+    assert command_queue.all_messages() == []
+
+
 def test_a_spot_rerun_keeps_the_lease_and_its_end_frees_it(dispatcher_stack, command_queue, monkeypatch):
     # GIVEN a queue run on FARGATE_SPOT_WITH_FALLBACK, launched on Spot, with its request's input in DataHub
     sqs = boto3.client("sqs", region_name=REGION)
