@@ -13,12 +13,10 @@ from typing import Any
 
 from executor_common.errors import RetryableError
 
-#: A record left for lack of time did not fail: it comes back this soon, not after the retry backoff.
-OUT_OF_TIME_RETRY_SECONDS = 2
-
 
 class OutOfTime(RetryableError):
-    """Too little of the invocation was left to start (or launch) this record; nothing about it failed."""
+    """Too little of the invocation was left to start (or launch) this record; nothing about it failed, so the
+    handler sends it back as a new message (no attempt spent, no backoff), as for a throttled RunTask."""
 
 
 #: Enough for one record's slowest path: a GMS read and write with their retries, and RunTask.

@@ -23,7 +23,7 @@ from executor_common.runspec import RUNNER_CONTAINER_NAME
 from executor_common.token_bucket import container_bucket
 
 from dispatcher.admission import MustWait
-from dispatcher.budget import TimeBudget
+from dispatcher.budget import OutOfTime, TimeBudget
 from dispatcher.gms_guard import GuardedGms
 from dispatcher.line import FRONT_CHECK_SECONDS, FRONT_OF_LINE, WaitingLine, place_of_body
 from dispatcher.logic import Dependencies, MessageOutcome, handle_message, write_failure
@@ -133,6 +133,12 @@ def _handle_record(record: SQSRecord, lambda_context: LambdaContext | None, sinc
     except RunTaskThrottled as exc:
         _throttled(record, str(exc))
         return True
+    except OutOfTime as exc:  # nothing was tried: no attempt spent, no backoff
+        _send_back(record)
+        logger.info(
+            "Too little of this invocation left; the message is tried again in seconds", extra={"reason": str(exc)}
+        )
+        return True
     except OverlapSkipped as exc:
         deps = dependencies()
         urn = recover_execution_urn(record.body) or ""
@@ -216,10 +222,15 @@ def _throttled(record: SQSRecord, reason: str) -> None:
     deps = dependencies()
     if deps.pace is not None:
         deps.pace.drain()
-    now_ms = deps.clock_ms()
-    send_back_soon(record.body, waiting_since(record, now_ms), Delivery.of(record).queue_arn, command_queue())
+    _send_back(record)
     logger.warning("RunTask was throttled; the run is tried again in seconds", extra={"reason": reason[:500]})
     metrics.add_metric(name=THROTTLED_METRIC, unit=MetricUnit.Count, value=1)
+
+
+def _send_back(record: SQSRecord) -> None:
+    """The run goes back as a new message, tried again in seconds and keeping its place: not a failed attempt."""
+    since = waiting_since(record, dependencies().clock_ms())
+    send_back_soon(record.body, since, Delivery.of(record).queue_arn, command_queue())
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -3,11 +3,11 @@
 SQS's receive count is the attempt number (Lambda passes `ApproximateReceiveCount` with each record).
 Before the message goes back, its visibility is set to the backoff for that attempt (ChangeMessageVisibility
 on the record's receipt handle), so the next attempt comes after 1, 2, 4, 8 ... minutes instead of the queue's
-fixed visibility timeout; a record left untried for lack of invocation time comes back in seconds. When the
-attempt that failed is the queue's last (the redrive policy's `maxReceiveCount`, passed as MAX_RECEIVE_COUNT),
-the run gets a FAILURE in DataHub that tells its history and the message is consumed: nothing waits silently
-in the DLQ. The DLQ keeps only what could not even be reported (DataHub unreachable on the last attempt, a
-cancel that could not be carried out).
+fixed visibility timeout. (A record left untried for lack of invocation time is no attempt: handler.py sends
+it back as a new message.) When the attempt that failed is the queue's last (the redrive policy's
+`maxReceiveCount`, passed as MAX_RECEIVE_COUNT), the run gets a FAILURE in DataHub that tells its history
+and the message is consumed: nothing waits silently in the DLQ. The DLQ keeps only what could not even
+be reported (DataHub unreachable on the last attempt, a cancel that could not be carried out).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from executor_common.aws.sqs import SqsAdapter
 from executor_common.contract import ExecutionTask, RunCommand, parse_command
 from executor_common.errors import RetryableError
 
-from dispatcher.budget import OUT_OF_TIME_RETRY_SECONDS, OutOfTime
 from dispatcher.observability import logger
 
 
@@ -94,10 +93,7 @@ def after_retryable(
             return
         logger.error("Retries exhausted for a message with no run to report; it goes to the DLQ")
         raise error
-    if isinstance(error, OutOfTime):  # not tried, so no backoff: the next invocation has time for it
-        delay = OUT_OF_TIME_RETRY_SECONDS
-    else:
-        delay = backoff_seconds(delivery.receive_count, policy.base_seconds, policy.max_seconds)
+    delay = backoff_seconds(delivery.receive_count, policy.base_seconds, policy.max_seconds)
     try:
         queue.change_visibility(queue.queue_url(delivery.queue_arn), delivery.receipt_handle, delay)
     except RetryableError as exc:

@@ -45,10 +45,11 @@ class DispatcherStack:
     log_buffer: io.StringIO
     ecs_calls: EcsCallCounter
 
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+    def invoke(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        """The dispatcher's handler on `event`, with Lambda's context (`context`: one a test shaped, e.g. its clock)."""
         from dispatcher.handler import lambda_handler
 
-        return lambda_handler(event, lambda_context("DispatcherFunction", REGION))
+        return lambda_handler(event, context or lambda_context("DispatcherFunction", REGION))
 
     def tasks(self) -> list[dict[str, Any]]:
         arns = self.ecs.list_tasks(cluster=CLUSTER)["taskArns"]

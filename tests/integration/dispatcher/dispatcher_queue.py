@@ -65,9 +65,9 @@ class CommandQueue:
             records.append(record)
         return {"Records": records}
 
-    def handle(self, stack: Any, event: dict[str, Any]) -> dict[str, Any]:
+    def handle(self, stack: Any, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """Invoke the handler as Lambda's poller does: records not reported failed are deleted afterwards."""
-        response = stack.invoke(event)
+        response = stack.invoke(event, context)
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         for record in event["Records"]:
             if record["messageId"] not in failed:

@@ -13,7 +13,10 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
-from dispatcher_helpers import PG_RECIPE, failed_ids, run_body, sqs_event, urn_of
+from dispatcher_helpers import PG_RECIPE, REGION, failed_ids, run_body, sqs_event, urn_of
+from dispatcher_queue import command_queue as command_queue  # the fixture
+
+from tests.support.aws_harness import lambda_context
 
 TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task/datahub-executor-RunnerCluster/0123456789abcdef"
 
@@ -251,34 +254,28 @@ def test_handler_runtask_access_denied_names_the_call_in_the_failure(dispatcher_
     assert "Starting the ECS task (RunTask) failed: AccessDeniedException" in report
 
 
-def test_handler_records_without_time_to_finish_come_back_before_the_deadline(dispatcher_stack):
+def test_handler_records_without_time_to_finish_come_back_before_the_deadline(dispatcher_stack, command_queue):
     # GIVEN an invocation whose remaining time runs out: each look at the clock finds 8 s less
-    from local_stack.lambdas import LambdaContext
+    context = lambda_context("DispatcherFunction", REGION)
+    left = iter(range(35_000, -1, -8_000))
+    context.get_remaining_time_in_millis = lambda: next(left, 0)
+    bodies = [run_body("in-time"), run_body("late-1"), run_body("late-2")]
+    for body in bodies:
+        command_queue.send(body)
+    event = command_queue.receive_event(max_records=3)
+    assert [record["body"] for record in event["Records"]] == bodies
 
-    class RunningOut(LambdaContext):
-        left_ms = 35_000
+    # WHEN the dispatcher handles the batch
+    response = command_queue.handle(dispatcher_stack, event, context)
 
-        def get_remaining_time_in_millis(self) -> int:
-            left, RunningOut.left_ms = RunningOut.left_ms, RunningOut.left_ms - 8_000
-            return left
-
-    context = RunningOut(
-        function_name="datahub-executor-DispatcherFunction",
-        memory_limit_in_mb=256,
-        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:datahub-executor-DispatcherFunction",
-        timeout_seconds=60,
-    )
-    from dispatcher.handler import lambda_handler
-
-    event = sqs_event(run_body("in-time"), run_body("late-1"), run_body("late-2"))
-    response = lambda_handler(event, context)
-
-    # THEN the first record launched; the others come back untouched (no task, nothing in DataHub)
-    assert failed_ids(response) == ["00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002"]
+    # THEN the first record launched; the others come back untouched (no task, nothing in DataHub), as new
+    # messages: not failed records, so no attempt is spent on them
+    assert failed_ids(response) == []
     assert [t["startedBy"] for t in dispatcher_stack.tasks()] == ["in-time"]
     assert dispatcher_stack.gms.history(urn_of("late-1")) == []
-    retried = [r for r in dispatcher_stack.log_records() if r.get("message") == "Will retry this message"]
-    assert "s of this invocation are left" in retried[0]["reason"]
+    assert sorted(message.body for message in command_queue.all_messages()) == sorted(bodies[1:])
+    sent_back = [r for r in dispatcher_stack.log_records() if str(r.get("message")).startswith("Too little")]
+    assert "s of this invocation are left" in sent_back[0]["reason"]
 
 
 def test_handler_runtask_conflict_naming_no_task_anywhere_comes_back_not_consumed(dispatcher_stack):

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from dispatcher_helpers import failed_ids, kill_body, run_body, urn_of
+from dispatcher_helpers import REGION, failed_ids, kill_body, run_body, urn_of
 from dispatcher_queue import command_queue as command_queue  # the fixture
+
+from tests.support.aws_harness import lambda_context
 
 AGENT_FAILURE = {"tasks": [], "failures": [{"reason": "AGENT"}]}
 
@@ -44,35 +46,34 @@ def test_handler_transient_failure_backs_off_exponentially_on_the_message(
     assert dispatcher_stack.gms.result(urn_of(f"backoff-{receives}")) is None
 
 
-@pytest.mark.parametrize("receives", [1, 3])
-def test_handler_record_left_for_lack_of_time_comes_back_in_seconds_not_after_the_backoff(
+@pytest.mark.parametrize("receives", [1, 5])
+def test_handler_record_left_for_lack_of_time_is_sent_back_in_seconds_without_spending_an_attempt(
     dispatcher_stack, command_queue, receives
 ):
-    from dispatcher.handler import lambda_handler
+    from dispatcher.waiting import THROTTLED_RETRY_SECONDS
+    from moto.core.utils import unix_time_millis
 
-    from local_stack.lambdas import LambdaContext
-
-    class AlmostOver(LambdaContext):  # earlier records of the batch used the invocation up: 5 s left
-        def get_remaining_time_in_millis(self) -> int:
-            return 5_000
-
-    context = AlmostOver(
-        function_name="datahub-executor-DispatcherFunction",
-        memory_limit_in_mb=256,
-        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:datahub-executor-DispatcherFunction",
-        timeout_seconds=60,
-    )
-    # GIVEN a run's `receives`-th delivery reaches an invocation with too little time left to start it
-    event = command_queue.deliver(run_body(f"no-time-{receives}"), receives)
+    context = lambda_context("DispatcherFunction", REGION)
+    context.get_remaining_time_in_millis = lambda: 5_000  # earlier records of the batch used the invocation up
+    # GIVEN a run's `receives`-th delivery (5: the queue's last) reaches an invocation with too little time left
+    body = run_body(f"no-time-{receives}")
+    event = command_queue.deliver(body, receives)
 
     # WHEN the dispatcher handles it
-    response = lambda_handler(event, context)
+    response = command_queue.handle(dispatcher_stack, event, context)
 
-    # THEN nothing was tried (no task, nothing in DataHub), so there is no backoff: it is visible again in 2 s
-    assert len(failed_ids(response)) == 1
+    # THEN nothing was tried (no task, nothing in DataHub, not even "gave up" on the last receive): the record is
+    # not failed, and the run is back on the queue as a new message within seconds, no backoff
+    assert failed_ids(response) == []
     assert dispatcher_stack.tasks() == []
     assert dispatcher_stack.gms.history(urn_of(f"no-time-{receives}")) == []
-    assert 0 <= command_queue.seconds_until_visible() <= 2
+    (message,) = command_queue.all_messages()
+    assert message.body == body
+    assert 0 < (message.delayed_until - unix_time_millis()) / 1000 <= THROTTLED_RETRY_SECONDS * 1.5 + 0.5
+
+    # WHEN it comes back, THEN as a first attempt
+    event = command_queue.receive_event(wait_seconds=5)
+    assert event["Records"][0]["attributes"]["ApproximateReceiveCount"] == "1"
 
 
 def test_handler_last_attempt_writes_failure_with_history_and_consumes(dispatcher_stack, command_queue):
